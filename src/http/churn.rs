@@ -1,0 +1,83 @@
+//! `POST /churn`: customer churn rate, with monthly and annual equivalents.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::error::ApiError;
+use super::extract::{Count, ValidJson};
+use super::{AppState, Compute};
+use crate::kpi::retention::{churn_report, ChurnCounts, Period, RetentionCounts};
+use crate::kpi::{InvalidInput, KpiResponse};
+
+/// Customers lost over a period: give `lost_customers`, or `new_customers` and
+/// `end_customers` (then lost = start + new - end).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChurnRequest {
+    /// Customers at the start of the period (S); greater than zero.
+    pub start_customers: Count,
+    /// Customers lost during the period (L); at most `start_customers`.
+    pub lost_customers: Option<Count>,
+    /// Customers acquired during the period (N).
+    pub new_customers: Option<Count>,
+    /// Customers at the end of the period (E).
+    pub end_customers: Option<Count>,
+    /// The period's length; adds the monthly and annual equivalents and the SaaS bands.
+    pub period: Option<Period>,
+}
+
+impl Compute for ChurnRequest {
+    type Output = KpiResponse;
+
+    fn compute(self, _state: &AppState) -> Result<KpiResponse, ApiError> {
+        let start = self.start_customers.0;
+        let new = self.new_customers.map(|c| c.0);
+        let end = self.end_customers.map(|c| c.0);
+        let counts = match (self.lost_customers, new, end) {
+            (Some(lost), new, end) => ChurnCounts::from_lost(start, lost.0, new, end)?,
+            (None, Some(new), Some(end)) => {
+                ChurnCounts::from_counts(RetentionCounts::new(start, new, end)?)
+            }
+            (None, Some(_), None) => {
+                return Err(InvalidInput::new(
+                    "/end_customers",
+                    "required with new_customers",
+                    "new_customers was given without end_customers: give both, or lost_customers",
+                )
+                .into())
+            }
+            (None, None, _) => {
+                return Err(InvalidInput::new(
+                    "/lost_customers",
+                    "required unless new_customers and end_customers are given",
+                    "give lost_customers, or new_customers and end_customers, to count the customers lost",
+                )
+                .into())
+            }
+        };
+        Ok(churn_report(&counts, self.period))
+    }
+}
+
+/// Customer churn rate
+///
+/// `churn (%) = L / S × 100`, customers lost over customers at the start of the period (the
+/// starting count is the denominator). With `period`, `related` adds the monthly and annual
+/// equivalents, compounded as `1 - (1 - churn)^(k_from / k_to)`, and the context lists the
+/// SaaS bands.
+#[utoipa::path(
+    post,
+    path = "/churn",
+    tag = "retention",
+    operation_id = "customer_churn_rate",
+    request_body(content = ChurnRequest, content_type = "application/json"),
+    responses((status = 200, description = "The churn rate with its breakdown", body = KpiResponse))
+)]
+pub async fn churn(
+    State(state): State<AppState>,
+    ValidJson(request): ValidJson<ChurnRequest>,
+) -> Result<Json<KpiResponse>, ApiError> {
+    request.compute(&state).map(Json)
+}

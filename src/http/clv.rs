@@ -1,0 +1,242 @@
+//! `POST /clv`: customer lifetime value by four methods, with CLV : CAC.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::error::ApiError;
+use super::extract::{Count, ValidJson};
+use super::{AppState, Compute};
+use crate::kpi::clv::{self, customer_lifetime_value, ClvMethod, MAX_PERIODS};
+use crate::kpi::{InvalidInput, KpiResponse};
+
+/// How to compute CLV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClvMethodName {
+    /// average_purchase_value × purchase_frequency × lifespan
+    Simple,
+    /// arpu × gross_margin_pct / churn_rate_pct
+    ChurnBased,
+    /// Σ (margin_t − cost_per_period) × r^(t−1) / (1 + d)^t
+    Discounted,
+    /// sum of purchases × gross_margin_pct
+    Historical,
+}
+
+impl ClvMethodName {
+    fn name(self) -> &'static str {
+        match self {
+            ClvMethodName::Simple => "simple",
+            ClvMethodName::ChurnBased => "churn_based",
+            ClvMethodName::Discounted => "discounted",
+            ClvMethodName::Historical => "historical",
+        }
+    }
+
+    /// The fields each method reads (besides `method` and `acquisition_cost`).
+    fn fields(self) -> &'static [&'static str] {
+        match self {
+            ClvMethodName::Simple => &["average_purchase_value", "purchase_frequency", "lifespan"],
+            ClvMethodName::ChurnBased => &["arpu", "gross_margin_pct", "churn_rate_pct"],
+            ClvMethodName::Discounted => &[
+                "margins",
+                "margin_per_period",
+                "periods",
+                "retention_rate_pct",
+                "discount_rate_pct",
+                "cost_per_period",
+            ],
+            ClvMethodName::Historical => &["purchases", "gross_margin_pct"],
+        }
+    }
+}
+
+/// A CLV computation. `method` says which fields are read:
+/// - `simple`: `average_purchase_value`, `purchase_frequency` (purchases per period, default 1), `lifespan` (periods);
+/// - `churn_based`: `arpu` and `churn_rate_pct` per the same period, `gross_margin_pct`;
+/// - `discounted`: `margins` (one per period) or `margin_per_period` with `periods`, `retention_rate_pct`
+///   and `discount_rate_pct` per period, optional `cost_per_period`;
+/// - `historical`: `purchases` (past amounts), `gross_margin_pct`.
+///
+/// Any method takes `acquisition_cost` (CAC) for CLV : CAC and net CLV. A field the method does
+/// not read is refused, so a mix-up cannot pass silently.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClvRequest {
+    pub method: ClvMethodName,
+    #[schema(minimum = 0)]
+    pub average_purchase_value: Option<f64>,
+    #[schema(minimum = 0)]
+    pub purchase_frequency: Option<f64>,
+    #[schema(minimum = 0)]
+    pub lifespan: Option<f64>,
+    /// Average revenue per user per period.
+    #[schema(minimum = 0)]
+    pub arpu: Option<f64>,
+    #[schema(minimum = 0, maximum = 100)]
+    pub gross_margin_pct: Option<f64>,
+    /// Churn per period in percent; greater than zero.
+    #[schema(minimum = 0, maximum = 100)]
+    pub churn_rate_pct: Option<f64>,
+    /// Margin of each period 1..T (at most 1200 periods).
+    #[schema(value_type = Option<Vec<f64>>)]
+    pub margins: Option<Vec<f64>>,
+    #[schema(minimum = 0)]
+    pub margin_per_period: Option<f64>,
+    /// Horizon in periods, with `margin_per_period` (1 to 1200).
+    pub periods: Option<Count>,
+    #[schema(minimum = 0, maximum = 100)]
+    pub retention_rate_pct: Option<f64>,
+    #[schema(minimum = 0)]
+    pub discount_rate_pct: Option<f64>,
+    /// Ongoing cost to serve per period, subtracted from each period's margin.
+    #[schema(minimum = 0)]
+    pub cost_per_period: Option<f64>,
+    /// Past purchase amounts of one customer.
+    pub purchases: Option<Vec<f64>>,
+    /// Customer acquisition cost (CAC); greater than zero.
+    #[schema(minimum = 0)]
+    pub acquisition_cost: Option<f64>,
+}
+
+fn required<T>(value: Option<T>, field: &str, method: ClvMethodName) -> Result<T, InvalidInput> {
+    value.ok_or_else(|| {
+        InvalidInput::new(
+            format!("/{field}"),
+            format!("required for method {}", method.name()),
+            format!("{field} is required for method {}", method.name()),
+        )
+    })
+}
+
+impl ClvRequest {
+    /// Names of the method-specific fields that were given.
+    fn given(&self) -> Vec<&'static str> {
+        let present = [
+            (
+                "average_purchase_value",
+                self.average_purchase_value.is_some(),
+            ),
+            ("purchase_frequency", self.purchase_frequency.is_some()),
+            ("lifespan", self.lifespan.is_some()),
+            ("arpu", self.arpu.is_some()),
+            ("gross_margin_pct", self.gross_margin_pct.is_some()),
+            ("churn_rate_pct", self.churn_rate_pct.is_some()),
+            ("margins", self.margins.is_some()),
+            ("margin_per_period", self.margin_per_period.is_some()),
+            ("periods", self.periods.is_some()),
+            ("retention_rate_pct", self.retention_rate_pct.is_some()),
+            ("discount_rate_pct", self.discount_rate_pct.is_some()),
+            ("cost_per_period", self.cost_per_period.is_some()),
+            ("purchases", self.purchases.is_some()),
+        ];
+        present
+            .into_iter()
+            .filter_map(|(name, given)| given.then_some(name))
+            .collect()
+    }
+
+    fn method_inputs(self) -> Result<ClvMethod, InvalidInput> {
+        let method = self.method;
+        if let Some(stray) = self
+            .given()
+            .into_iter()
+            .find(|f| !method.fields().contains(f))
+        {
+            return Err(InvalidInput::new(
+                format!("/{stray}"),
+                format!("not used by method {}", method.name()),
+                format!(
+                    "{stray} is not used by method {}, which reads {}",
+                    method.name(),
+                    method.fields().join(", ")
+                ),
+            ));
+        }
+        match method {
+            ClvMethodName::Simple => ClvMethod::simple(
+                required(
+                    self.average_purchase_value,
+                    "average_purchase_value",
+                    method,
+                )?,
+                self.purchase_frequency.unwrap_or(1.0),
+                required(self.lifespan, "lifespan", method)?,
+            ),
+            ClvMethodName::ChurnBased => ClvMethod::churn_based(
+                required(self.arpu, "arpu", method)?,
+                required(self.gross_margin_pct, "gross_margin_pct", method)?,
+                required(self.churn_rate_pct, "churn_rate_pct", method)?,
+            ),
+            ClvMethodName::Discounted => {
+                let margins = match (self.margins, self.margin_per_period, self.periods) {
+                    (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                        return Err(InvalidInput::new(
+                            "/margins",
+                            "give margins, or margin_per_period with periods, not both",
+                            "margins lists each period's margin: leave out margin_per_period and periods, or margins",
+                        ))
+                    }
+                    (Some(margins), None, None) => margins,
+                    (None, margin, periods) => {
+                        let margin = required(margin, "margin_per_period", method)?;
+                        let periods = required(periods, "periods", method)?.0;
+                        if periods == 0 || periods > MAX_PERIODS as u64 {
+                            return Err(InvalidInput::new(
+                                "/periods",
+                                format!("must be from 1 to {MAX_PERIODS}"),
+                                format!("periods is {periods}: the horizon runs from 1 to {MAX_PERIODS} periods"),
+                            ));
+                        }
+                        vec![margin; periods as usize]
+                    }
+                };
+                ClvMethod::discounted(
+                    margins,
+                    required(self.retention_rate_pct, "retention_rate_pct", method)?,
+                    required(self.discount_rate_pct, "discount_rate_pct", method)?,
+                    self.cost_per_period.unwrap_or(0.0),
+                )
+            }
+            ClvMethodName::Historical => ClvMethod::historical(
+                required(self.purchases, "purchases", method)?,
+                required(self.gross_margin_pct, "gross_margin_pct", method)?,
+            ),
+        }
+    }
+}
+
+impl Compute for ClvRequest {
+    type Output = KpiResponse;
+
+    fn compute(self, _state: &AppState) -> Result<KpiResponse, ApiError> {
+        let cac = self
+            .acquisition_cost
+            .map(clv::acquisition_cost)
+            .transpose()?;
+        let method = self.method_inputs()?;
+        Ok(customer_lifetime_value(&method, cac)?)
+    }
+}
+
+/// Customer lifetime value
+///
+/// CLV by `method`: `simple` (V × F × L), `churn_based` (ARPU × m / c), `discounted`
+/// (Σ (M_t − C) r^(t−1) / (1 + d)^t) or `historical` ((P_1 + … + P_n) × m). With
+/// `acquisition_cost`, `related` adds CLV : CAC and net CLV (CLV − CAC).
+#[utoipa::path(
+    post,
+    path = "/clv",
+    tag = "value",
+    operation_id = "customer_lifetime_value",
+    request_body(content = ClvRequest, content_type = "application/json"),
+    responses((status = 200, description = "CLV with its breakdown", body = KpiResponse))
+)]
+pub async fn clv(
+    State(state): State<AppState>,
+    ValidJson(request): ValidJson<ClvRequest>,
+) -> Result<Json<KpiResponse>, ApiError> {
+    request.compute(&state).map(Json)
+}

@@ -1,0 +1,221 @@
+//! The OpenAPI document (generated from the code, committed as openapi.yaml) and the routes
+//! that serve it: `/openapi.json`, `/openapi.yaml` and the offline Swagger UI at `/docs`.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use utoipa::openapi::example::ExampleBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDocument, Ref, RefOr, ResponseBuilder};
+use utoipa::OpenApi;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+
+use super::error::{FieldError, Problem, PROBLEM_JSON};
+use super::{examples, AppState};
+use crate::config::Config;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "retention-kpi",
+        description = "Customer-retention KPIs on demand. Every answer carries its value with the \
+formula, the substituted inputs and the steps that produced it; every refusal is an RFC 9457 \
+problem+json naming the offending field by JSON pointer.\n\n\
+Problem types: `urn:retention-kpi:problem:validation` (values a formula cannot work with), \
+`invalid-body` (missing, unknown or mistyped field), `malformed-json`, `unsupported-media-type`, \
+`payload-too-large`, `not-found`, `method-not-allowed`, `http-503` (time budget exceeded), `internal`.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    paths(
+        super::crr::crr,
+        super::churn::churn,
+        super::clv::clv,
+        super::nps::nps,
+        super::health::healthz,
+        openapi_json,
+        openapi_yaml,
+    ),
+    components(schemas(Problem, FieldError)),
+    tags(
+        (name = "retention", description = "Customer retention and churn"),
+        (name = "value", description = "Customer lifetime value"),
+        (name = "loyalty", description = "Net Promoter Score and loyalty"),
+        (name = "operations", description = "Health and the API description"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI 3.1 document: the derived paths and schemas, the problem responses every
+/// computation can give, and each operation's examples with the answers the service gives.
+///
+/// # Panics
+/// When an example names a path or status the document does not have (a test catches it).
+pub fn openapi() -> OpenApiDocument {
+    let mut doc = ApiDoc::openapi();
+    for item in doc.paths.paths.values_mut() {
+        if let Some(operation) = item.post.as_mut() {
+            add_problem_responses(operation);
+        }
+    }
+    let state = AppState {
+        config: Arc::new(Config::default()),
+    };
+    for operation_examples in examples::all() {
+        let operation = doc
+            .paths
+            .paths
+            .get_mut(operation_examples.path)
+            .and_then(|item| item.post.as_mut())
+            .unwrap_or_else(|| {
+                panic!("examples for undocumented path {}", operation_examples.path)
+            });
+        for example in operation_examples.examples {
+            let (status, answer) = (operation_examples.answer)(&state, &example.body);
+            add_example(operation, &example, status, answer);
+        }
+    }
+    doc
+}
+
+fn problem_content() -> utoipa::openapi::Content {
+    ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .build()
+}
+
+fn add_problem_responses(operation: &mut Operation) {
+    let problems = [
+        ("400", "The body is not JSON"),
+        ("413", "The body is over the configured size limit"),
+        ("415", "The body is not declared as application/json"),
+        (
+            "422",
+            "A field is missing, unknown or of the wrong type, or the values are impossible \
+             (the problem's `errors` point at the field)",
+        ),
+        ("503", "The computation exceeded its time budget"),
+    ];
+    for (status, description) in problems {
+        operation.responses.responses.insert(
+            status.to_owned(),
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(PROBLEM_JSON, problem_content())
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn add_example(
+    operation: &mut Operation,
+    example: &examples::RequestExample,
+    status: u16,
+    answer: serde_json::Value,
+) {
+    let build = |value| {
+        RefOr::T(
+            ExampleBuilder::new()
+                .summary(example.summary)
+                .value(Some(value))
+                .build(),
+        )
+    };
+    let Some(RefOr::T(body)) = operation.request_body.as_mut() else {
+        panic!("operation {:?} has no request body", operation.operation_id);
+    };
+    let Some(RefOr::T(content)) = body.content.get_mut("application/json") else {
+        panic!("request body of {:?} is not JSON", operation.operation_id);
+    };
+    content
+        .examples
+        .insert(example.name.to_owned(), build(example.body.clone()));
+    let Some(RefOr::T(response)) = operation.responses.responses.get_mut(&status.to_string())
+    else {
+        panic!(
+            "example {} answers {status}, which {:?} does not document",
+            example.name, operation.operation_id
+        );
+    };
+    let content_type = if status == 200 {
+        "application/json"
+    } else {
+        PROBLEM_JSON
+    };
+    let Some(RefOr::T(content)) = response.content.get_mut(content_type) else {
+        panic!(
+            "response {status} of {:?} has no {content_type}",
+            operation.operation_id
+        );
+    };
+    content
+        .examples
+        .insert(example.name.to_owned(), build(answer));
+}
+
+/// The document rendered once: JSON and YAML.
+struct Rendered {
+    json: String,
+    yaml: String,
+}
+
+fn rendered() -> &'static Rendered {
+    static RENDERED: OnceLock<Rendered> = OnceLock::new();
+    RENDERED.get_or_init(|| {
+        let doc = openapi();
+        Rendered {
+            json: doc
+                .to_pretty_json()
+                .expect("the OpenAPI document serialises"),
+            yaml: doc.to_yaml().expect("the OpenAPI document serialises"),
+        }
+    })
+}
+
+/// The OpenAPI document as YAML, exactly as committed in openapi.yaml.
+pub fn openapi_yaml_text() -> &'static str {
+    &rendered().yaml
+}
+
+/// OpenAPI document (JSON)
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "operations",
+    operation_id = "openapi_json",
+    responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json", body = Object))
+)]
+async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        rendered().json.as_str(),
+    )
+}
+
+/// OpenAPI document (YAML)
+#[utoipa::path(
+    get,
+    path = "/openapi.yaml",
+    tag = "operations",
+    operation_id = "openapi_yaml",
+    responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/yaml", body = String))
+)]
+async fn openapi_yaml() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/yaml")],
+        openapi_yaml_text(),
+    )
+}
+
+/// The spec routes and the Swagger UI, which is compiled into the binary (nothing is loaded
+/// from a CDN) and reads `/openapi.json`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route("/openapi.yaml", get(openapi_yaml))
+        .merge(SwaggerUi::new("/docs").config(SwaggerConfig::from("/openapi.json")))
+}

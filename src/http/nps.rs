@@ -1,0 +1,106 @@
+//! `POST /nps`: Net Promoter Score with its 95 % interval.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::ToSchema;
+
+use super::error::ApiError;
+use super::extract::{Count, ValidJson};
+use super::{AppState, Compute};
+use crate::kpi::nps::{net_promoter_score, NpsCounts};
+use crate::kpi::{InvalidInput, KpiResponse};
+
+/// One answer on the 0–10 scale. Parsed as a number so that 7.5 or 11 is refused with its
+/// index and a clear sentence, not a type error.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(transparent)]
+pub struct Score(pub f64);
+
+impl utoipa::PartialSchema for Score {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0))
+            .maximum(Some(10))
+            .description(Some(
+                "An answer to \"how likely are you to recommend …?\", 0 to 10.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Score {}
+
+/// Survey answers: either raw `scores`, or counts per bucket (`promoters`, `passives`,
+/// `detractors`; an omitted bucket counts 0).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NpsRequest {
+    /// Raw answers, whole numbers from 0 to 10.
+    pub scores: Option<Vec<Score>>,
+    /// Answers of 9 or 10.
+    pub promoters: Option<Count>,
+    /// Answers of 7 or 8.
+    pub passives: Option<Count>,
+    /// Answers of 0 to 6.
+    pub detractors: Option<Count>,
+}
+
+impl Compute for NpsRequest {
+    type Output = KpiResponse;
+
+    fn compute(self, _state: &AppState) -> Result<KpiResponse, ApiError> {
+        let any_count =
+            self.promoters.is_some() || self.passives.is_some() || self.detractors.is_some();
+        let counts = match self.scores {
+            Some(_) if any_count => {
+                return Err(InvalidInput::new(
+                    "/scores",
+                    "give scores or bucket counts, not both",
+                    "the body has both scores and bucket counts: send one or the other",
+                )
+                .into())
+            }
+            Some(scores) => {
+                NpsCounts::from_scores(&scores.iter().map(|s| s.0).collect::<Vec<_>>())?
+            }
+            None if any_count => NpsCounts::new(
+                self.promoters.map_or(0, |c| c.0),
+                self.passives.map_or(0, |c| c.0),
+                self.detractors.map_or(0, |c| c.0),
+            )?,
+            None => {
+                return Err(InvalidInput::new(
+                    "/scores",
+                    "required unless bucket counts are given",
+                    "give scores (0–10 answers) or promoters, passives and detractors counts",
+                )
+                .into())
+            }
+        };
+        Ok(net_promoter_score(&counts))
+    }
+}
+
+/// Net Promoter Score
+///
+/// `NPS = (P - D) / n × 100` from raw 0–10 answers or counts per bucket, with its 95 %
+/// interval `NPS ± 1.96 × 100 × sqrt((p + q - (p - q)^2) / n)` in `interval`, and the promoter,
+/// passive and detractor shares in `related`.
+#[utoipa::path(
+    post,
+    path = "/nps",
+    tag = "loyalty",
+    operation_id = "net_promoter_score",
+    request_body(content = NpsRequest, content_type = "application/json"),
+    responses((status = 200, description = "NPS with its interval and breakdown", body = KpiResponse))
+)]
+pub async fn nps(
+    State(state): State<AppState>,
+    ValidJson(request): ValidJson<NpsRequest>,
+) -> Result<Json<KpiResponse>, ApiError> {
+    request.compute(&state).map(Json)
+}

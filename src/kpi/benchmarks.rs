@@ -1,0 +1,58 @@
+//! Industry benchmark bands, as data. Quoted by the source articles the project was founded
+//! on (see docs in README); they are context for reading a value, never a verdict.
+
+use super::breakdown::Benchmark;
+
+fn band(
+    segment: &str,
+    description: &str,
+    low: Option<f64>,
+    high: Option<f64>,
+    period: Option<&str>,
+) -> Benchmark {
+    Benchmark {
+        segment: segment.to_owned(),
+        description: description.to_owned(),
+        low,
+        high,
+        period: period.map(str::to_owned),
+    }
+}
+
+/// Customer retention rate bands: SaaS 35–95 %, e-commerce 20–35 %.
+pub fn retention_rate() -> Vec<Benchmark> {
+    vec![
+        band("SaaS", "typical range", Some(35.0), Some(95.0), None),
+        band("e-commerce", "typical range", Some(20.0), Some(35.0), None),
+    ]
+}
+
+/// SaaS customer churn bands, monthly and annual.
+pub fn saas_churn() -> Vec<Benchmark> {
+    vec![
+        band("SaaS", "healthy", Some(0.5), Some(1.0), Some("month")),
+        band("SaaS", "usual target", None, Some(8.0), Some("year")),
+        band(
+            "SaaS, annual contracts",
+            "excellent (about 5 %)",
+            None,
+            Some(5.0),
+            Some("year"),
+        ),
+        band("SaaS", "worrying", Some(10.0), None, Some("year")),
+        band(
+            "SaaS, companies over 10 years old",
+            "often seen",
+            Some(2.0),
+            Some(4.0),
+            Some("year"),
+        ),
+        band(
+            "SaaS, young companies",
+            "up to",
+            None,
+            Some(24.0),
+            Some("year"),
+        ),
+    ]
+}

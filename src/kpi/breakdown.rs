@@ -1,0 +1,196 @@
+//! The formula trail every answer carries, and the envelope around a KPI value.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+/// What a value measures in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// A percent number: 5.0 means 5 %.
+    Percent,
+    /// Money in the caller's currency (never converted).
+    Currency,
+    /// A plain ratio such as CLV : CAC (3.0 means 3 to 1).
+    Ratio,
+    /// A score on its own scale (NPS runs from -100 to +100).
+    Score,
+    /// A number of periods (a lifespan).
+    Periods,
+}
+
+/// One step of a computation: what it is, the arithmetic, and its value.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Step {
+    pub label: String,
+    pub expression: String,
+    pub value: f64,
+}
+
+/// How a value was obtained: the formula, the formula with the inputs substituted, the
+/// inputs by their formula letters, and the intermediate steps.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Breakdown {
+    pub formula: String,
+    pub substitution: String,
+    /// The inputs by the letters the formula uses, in the formula's order.
+    #[schema(value_type = std::collections::HashMap<String, f64>)]
+    pub inputs: Map<String, Value>,
+    pub steps: Vec<Step>,
+}
+
+impl Breakdown {
+    pub fn new(formula: impl Into<String>, substitution: impl Into<String>) -> Self {
+        Self {
+            formula: formula.into(),
+            substitution: substitution.into(),
+            inputs: Map::new(),
+            steps: Vec::new(),
+        }
+    }
+
+    /// Adds an input under its formula letter.
+    pub fn input(mut self, letter: &str, value: impl Into<Value>) -> Self {
+        self.inputs.insert(letter.to_owned(), value.into());
+        self
+    }
+
+    /// Adds a step.
+    pub fn step(mut self, label: &str, expression: impl Into<String>, value: f64) -> Self {
+        self.steps.push(Step {
+            label: label.to_owned(),
+            expression: expression.into(),
+            value,
+        });
+        self
+    }
+}
+
+/// A published benchmark band, reported as context (never as a verdict).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Benchmark {
+    /// Who the band is quoted for, e.g. `SaaS`.
+    pub segment: String,
+    /// What the band means, e.g. `healthy` or `usual target`.
+    pub description: String,
+    /// Lower end of the band, absent when open below.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub low: Option<f64>,
+    /// Upper end of the band, absent when open above.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub high: Option<f64>,
+    /// The period the band's rates are quoted per (`month`, `year`), when it matters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+}
+
+/// Notes and benchmark bands that help read a value.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct Context {
+    pub notes: Vec<String>,
+    pub benchmarks: Vec<Benchmark>,
+}
+
+/// A confidence interval around a value.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Interval {
+    /// Confidence level in percent (95 means a 95 % interval).
+    pub level_pct: f64,
+    pub lower: f64,
+    pub upper: f64,
+    /// Half the interval's width before any clipping to the value's range.
+    pub margin_of_error: f64,
+    pub standard_error: f64,
+    pub method: String,
+}
+
+/// One KPI value with its unit, breakdown and context.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Kpi {
+    /// The metric's name, e.g. `customer_retention_rate`.
+    pub metric: String,
+    /// Full precision; rounding is the client's choice.
+    pub value: f64,
+    pub unit: Unit,
+    pub breakdown: Breakdown,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Interval>,
+    pub context: Context,
+}
+
+impl Kpi {
+    pub fn new(metric: &str, value: f64, unit: Unit, breakdown: Breakdown) -> Self {
+        Self {
+            metric: metric.to_owned(),
+            value,
+            unit,
+            breakdown,
+            interval: None,
+            context: Context::default(),
+        }
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.context.notes.push(note.into());
+        self
+    }
+
+    pub fn benchmarks(mut self, bands: Vec<Benchmark>) -> Self {
+        self.context.benchmarks.extend(bands);
+        self
+    }
+}
+
+/// The answer of a KPI endpoint: the headline KPI, and the companion KPIs computed from the
+/// same inputs (the churn beside a retention rate, the annual equivalent of a monthly rate).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct KpiResponse {
+    #[serde(flatten)]
+    pub kpi: Kpi,
+    /// Companion KPIs from the same inputs, each with its own breakdown.
+    pub related: Vec<Kpi>,
+}
+
+impl KpiResponse {
+    pub fn new(kpi: Kpi) -> Self {
+        Self {
+            kpi,
+            related: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, related: Kpi) -> Self {
+        self.related.push(related);
+        self
+    }
+}
+
+/// Formats a number for a substitution or an expression: whole numbers without a decimal
+/// point, others to at most six decimals with trailing zeros trimmed.
+pub fn num(x: f64) -> String {
+    if x == x.trunc() && x.abs() < 1e15 {
+        return format!("{x:.0}");
+    }
+    let s = format!("{x:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" || s.is_empty() {
+        "0".to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::num;
+
+    #[test]
+    fn numbers_print_without_noise() {
+        assert_eq!(num(100.0), "100");
+        assert_eq!(num(0.1 + 0.2), "0.3");
+        assert_eq!(num(-2.5), "-2.5");
+        assert_eq!(num(1.0 / 3.0), "0.333333");
+        assert_eq!(num(-0.0000001), "0");
+    }
+}

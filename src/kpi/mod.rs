@@ -1,0 +1,15 @@
+//! The pure KPI core: formulas over validated inputs.
+//!
+//! Nothing in here knows about HTTP. Every function takes a domain type whose constructor has
+//! already refused impossible values, and returns a [`Kpi`]: the value with its breakdown
+//! (formula, substitution, inputs, steps) and its context (notes, benchmark bands).
+
+pub mod benchmarks;
+pub mod breakdown;
+pub mod clv;
+pub mod error;
+pub mod nps;
+pub mod retention;
+
+pub use breakdown::{Benchmark, Breakdown, Context, Interval, Kpi, KpiResponse, Step, Unit};
+pub use error::InvalidInput;

@@ -1,0 +1,121 @@
+//! In-process app and spec helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use retention_kpi::config::Config;
+
+/// The real router with the default configuration.
+pub fn app() -> Router {
+    retention_kpi::app(Config::default())
+}
+
+/// What came back: status, headers and the body as JSON (`Value::Null` when not JSON).
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// Asserts a problem+json answer with `status` whose first error points at `pointer`.
+    pub fn assert_problem(&self, status: u16, pointer: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        assert_eq!(self.content_type(), "application/problem+json");
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:retention-kpi:problem:"));
+        assert!(!self.body["detail"].as_str().unwrap().is_empty());
+        if let Some(pointer) = pointer {
+            assert_eq!(
+                self.body["errors"][0]["pointer"], pointer,
+                "body: {}",
+                self.text
+            );
+        }
+    }
+}
+
+/// Sends one request to `router` in-process.
+pub async fn send_to(
+    router: Router,
+    method: Method,
+    path: &str,
+    content_type: Option<&str>,
+    body: impl Into<Body>,
+) -> Answer {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(content_type) = content_type {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    let response = router
+        .oneshot(request.body(body.into()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+pub async fn send(
+    method: Method,
+    path: &str,
+    content_type: Option<&str>,
+    body: impl Into<Body>,
+) -> Answer {
+    send_to(app(), method, path, content_type, body).await
+}
+
+/// POSTs a JSON body.
+pub async fn post_json(path: &str, body: &Value) -> Answer {
+    send(
+        Method::POST,
+        path,
+        Some("application/json"),
+        body.to_string(),
+    )
+    .await
+}
+
+/// The committed openapi.yaml, as JSON.
+pub fn committed_spec() -> Value {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .expect("openapi.yaml is committed at the top of the repository");
+    yaml_serde::from_str(&text).expect("openapi.yaml parses")
+}
+
+/// Validates `instance` against a schema of the spec, resolving `#/components/...` refs.
+pub fn schema_errors(spec: &Value, schema: &Value, instance: &Value) -> Vec<String> {
+    let mut rooted = schema.clone();
+    if let Value::Object(map) = &mut rooted {
+        map.insert("components".to_owned(), spec["components"].clone());
+    }
+    let validator = jsonschema::validator_for(&rooted).expect("the spec's schema compiles");
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}

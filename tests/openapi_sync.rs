@@ -1,0 +1,48 @@
+//! The committed openapi.yaml is exactly what the code generates.
+//! Regenerate it with `UPDATE_OPENAPI=1 cargo test --test openapi_sync`.
+
+mod common;
+
+use axum::http::Method;
+
+#[test]
+fn committed_openapi_yaml_equals_the_generated_spec() {
+    let generated = retention_kpi::http::docs::openapi_yaml_text();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(path, generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi.yaml differs from the spec the code generates: run \
+         `UPDATE_OPENAPI=1 cargo test --test openapi_sync` and commit the result"
+    );
+}
+
+#[tokio::test]
+async fn the_service_serves_the_committed_spec_as_yaml_and_json() {
+    let committed = common::committed_spec();
+    let yaml = common::send(Method::GET, "/openapi.yaml", None, "").await;
+    assert_eq!(yaml.status, 200);
+    let served: serde_json::Value = yaml_serde::from_str(&yaml.text).unwrap();
+    assert_eq!(served, committed);
+    let json = common::send(Method::GET, "/openapi.json", None, "").await;
+    assert_eq!(json.status, 200);
+    assert_eq!(json.body, committed);
+    assert!(committed["openapi"].as_str().unwrap().starts_with("3.1"));
+}
+
+#[tokio::test]
+async fn interactive_docs_are_served_from_the_binary() {
+    let page = common::send(Method::GET, "/docs/", None, "").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("swagger-ui"), "{}", page.text);
+    assert!(
+        !page.text.contains("cdn"),
+        "the docs page must not load from a CDN"
+    );
+    let config = common::send(Method::GET, "/docs/swagger-initializer.js", None, "").await;
+    assert_eq!(config.status, 200);
+    assert!(config.text.contains("/openapi.json"));
+}

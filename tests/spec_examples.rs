@@ -1,0 +1,96 @@
+//! The spec drives these tests: every example request of every operation in the committed
+//! openapi.yaml is sent to the app in-process; the answer must have the status under which the
+//! spec shows the same example, validate against that response's schema, and equal the
+//! example shown.
+
+mod common;
+
+use axum::http::Method;
+use serde_json::Value;
+
+/// The response of `operation` that shows an example named `name`: (status, content).
+fn response_with_example<'a>(operation: &'a Value, name: &str) -> Option<(u16, &'a Value)> {
+    let responses = operation["responses"].as_object()?;
+    responses.iter().find_map(|(status, response)| {
+        let content = response["content"].as_object()?;
+        content.values().find_map(|media| {
+            media["examples"]
+                .get(name)
+                .map(|_| (status.parse().unwrap(), media))
+        })
+    })
+}
+
+#[tokio::test]
+async fn every_example_request_gets_the_documented_answer() {
+    let spec = common::committed_spec();
+    let mut checked = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let Some(operation) = item.get("post") else {
+            continue;
+        };
+        let examples = operation["requestBody"]["content"]["application/json"]["examples"]
+            .as_object()
+            .unwrap_or_else(|| panic!("POST {path} has no example request"));
+        let mut successes = 0;
+        for (name, example) in examples {
+            let (status, media) = response_with_example(operation, name)
+                .unwrap_or_else(|| panic!("{path} example {name} has no documented answer"));
+            let answer = common::post_json(path, &example["value"]).await;
+            assert_eq!(
+                answer.status.as_u16(),
+                status,
+                "{path} example {name}: {}",
+                answer.text
+            );
+            let errors = common::schema_errors(&spec, &media["schema"], &answer.body);
+            assert!(
+                errors.is_empty(),
+                "{path} example {name} breaks its schema: {errors:?}"
+            );
+            assert_eq!(
+                answer.body, media["examples"][name]["value"],
+                "{path} example {name}: the answer differs from the spec's example"
+            );
+            if status == 200 {
+                successes += 1;
+            } else {
+                assert_eq!(answer.content_type(), "application/problem+json");
+            }
+            checked += 1;
+        }
+        assert!(successes > 0, "POST {path} has no successful example");
+    }
+    assert!(checked >= 15, "only {checked} examples were checked");
+}
+
+#[tokio::test]
+async fn every_get_operation_answers_its_schema() {
+    let spec = common::committed_spec();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let Some(operation) = item.get("get") else {
+            continue;
+        };
+        let answer = common::send(Method::GET, path, None, "").await;
+        assert_eq!(answer.status, 200, "GET {path}");
+        let media = &operation["responses"]["200"]["content"]["application/json"];
+        if let Some(schema) = media.get("schema") {
+            let errors = common::schema_errors(&spec, schema, &answer.body);
+            assert!(errors.is_empty(), "GET {path}: {errors:?}");
+        }
+    }
+}
+
+#[test]
+fn every_computing_operation_documents_its_problem_answers() {
+    let spec = common::committed_spec();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let Some(operation) = item.get("post") else {
+            continue;
+        };
+        for status in ["400", "413", "415", "422"] {
+            let media = &operation["responses"][status]["content"]["application/problem+json"];
+            assert!(media.is_object(), "POST {path} does not document {status}");
+        }
+    }
+}
