@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use clap::builder::TypedValueParser;
 use clap::{Parser, ValueEnum};
 
 /// Every setting of the service. Each flag has an environment variable of the same name in
@@ -24,6 +25,10 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     pub request_timeout_ms: u64,
 
+    /// Most items one `/kpis` batch may hold (422 above it).
+    #[arg(long, env = "MAX_BATCH_ITEMS", default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
+    pub max_batch_items: usize,
+
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -43,6 +48,7 @@ impl Default for Config {
             port: 8080,
             body_limit: 2 * 1024 * 1024,
             request_timeout_ms: 30_000,
+            max_batch_items: crate::http::kpis::DEFAULT_MAX_BATCH_ITEMS,
             log_format: LogFormat::Text,
         }
     }
@@ -61,11 +67,13 @@ mod tests {
         assert_eq!(parsed.body_limit, default.body_limit);
         assert_eq!(parsed.request_timeout_ms, default.request_timeout_ms);
         assert_eq!(parsed.log_format, default.log_format);
+        assert_eq!(parsed.max_batch_items, default.max_batch_items);
     }
 
     #[test]
     fn invalid_settings_are_refused() {
         assert!(Config::try_parse_from(["retention-kpi", "--port", "99999"]).is_err());
         assert!(Config::try_parse_from(["retention-kpi", "--log-format", "xml"]).is_err());
+        assert!(Config::try_parse_from(["retention-kpi", "--max-batch-items", "0"]).is_err());
     }
 }

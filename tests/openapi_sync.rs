@@ -26,10 +26,16 @@ async fn the_service_serves_the_committed_spec_as_yaml_and_json() {
     let yaml = common::send(Method::GET, "/openapi.yaml", None, "").await;
     assert_eq!(yaml.status, 200);
     let served: serde_json::Value = yaml_serde::from_str(&yaml.text).unwrap();
-    assert_eq!(served, committed);
+    assert!(
+        served == committed,
+        "/openapi.yaml differs from openapi.yaml"
+    );
     let json = common::send(Method::GET, "/openapi.json", None, "").await;
     assert_eq!(json.status, 200);
-    assert_eq!(json.body, committed);
+    assert!(
+        json.body == committed,
+        "/openapi.json differs from openapi.yaml"
+    );
     assert!(committed["openapi"].as_str().unwrap().starts_with("3.1"));
 }
 

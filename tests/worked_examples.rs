@@ -238,3 +238,106 @@ async fn nps_from_raw_scores_buckets_9_10_and_0_6() {
         json!({"P": 3, "A": 2, "D": 3, "n": 8})
     );
 }
+
+#[tokio::test]
+async fn revenue_churn_of_5000_lost_from_100000_is_5_pct() {
+    // formulas.md § 3: starting MRR 100,000; 5,000 lost to cancellations → revenue churn 5 %.
+    let answer = common::post_json(
+        "/revenue-churn",
+        &json!({"start_mrr": 100000, "churned_mrr": 5000}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let metric = |name: &str| {
+        answer.body["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["metric"] == name)
+            .map(|m| m["value"].as_f64().unwrap())
+    };
+    assert!((metric("gross_mrr_churn").unwrap() - 5.0).abs() < EXACT);
+    assert!((metric("net_mrr_churn").unwrap() - 5.0).abs() < EXACT);
+    assert!((metric("grr").unwrap() - 95.0).abs() < EXACT);
+    assert!((metric("nrr").unwrap() - 95.0).abs() < EXACT);
+    assert!((metric("end_mrr").unwrap() - 95000.0).abs() < EXACT);
+    assert_eq!(metric("quick_ratio"), Some(0.0));
+    assert_eq!(answer.body["negative_churn"], false);
+}
+
+#[tokio::test]
+async fn expansion_beyond_losses_is_negative_churn() {
+    // formulas.md § 3: 5 customers cancel but 10 upgrade for more than they paid.
+    // 5 cancel at 100 each (500 lost); 10 upgrade by 80 each (800 gained): net churn -3 %.
+    let answer = common::post_json(
+        "/revenue-churn",
+        &json!({"start_mrr": 10000, "churned_mrr": 500, "expansion_mrr": 800}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["negative_churn"], true);
+    let metrics = answer.body["metrics"].as_array().unwrap();
+    let net = metrics
+        .iter()
+        .find(|m| m["metric"] == "net_mrr_churn")
+        .unwrap();
+    assert!((net["value"].as_f64().unwrap() + 3.0).abs() < EXACT);
+    let nrr = metrics.iter().find(|m| m["metric"] == "nrr").unwrap();
+    assert!((nrr["value"].as_f64().unwrap() - 103.0).abs() < EXACT);
+}
+
+#[tokio::test]
+async fn quick_ratio_is_left_out_when_nothing_was_lost() {
+    let answer =
+        common::post_json("/revenue-churn", &json!({"start_mrr": 1000, "new_mrr": 50})).await;
+    assert_eq!(answer.status, 200);
+    let metrics = answer.body["metrics"].as_array().unwrap();
+    assert!(metrics.iter().all(|m| m["metric"] != "quick_ratio"));
+}
+
+#[tokio::test]
+async fn loyalty_rates_follow_their_formulas() {
+    let answer = common::post_json(
+        "/loyalty",
+        &json!({"customers": 5000, "loyalty_members": 1200, "purchasing_customers": 3800, "repeat_customers": 1406}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let metrics = answer.body["metrics"].as_array().unwrap();
+    let names: Vec<_> = metrics
+        .iter()
+        .map(|m| m["metric"].as_str().unwrap())
+        .collect();
+    // Education participation was not asked for: left out.
+    assert_eq!(
+        names,
+        ["loyalty_participation_rate", "repeat_purchase_rate"]
+    );
+    assert!((metrics[0]["value"].as_f64().unwrap() - 24.0).abs() < EXACT);
+    assert!((metrics[1]["value"].as_f64().unwrap() - 37.0).abs() < EXACT);
+}
+
+#[tokio::test]
+async fn engagement_score_weights_normalised_components() {
+    // 30 % members (weight 1) and 5 of 0..10 logins (weight 3): (0.25 × 0.3 + 0.75 × 0.5) × 100 = 45.
+    let answer = common::post_json(
+        "/engagement",
+        &json!({"components": [
+            {"name": "members", "participants": 30, "total": 100, "weight": 1},
+            {"name": "logins", "value": 5, "min": 0, "max": 10, "weight": 3}
+        ]}),
+    )
+    .await;
+    assert!((value(&answer) - 45.0).abs() < EXACT);
+    let components = answer.body["components"].as_array().unwrap();
+    assert!((components[0]["weight"].as_f64().unwrap() - 0.25).abs() < EXACT);
+    assert!((components[1]["contribution"].as_f64().unwrap() - 37.5).abs() < EXACT);
+    let shares: f64 = components
+        .iter()
+        .map(|c| c["share_pct"].as_f64().unwrap())
+        .sum();
+    assert!((shares - 100.0).abs() < EXACT);
+    assert!(answer.body["context"]["notes"]
+        .to_string()
+        .contains("normalised"));
+}

@@ -34,6 +34,11 @@ Problem types: `urn:retention-kpi:problem:validation` (values a formula cannot w
         super::churn::churn,
         super::clv::clv,
         super::nps::nps,
+        super::revenue::revenue_churn,
+        super::engagement::engagement,
+        super::engagement::loyalty,
+        super::ab_test::ab_test,
+        super::kpis::kpis,
         super::health::healthz,
         openapi_json,
         openapi_yaml,
@@ -42,7 +47,9 @@ Problem types: `urn:retention-kpi:problem:validation` (values a formula cannot w
     tags(
         (name = "retention", description = "Customer retention and churn"),
         (name = "value", description = "Customer lifetime value"),
-        (name = "loyalty", description = "Net Promoter Score and loyalty"),
+        (name = "revenue", description = "Revenue (MRR) churn and retention"),
+        (name = "loyalty", description = "Net Promoter Score, engagement and loyalty"),
+        (name = "batch", description = "Many metrics in one request"),
         (name = "operations", description = "Health and the API description"),
     )
 )]

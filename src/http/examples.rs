@@ -4,9 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::error::ApiError;
-use super::extract::parse_json;
-use super::{AppState, Compute};
+use super::{compute_value, AppState, Compute};
 
 /// One example request of an operation.
 pub struct RequestExample {
@@ -25,16 +23,11 @@ pub struct OperationExamples {
 
 /// Parses a body as a request would be, computes it, and returns status and JSON answer.
 pub fn answer<T: Compute>(state: &AppState, body: &Value) -> (u16, Value) {
-    let result = serde_json::to_vec(body)
-        .map_err(|e| ApiError::Internal(e.to_string()))
-        .and_then(|bytes| parse_json::<T>(&bytes))
-        .and_then(|request| request.compute(state));
-    let to_value = |v: Result<Value, serde_json::Error>| v.unwrap_or(Value::Null);
-    match result {
-        Ok(output) => (200, to_value(serde_json::to_value(output))),
+    match compute_value::<T>(state, body.clone()) {
+        Ok(output) => (200, output),
         Err(error) => (
             error.status().as_u16(),
-            to_value(serde_json::to_value(error.problem())),
+            serde_json::to_value(error.problem()).unwrap_or(Value::Null),
         ),
     }
 }
@@ -166,6 +159,130 @@ pub fn all() -> Vec<OperationExamples> {
                     "refused_score_11",
                     "An answer of 11 is off the 0–10 scale: refused",
                     json!({"scores": [10, 9, 11]}),
+                ),
+            ],
+        },
+        OperationExamples {
+            path: "/revenue-churn",
+            answer: answer::<super::revenue::RevenueChurnRequest>,
+            examples: vec![
+                example(
+                    "revenue_churn_5_pct",
+                    "100,000 MRR at the start, 5,000 lost to cancellations: 5 % revenue churn",
+                    json!({"start_mrr": 100000, "churned_mrr": 5000}),
+                ),
+                example(
+                    "negative_churn",
+                    "Upgrades outweigh cancellations and downgrades: negative net churn",
+                    json!({"start_mrr": 100000, "new_mrr": 8000, "expansion_mrr": 12000, "contraction_mrr": 1500, "churned_mrr": 5000, "reactivation_mrr": 500}),
+                ),
+                example(
+                    "refused_losses_exceed_start",
+                    "More MRR lost than the period started with: refused",
+                    json!({"start_mrr": 1000, "churned_mrr": 800, "contraction_mrr": 300}),
+                ),
+            ],
+        },
+        OperationExamples {
+            path: "/engagement",
+            answer: answer::<super::engagement::EngagementRequest>,
+            examples: vec![
+                example(
+                    "weighted_components",
+                    "Two participation rates and two usage measures, weighted",
+                    json!({"components": [
+                        {"name": "loyalty_members", "participants": 300, "total": 1000, "weight": 0.2},
+                        {"name": "in_training", "participants": 150, "total": 1000, "weight": 0.2},
+                        {"name": "weekly_logins", "value": 3.5, "min": 0, "max": 7, "weight": 0.4},
+                        {"name": "days_since_last_login", "value": 6, "min": 0, "max": 30, "higher_is_better": false, "weight": 0.2}
+                    ]}),
+                ),
+                example(
+                    "equal_weights",
+                    "No weights given: the components count equally",
+                    json!({"components": [
+                        {"name": "feature_adoption", "participants": 640, "total": 1000},
+                        {"name": "key_actions_per_week", "value": 12, "min": 0, "max": 20}
+                    ]}),
+                ),
+                example(
+                    "refused_value_out_of_range",
+                    "A measure outside its own range: refused",
+                    json!({"components": [{"name": "weekly_logins", "value": 9, "min": 0, "max": 7}]}),
+                ),
+            ],
+        },
+        OperationExamples {
+            path: "/loyalty",
+            answer: answer::<super::engagement::LoyaltyRequest>,
+            examples: vec![
+                example(
+                    "all_rates",
+                    "Programme members, customers in training and repeat buyers",
+                    json!({"customers": 5000, "loyalty_members": 1200, "customers_in_training": 450, "purchasing_customers": 3800, "repeat_customers": 1406}),
+                ),
+                example(
+                    "repeat_purchase_only",
+                    "Only the repeat purchase rate",
+                    json!({"purchasing_customers": 946, "repeat_customers": 400}),
+                ),
+                example(
+                    "refused_members_exceed_customers",
+                    "More loyalty members than customers: refused",
+                    json!({"customers": 100, "loyalty_members": 150}),
+                ),
+            ],
+        },
+        OperationExamples {
+            path: "/ab-test",
+            answer: answer::<super::ab_test::AbTestRequest>,
+            examples: vec![
+                example(
+                    "retention_tactic",
+                    "42.0 % vs 46.5 % retained of 1,000 each, and the size of a test for 3 points",
+                    json!({"control": {"retained": 420, "started": 1000}, "variant": {"retained": 465, "started": 1000}, "minimum_detectable_effect": 3}),
+                ),
+                example(
+                    "small_pilot_fisher",
+                    "A pilot with small groups: Fisher's exact test",
+                    json!({"control": {"retained": 5, "started": 12}, "variant": {"retained": 10, "started": 11}}),
+                ),
+                example(
+                    "churn_comparison",
+                    "Churn of two groups (retained counts in, churn rates out)",
+                    json!({"metric": "churn", "control": {"retained": 940, "started": 1000}, "variant": {"retained": 962, "started": 1000}}),
+                ),
+                example(
+                    "nps_comparison",
+                    "Two groups' NPS from bucket counts",
+                    json!({"metric": "nps", "control": {"promoters": 200, "passives": 120, "detractors": 80}, "variant": {"promoters": 230, "passives": 110, "detractors": 60}}),
+                ),
+                example(
+                    "refused_retained_exceeds_started",
+                    "More retained than started: refused",
+                    json!({"control": {"retained": 120, "started": 100}, "variant": {"retained": 50, "started": 100}}),
+                ),
+            ],
+        },
+        OperationExamples {
+            path: "/kpis",
+            answer: answer::<super::kpis::KpisRequest>,
+            examples: vec![
+                example(
+                    "dashboard_with_one_invalid_item",
+                    "Four metrics for a dashboard; the last item is invalid and gets a problem",
+                    json!({"items": [
+                        {"id": "q3_retention", "metric": "crr", "start_customers": 100, "new_customers": 20, "end_customers": 95},
+                        {"id": "q3_churn", "metric": "churn", "start_customers": 1000, "lost_customers": 50, "period": "quarter"},
+                        {"id": "q3_mrr", "metric": "revenue_churn", "start_mrr": 100000, "churned_mrr": 5000},
+                        {"id": "survey", "metric": "nps", "promoters": 200, "passives": 120, "detractors": 80},
+                        {"id": "broken", "metric": "crr", "start_customers": 100, "new_customers": 30, "end_customers": 20}
+                    ]}),
+                ),
+                example(
+                    "refused_empty_batch",
+                    "An empty batch: refused",
+                    json!({"items": []}),
                 ),
             ],
         },

@@ -97,6 +97,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// Deserialises an already parsed JSON value (a batch item), with the same 422 answers as
+/// [`parse_json`].
+pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value)
+        .map_err(|error| shape_error(to_pointer(error.path()), error.into_inner()))
+}
+
 /// 400 for a syntax error, 422 with the field's pointer for a data error.
 fn shape_error(mut pointer: String, inner: serde_json::Error) -> ApiError {
     if inner.classify() != serde_json::error::Category::Data {

@@ -1,15 +1,19 @@
 //! Everything that knows about HTTP: the router, its layers, request parsing, problem details
 //! and the OpenAPI document. Handlers stay thin: parse, call the core, serialise.
 
+pub mod ab_test;
 pub mod churn;
 pub mod clv;
 pub mod crr;
 pub mod docs;
+pub mod engagement;
 pub mod error;
 pub mod examples;
 pub mod extract;
 pub mod health;
+pub mod kpis;
 pub mod nps;
+pub mod revenue;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,6 +47,17 @@ pub trait Compute: DeserializeOwned {
     fn compute(self, state: &AppState) -> Result<Self::Output, ApiError>;
 }
 
+/// Parses a JSON value as `T`'s body and computes it: the path of a batch item and of the
+/// spec's examples.
+pub fn compute_value<T: Compute>(
+    state: &AppState,
+    body: serde_json::Value,
+) -> Result<serde_json::Value, ApiError> {
+    let request = extract::parse_value::<T>(body)?;
+    let output = request.compute(state)?;
+    serde_json::to_value(output).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole service as a router: `main` serves it, tests drive it in-process.
@@ -57,6 +72,11 @@ pub fn app(config: Config) -> Router {
         .route("/churn", post(churn::churn))
         .route("/clv", post(clv::clv))
         .route("/nps", post(nps::nps))
+        .route("/revenue-churn", post(revenue::revenue_churn))
+        .route("/engagement", post(engagement::engagement))
+        .route("/loyalty", post(engagement::loyalty))
+        .route("/ab-test", post(ab_test::ab_test))
+        .route("/kpis", post(kpis::kpis))
         .route("/healthz", get(health::healthz))
         .merge(docs::router())
         .fallback(not_found)

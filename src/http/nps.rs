@@ -49,39 +49,37 @@ pub struct NpsRequest {
     pub detractors: Option<Count>,
 }
 
-impl Compute for NpsRequest {
-    type Output = KpiResponse;
-
-    fn compute(self, _state: &AppState) -> Result<KpiResponse, ApiError> {
+impl NpsRequest {
+    /// The counts per bucket, from either form; pointers are relative to this body.
+    pub fn counts(self) -> Result<NpsCounts, InvalidInput> {
         let any_count =
             self.promoters.is_some() || self.passives.is_some() || self.detractors.is_some();
-        let counts = match self.scores {
-            Some(_) if any_count => {
-                return Err(InvalidInput::new(
-                    "/scores",
-                    "give scores or bucket counts, not both",
-                    "the body has both scores and bucket counts: send one or the other",
-                )
-                .into())
-            }
-            Some(scores) => {
-                NpsCounts::from_scores(&scores.iter().map(|s| s.0).collect::<Vec<_>>())?
-            }
+        match self.scores {
+            Some(_) if any_count => Err(InvalidInput::new(
+                "/scores",
+                "give scores or bucket counts, not both",
+                "the body has both scores and bucket counts: send one or the other",
+            )),
+            Some(scores) => NpsCounts::from_scores(&scores.iter().map(|s| s.0).collect::<Vec<_>>()),
             None if any_count => NpsCounts::new(
                 self.promoters.map_or(0, |c| c.0),
                 self.passives.map_or(0, |c| c.0),
                 self.detractors.map_or(0, |c| c.0),
-            )?,
-            None => {
-                return Err(InvalidInput::new(
-                    "/scores",
-                    "required unless bucket counts are given",
-                    "give scores (0–10 answers) or promoters, passives and detractors counts",
-                )
-                .into())
-            }
-        };
-        Ok(net_promoter_score(&counts))
+            ),
+            None => Err(InvalidInput::new(
+                "/scores",
+                "required unless bucket counts are given",
+                "give scores (0–10 answers) or promoters, passives and detractors counts",
+            )),
+        }
+    }
+}
+
+impl Compute for NpsRequest {
+    type Output = KpiResponse;
+
+    fn compute(self, _state: &AppState) -> Result<KpiResponse, ApiError> {
+        Ok(net_promoter_score(&self.counts()?))
     }
 }
 

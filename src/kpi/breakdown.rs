@@ -18,6 +18,10 @@ pub enum Unit {
     Score,
     /// A number of periods (a lifespan).
     Periods,
+    /// A difference of two percentages, in percentage points.
+    PercentagePoints,
+    /// A number of customers or responses.
+    Count,
 }
 
 /// One step of a computation: what it is, the arithmetic, and its value.
@@ -103,6 +107,21 @@ pub struct Interval {
     pub margin_of_error: f64,
     pub standard_error: f64,
     pub method: String,
+}
+
+impl Interval {
+    /// The 95 % normal interval `value ± 1.96 × standard_error`, clipped to `range`.
+    pub fn normal_95(value: f64, standard_error: f64, range: (f64, f64), method: &str) -> Self {
+        let margin = super::nps::Z_95 * standard_error;
+        Self {
+            level_pct: 95.0,
+            lower: (value - margin).max(range.0),
+            upper: (value + margin).min(range.1),
+            margin_of_error: margin,
+            standard_error,
+            method: method.to_owned(),
+        }
+    }
 }
 
 /// One KPI value with its unit, breakdown and context.

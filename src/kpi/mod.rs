@@ -4,12 +4,15 @@
 //! already refused impossible values, and returns a [`Kpi`]: the value with its breakdown
 //! (formula, substitution, inputs, steps) and its context (notes, benchmark bands).
 
+pub mod ab_test;
 pub mod benchmarks;
 pub mod breakdown;
 pub mod clv;
+pub mod engagement;
 pub mod error;
 pub mod nps;
 pub mod retention;
+pub mod revenue;
 
 pub use breakdown::{Benchmark, Breakdown, Context, Interval, Kpi, KpiResponse, Step, Unit};
 pub use error::InvalidInput;

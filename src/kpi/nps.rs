@@ -127,15 +127,12 @@ pub fn net_promoter_score(counts: &NpsCounts) -> KpiResponse {
     );
     let mut kpi = Kpi::new("net_promoter_score", nps, Unit::Score, breakdown)
         .note("Promoters answer 9–10, passives 7–8, detractors 0–6; NPS runs from -100 to +100.");
-    kpi.interval = Some(Interval {
-        level_pct: 95.0,
-        lower: (nps - margin).max(-100.0),
-        upper: (nps + margin).min(100.0),
-        margin_of_error: margin,
+    kpi.interval = Some(Interval::normal_95(
+        nps,
         standard_error,
-        method: "normal approximation with the multinomial variance (p + q - (p - q)^2) / n"
-            .to_owned(),
-    });
+        (-100.0, 100.0),
+        "normal approximation with the multinomial variance (p + q - (p - q)^2) / n",
+    ));
     if n < 30 {
         kpi = kpi.note(format!(
             "Only {n} responses: the normal-approximation interval is rough below about 30."

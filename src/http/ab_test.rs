@@ -1,0 +1,183 @@
+//! `POST /ab-test`: did a retention tactic work? Two groups compared.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::error::ApiError;
+use super::extract::{Count, ValidJson};
+use super::nps::{NpsRequest, Score};
+use super::{AppState, Compute};
+use crate::kpi::ab_test::{
+    compare_nps, compare_rates, AbTestReport, Proportion, RateKind, SampleSizeGoal,
+};
+use crate::kpi::InvalidInput;
+
+/// What the groups are compared on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AbMetric {
+    /// retained / started
+    #[default]
+    Retention,
+    /// (started − retained) / started
+    Churn,
+    /// retained / started, with `retained` counting the converted customers
+    Conversion,
+    /// NPS from each group's `scores` or bucket counts
+    Nps,
+}
+
+/// One group: `retained` of `started` for retention, churn and conversion; `scores` or
+/// `promoters`/`passives`/`detractors` for NPS.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AbGroup {
+    /// Customers still retained (or converted) at the end.
+    pub retained: Option<Count>,
+    /// Customers in the group at the start; greater than zero.
+    pub started: Option<Count>,
+    /// NPS: raw answers 0–10.
+    pub scores: Option<Vec<Score>>,
+    /// NPS: answers of 9–10.
+    pub promoters: Option<Count>,
+    /// NPS: answers of 7–8.
+    pub passives: Option<Count>,
+    /// NPS: answers of 0–6.
+    pub detractors: Option<Count>,
+}
+
+/// Two groups to compare, and optionally the effect a follow-up test should detect.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AbTestRequest {
+    /// Default `retention`.
+    #[serde(default)]
+    pub metric: AbMetric,
+    /// The group without the tactic.
+    pub control: AbGroup,
+    /// The group with the tactic.
+    pub variant: AbGroup,
+    /// The smallest difference worth detecting, in percentage points (NPS points for `nps`);
+    /// adds `required_sample_size_per_group`.
+    #[schema(minimum = 0)]
+    pub minimum_detectable_effect: Option<f64>,
+    /// Power of that follow-up test in percent, 50 to 99.9; default 80.
+    #[schema(minimum = 50, maximum = 99.9)]
+    pub power_pct: Option<f64>,
+}
+
+impl AbGroup {
+    fn has_nps_fields(&self) -> bool {
+        self.scores.is_some()
+            || self.promoters.is_some()
+            || self.passives.is_some()
+            || self.detractors.is_some()
+    }
+
+    fn proportion(self, group: &str) -> Result<Proportion, InvalidInput> {
+        if self.has_nps_fields() {
+            return Err(InvalidInput::new(
+                format!("/{group}"),
+                "retained and started only",
+                format!("{group} has NPS fields: set metric to nps, or give retained and started"),
+            ));
+        }
+        let need = |v: Option<Count>, field: &str| {
+            v.map(|c| c.0).ok_or_else(|| {
+                InvalidInput::new(
+                    format!("/{group}/{field}"),
+                    "required",
+                    format!("{group}.{field} is required"),
+                )
+            })
+        };
+        Proportion::new(
+            group,
+            need(self.retained, "retained")?,
+            need(self.started, "started")?,
+        )
+    }
+
+    fn nps(self, group: &str) -> Result<crate::kpi::nps::NpsCounts, InvalidInput> {
+        if self.retained.is_some() || self.started.is_some() {
+            return Err(InvalidInput::new(
+                format!("/{group}"),
+                "scores or bucket counts only",
+                format!("{group} has retained/started: for metric nps give scores or promoters, passives, detractors"),
+            ));
+        }
+        NpsRequest {
+            scores: self.scores,
+            promoters: self.promoters,
+            passives: self.passives,
+            detractors: self.detractors,
+        }
+        .counts()
+        .map_err(|e| e.nested_under(&format!("/{group}")))
+    }
+}
+
+impl Compute for AbTestRequest {
+    type Output = AbTestReport;
+
+    fn compute(self, _state: &AppState) -> Result<AbTestReport, ApiError> {
+        let max_effect = if self.metric == AbMetric::Nps {
+            200.0
+        } else {
+            100.0
+        };
+        let goal =
+            match (self.minimum_detectable_effect, self.power_pct) {
+                (Some(effect), power) => Some(SampleSizeGoal::new(
+                    effect,
+                    power.unwrap_or(80.0),
+                    max_effect,
+                )?),
+                (None, Some(_)) => return Err(InvalidInput::new(
+                    "/minimum_detectable_effect",
+                    "required with power_pct",
+                    "power_pct sizes a test for minimum_detectable_effect: give both, or neither",
+                )
+                .into()),
+                (None, None) => None,
+            };
+        let kind = match self.metric {
+            AbMetric::Nps => {
+                let control = self.control.nps("control")?;
+                let variant = self.variant.nps("variant")?;
+                return Ok(compare_nps(control, variant, goal)?);
+            }
+            AbMetric::Retention => RateKind::Retention,
+            AbMetric::Churn => RateKind::Churn,
+            AbMetric::Conversion => RateKind::Conversion,
+        };
+        let control = self.control.proportion("control")?;
+        let variant = self.variant.proportion("variant")?;
+        Ok(compare_rates(kind, control, variant, goal)?)
+    }
+}
+
+/// A/B comparison of retention, churn, conversion or NPS
+///
+/// The difference variant − control in percentage points with its 95 % interval, both rates
+/// and the relative lift, and a two-sided p-value: the two-proportion z-test, or Fisher's
+/// exact test when any expected count is below 5 (for NPS, a z-test on the difference with
+/// each group's multinomial variance). With `minimum_detectable_effect`, the customers per
+/// group a test needs to detect that difference at `power_pct` (default 80 %) and a two-sided
+/// 5 % level.
+#[utoipa::path(
+    post,
+    path = "/ab-test",
+    tag = "retention",
+    operation_id = "ab_test",
+    request_body(content = AbTestRequest, content_type = "application/json"),
+    responses((status = 200, description = "The comparison and its test", body = AbTestReport))
+)]
+pub async fn ab_test(
+    State(state): State<AppState>,
+    ValidJson(request): ValidJson<AbTestRequest>,
+) -> Result<Json<AbTestReport>, ApiError> {
+    request.compute(&state).map(Json)
+}

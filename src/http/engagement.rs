@@ -1,0 +1,241 @@
+//! `POST /engagement` (engagement score) and `POST /loyalty` (participation and repeat
+//! purchase rates).
+
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::ApiError;
+use super::extract::{Count, ValidJson};
+use super::{AppState, Compute};
+use crate::kpi::engagement::{
+    education_participation_rate, engagement_score, loyalty_participation_rate,
+    repeat_purchase_rate, Component, EngagementInputs, EngagementReport, Measure, Share,
+};
+use crate::kpi::{InvalidInput, Kpi};
+
+/// One input of the engagement score: either a rate (`participants` of `total`) or a raw
+/// measure (`value` with its `min` and `max`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentRequest {
+    /// What the component measures, e.g. `loyalty_members` or `weekly_logins`.
+    pub name: String,
+    /// Rate form: customers taking part.
+    pub participants: Option<Count>,
+    /// Rate form: customers in all.
+    pub total: Option<Count>,
+    /// Measure form: the observed value, between `min` and `max`.
+    pub value: Option<f64>,
+    /// Measure form: the value that normalises to 0.
+    pub min: Option<f64>,
+    /// Measure form: the value that normalises to 1.
+    pub max: Option<f64>,
+    /// Measure form: false when a lower value is better (e.g. days since last login).
+    pub higher_is_better: Option<bool>,
+    /// Relative weight, 0 or more; omit every weight for equal weights.
+    #[schema(minimum = 0)]
+    pub weight: Option<f64>,
+}
+
+/// Components of a customer engagement score (1 to 100).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EngagementRequest {
+    #[schema(min_items = 1, max_items = 100)]
+    pub components: Vec<ComponentRequest>,
+}
+
+impl ComponentRequest {
+    fn into_component(self, index: usize, equal_weights: bool) -> Result<Component, InvalidInput> {
+        let pointer = format!("/components/{index}");
+        let refuse = |field: &str, reason: &str, detail: String| {
+            InvalidInput::new(format!("{pointer}/{field}"), reason, detail)
+        };
+        let name = self.name;
+        let rate_form = self.participants.is_some() || self.total.is_some();
+        let measure_form = self.value.is_some()
+            || self.min.is_some()
+            || self.max.is_some()
+            || self.higher_is_better.is_some();
+        let measure = match (rate_form, measure_form) {
+            (true, true) => {
+                return Err(refuse(
+                    "participants",
+                    "give participants and total, or value with min and max, not both",
+                    format!("component {name} mixes a rate (participants, total) with a measure (value, min, max)"),
+                ))
+            }
+            (true, false) => Measure::Rate {
+                participants: self
+                    .participants
+                    .ok_or_else(|| refuse("participants", "required with total", format!("component {name}: participants is missing")))?
+                    .0,
+                total: self
+                    .total
+                    .ok_or_else(|| refuse("total", "required with participants", format!("component {name}: total is missing")))?
+                    .0,
+            },
+            (false, true) => {
+                let need = |v: Option<f64>, field: &str| {
+                    v.ok_or_else(|| refuse(field, "required for a measure", format!("component {name}: {field} is missing")))
+                };
+                Measure::Scaled {
+                    value: need(self.value, "value")?,
+                    min: need(self.min, "min")?,
+                    max: need(self.max, "max")?,
+                    higher_is_better: self.higher_is_better.unwrap_or(true),
+                }
+            }
+            (false, false) => {
+                return Err(refuse(
+                    "value",
+                    "give participants and total, or value with min and max",
+                    format!("component {name} has neither a rate nor a measure"),
+                ))
+            }
+        };
+        let weight = match (self.weight, equal_weights) {
+            (Some(w), _) => w,
+            (None, true) => 1.0,
+            (None, false) => {
+                return Err(refuse(
+                    "weight",
+                    "required when other components have weights",
+                    format!("component {name} has no weight while others do: give every component a weight, or none"),
+                ))
+            }
+        };
+        Component::new(&pointer, name, measure, weight)
+    }
+}
+
+impl Compute for EngagementRequest {
+    type Output = EngagementReport;
+
+    fn compute(self, _state: &AppState) -> Result<EngagementReport, ApiError> {
+        let equal_weights = self.components.iter().all(|c| c.weight.is_none());
+        let components = self
+            .components
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| c.into_component(i, equal_weights))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(engagement_score(&EngagementInputs::new(components)?)?)
+    }
+}
+
+/// Customer engagement score
+///
+/// `score = Σ w_i × x_i × 100 / Σ w_i`: each component normalised to 0–1 (a rate as
+/// participants / total, a measure as (value − min) / (max − min), inverted when lower is
+/// better), weighted (weights normalised to sum to 1; equal when none are given). The answer
+/// lists each component's normalised value, weight, contribution in points and share.
+#[utoipa::path(
+    post,
+    path = "/engagement",
+    tag = "loyalty",
+    operation_id = "engagement_score",
+    request_body(content = EngagementRequest, content_type = "application/json"),
+    responses((status = 200, description = "The score with each component's part", body = EngagementReport))
+)]
+pub async fn engagement(
+    State(state): State<AppState>,
+    ValidJson(request): ValidJson<EngagementRequest>,
+) -> Result<Json<EngagementReport>, ApiError> {
+    request.compute(&state).map(Json)
+}
+
+/// Loyalty inputs; each metric is computed when its inputs are given, left out otherwise.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoyaltyRequest {
+    /// Customers in all (C): the base of the two participation rates.
+    pub customers: Option<Count>,
+    /// Active loyalty-programme members (M).
+    pub loyalty_members: Option<Count>,
+    /// Customers taking part in education or training (T).
+    pub customers_in_training: Option<Count>,
+    /// Customers with at least one purchase (B).
+    pub purchasing_customers: Option<Count>,
+    /// Customers with two or more purchases (R).
+    pub repeat_customers: Option<Count>,
+}
+
+/// The loyalty metrics that the inputs allow.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoyaltyReport {
+    /// `loyalty_participation_rate`, `education_participation_rate`, `repeat_purchase_rate`:
+    /// those whose inputs were given.
+    pub metrics: Vec<Kpi>,
+}
+
+fn share(
+    part: (&str, Option<Count>),
+    whole: (&str, Option<Count>),
+) -> Result<Option<Share>, InvalidInput> {
+    match (part.1, whole.1) {
+        (None, _) => Ok(None),
+        (Some(_), None) => Err(InvalidInput::new(
+            format!("/{}", whole.0),
+            format!("required with {}", part.0),
+            format!(
+                "{} was given without {}, the count it is a share of",
+                part.0, whole.0
+            ),
+        )),
+        (Some(p), Some(w)) => Share::new(part.0, p.0, whole.0, w.0).map(Some),
+    }
+}
+
+impl Compute for LoyaltyRequest {
+    type Output = LoyaltyReport;
+
+    fn compute(self, _state: &AppState) -> Result<LoyaltyReport, ApiError> {
+        let customers = ("customers", self.customers);
+        let mut metrics = Vec::new();
+        if let Some(s) = share(("loyalty_members", self.loyalty_members), customers)? {
+            metrics.push(loyalty_participation_rate(s));
+        }
+        if let Some(s) = share(
+            ("customers_in_training", self.customers_in_training),
+            customers,
+        )? {
+            metrics.push(education_participation_rate(s));
+        }
+        let purchasing = ("purchasing_customers", self.purchasing_customers);
+        if let Some(s) = share(("repeat_customers", self.repeat_customers), purchasing)? {
+            metrics.push(repeat_purchase_rate(s));
+        }
+        if metrics.is_empty() {
+            return Err(InvalidInput::new(
+                "",
+                "no metric can be computed",
+                "give customers with loyalty_members or customers_in_training, or purchasing_customers with repeat_customers",
+            )
+            .into());
+        }
+        Ok(LoyaltyReport { metrics })
+    }
+}
+
+/// Loyalty and participation rates
+///
+/// Loyalty-programme participation `M / C × 100`, education participation `T / C × 100` and
+/// repeat purchase rate `R / B × 100`, each with its breakdown; a metric whose inputs are
+/// omitted is left out.
+#[utoipa::path(
+    post,
+    path = "/loyalty",
+    tag = "loyalty",
+    operation_id = "loyalty_rates",
+    request_body(content = LoyaltyRequest, content_type = "application/json"),
+    responses((status = 200, description = "The rates the inputs allow", body = LoyaltyReport))
+)]
+pub async fn loyalty(
+    State(state): State<AppState>,
+    ValidJson(request): ValidJson<LoyaltyRequest>,
+) -> Result<Json<LoyaltyReport>, ApiError> {
+    request.compute(&state).map(Json)
+}

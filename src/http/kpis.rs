@@ -1,0 +1,215 @@
+//! `POST /kpis`: many metrics for one dashboard in one request.
+
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, Problem};
+use super::extract::ValidJson;
+use super::{compute_value, AppState, Compute};
+use crate::kpi::InvalidInput;
+
+/// The default bound on items in one batch (`--max-batch-items` / `MAX_BATCH_ITEMS`).
+pub const DEFAULT_MAX_BATCH_ITEMS: usize = 100;
+
+/// The metrics a batch item can ask for; each takes the body of its endpoint.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchMetric {
+    Crr,
+    Churn,
+    RevenueChurn,
+    Clv,
+    Nps,
+    Engagement,
+    Loyalty,
+    AbTest,
+}
+
+/// One item: `metric`, an optional `id` echoed in its result, and the fields of that
+/// metric's own request body (as `/crr`, `/churn`, … take them).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BatchItem {
+    pub metric: BatchMetric,
+    /// The caller's name for this item, echoed in its result.
+    pub id: Option<String>,
+}
+
+/// A batch of metrics; at most 100 items by default (`MAX_BATCH_ITEMS` configures the
+/// bound; more is refused with 422).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KpisRequest {
+    #[schema(value_type = Vec<BatchItem>, min_items = 1, max_items = 100)]
+    pub items: Vec<Value>,
+}
+
+/// One item's outcome: its answer (`status` 200, `result`) or its problem.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResult {
+    /// The item's `id`, when it had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The item's `metric`, when it was readable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<BatchMetric>,
+    /// The status the item alone would have answered with.
+    pub status: u16,
+    /// The answer its endpoint would give.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<Value>,
+    /// Why the item was refused; pointers are into the whole batch body (`/items/2/...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+}
+
+/// The results in request order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KpisResponse {
+    /// How many items answered 200.
+    pub succeeded: usize,
+    /// How many items were refused.
+    pub failed: usize,
+    pub results: Vec<BatchResult>,
+}
+
+/// An item read: its metric, its id and the rest of its body.
+type SplitItem = (BatchMetric, Option<String>, Value);
+
+/// Reads `metric` and `id` off an item, leaving its body; a refusal keeps the id if read.
+fn split_item(item: Value) -> Result<SplitItem, (Option<String>, ApiError)> {
+    let Value::Object(mut body) = item else {
+        return Err((
+            None,
+            shape(
+                "",
+                "must be an object",
+                "a batch item must be a JSON object",
+            ),
+        ));
+    };
+    let id = match body.remove("id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(id),
+        Some(_) => {
+            return Err((
+                None,
+                shape("/id", "must be a string", "id must be a string"),
+            ))
+        }
+    };
+    let metric = match body.remove("metric") {
+        None => return Err((id, shape("/metric", "required", "the item has no metric"))),
+        Some(metric) => serde_json::from_value::<BatchMetric>(metric).map_err(|e| {
+            (
+                id.clone(),
+                shape("/metric", "unknown metric", &format!("metric: {e}")),
+            )
+        }),
+    }?;
+    Ok((metric, id, Value::Object(body)))
+}
+
+fn shape(pointer: &str, reason: &str, detail: &str) -> ApiError {
+    ApiError::InvalidBody {
+        pointer: pointer.to_owned(),
+        reason: reason.to_owned(),
+        detail: detail.to_owned(),
+    }
+}
+
+fn run(state: &AppState, metric: BatchMetric, body: Value) -> Result<Value, ApiError> {
+    use super::{ab_test, churn, clv, crr, engagement, nps, revenue};
+    match metric {
+        BatchMetric::Crr => compute_value::<crr::CrrRequest>(state, body),
+        BatchMetric::Churn => compute_value::<churn::ChurnRequest>(state, body),
+        BatchMetric::RevenueChurn => compute_value::<revenue::RevenueChurnRequest>(state, body),
+        BatchMetric::Clv => compute_value::<clv::ClvRequest>(state, body),
+        BatchMetric::Nps => compute_value::<nps::NpsRequest>(state, body),
+        BatchMetric::Engagement => compute_value::<engagement::EngagementRequest>(state, body),
+        BatchMetric::Loyalty => compute_value::<engagement::LoyaltyRequest>(state, body),
+        BatchMetric::AbTest => compute_value::<ab_test::AbTestRequest>(state, body),
+    }
+}
+
+fn run_item(state: &AppState, index: usize, item: Value) -> BatchResult {
+    let prefix = format!("/items/{index}");
+    let (id, metric, outcome) = match split_item(item) {
+        Ok((metric, id, body)) => (id, Some(metric), run(state, metric, body)),
+        Err((id, error)) => (id, None, Err(error)),
+    };
+    match outcome {
+        Ok(result) => BatchResult {
+            id,
+            metric,
+            status: 200,
+            result: Some(result),
+            problem: None,
+        },
+        Err(error) => {
+            let error = error.nested_under(&prefix);
+            BatchResult {
+                id,
+                metric,
+                status: error.status().as_u16(),
+                result: None,
+                problem: Some(error.problem()),
+            }
+        }
+    }
+}
+
+impl Compute for KpisRequest {
+    type Output = KpisResponse;
+
+    fn compute(self, state: &AppState) -> Result<KpisResponse, ApiError> {
+        let limit = state.config.max_batch_items;
+        if self.items.is_empty() || self.items.len() > limit {
+            return Err(InvalidInput::new(
+                "/items",
+                format!("must hold 1 to {limit} items"),
+                format!(
+                    "a batch holds 1 to {limit} items; this one has {}",
+                    self.items.len()
+                ),
+            )
+            .into());
+        }
+        let results: Vec<BatchResult> = self
+            .items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| run_item(state, i, item))
+            .collect();
+        let succeeded = results.iter().filter(|r| r.status == 200).count();
+        Ok(KpisResponse {
+            succeeded,
+            failed: results.len() - succeeded,
+            results,
+        })
+    }
+}
+
+/// Many KPIs in one request
+///
+/// Each item names its `metric` (`crr`, `churn`, `revenue_churn`, `clv`, `nps`,
+/// `engagement`, `loyalty`, `ab_test`), an optional `id`, and the fields of that metric's own
+/// request. Results come back in request order with the caller's ids; an invalid item gets a
+/// problem object in its place (pointers into the whole body) and does not fail the others.
+#[utoipa::path(
+    post,
+    path = "/kpis",
+    tag = "batch",
+    operation_id = "kpis_batch",
+    request_body(content = KpisRequest, content_type = "application/json"),
+    responses((status = 200, description = "Each item's result or problem, in request order", body = KpisResponse))
+)]
+pub async fn kpis(
+    State(state): State<AppState>,
+    ValidJson(request): ValidJson<KpisRequest>,
+) -> Result<Json<KpisResponse>, ApiError> {
+    request.compute(&state).map(Json)
+}

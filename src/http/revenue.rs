@@ -1,0 +1,78 @@
+//! `POST /revenue-churn`: MRR churn, GRR, NRR, quick ratio and end MRR of one period.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::error::ApiError;
+use super::extract::ValidJson;
+use super::{AppState, Compute};
+use crate::kpi::revenue::{revenue_churn_report, MrrMovements, RevenueChurnReport};
+
+/// One period's MRR and its movements, in the caller's currency; an omitted movement is 0.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevenueChurnRequest {
+    /// MRR at the start of the period (S); greater than zero.
+    #[schema(minimum = 0)]
+    pub start_mrr: f64,
+    /// MRR from customers acquired during the period (N).
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub new_mrr: f64,
+    /// MRR added by existing customers' upgrades (X).
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub expansion_mrr: f64,
+    /// MRR removed by existing customers' downgrades (C).
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub contraction_mrr: f64,
+    /// MRR lost to cancellations (L); with contraction at most `start_mrr`.
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub churned_mrr: f64,
+    /// MRR from former customers who came back (R).
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub reactivation_mrr: f64,
+}
+
+impl Compute for RevenueChurnRequest {
+    type Output = RevenueChurnReport;
+
+    fn compute(self, _state: &AppState) -> Result<RevenueChurnReport, ApiError> {
+        let movements = MrrMovements::new(
+            self.start_mrr,
+            self.new_mrr,
+            self.expansion_mrr,
+            self.contraction_mrr,
+            self.churned_mrr,
+            self.reactivation_mrr,
+        )?;
+        Ok(revenue_churn_report(&movements))
+    }
+}
+
+/// Revenue (MRR) churn
+///
+/// Gross MRR churn `(L + C) / S × 100`, net MRR churn `(L + C − X − R) / S × 100`,
+/// GRR `(S − L − C) / S × 100`, NRR `(S − L − C + X) / S × 100`, quick ratio
+/// `(N + X + R) / (L + C)` (left out when nothing was lost) and end MRR, each with its
+/// breakdown; `negative_churn` is true when net MRR churn is below 0. Losing one large
+/// customer can cost more revenue than losing several small ones: read it beside `/churn`.
+#[utoipa::path(
+    post,
+    path = "/revenue-churn",
+    tag = "revenue",
+    operation_id = "revenue_churn",
+    request_body(content = RevenueChurnRequest, content_type = "application/json"),
+    responses((status = 200, description = "The revenue metrics of the period", body = RevenueChurnReport))
+)]
+pub async fn revenue_churn(
+    State(state): State<AppState>,
+    ValidJson(request): ValidJson<RevenueChurnRequest>,
+) -> Result<Json<RevenueChurnReport>, ApiError> {
+    request.compute(&state).map(Json)
+}

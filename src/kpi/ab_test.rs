@@ -1,0 +1,605 @@
+//! Did a retention tactic work? Two groups' rates (or NPS) compared: the difference with its
+//! 95 % interval, the relative lift, a two-sided p-value, and the sample size per group
+//! needed to detect a given effect.
+
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, Discrete, Hypergeometric, Normal};
+use statrs::function::erf::erfc;
+use utoipa::ToSchema;
+
+use super::breakdown::{num, Breakdown, Interval, Kpi, KpiResponse, Unit};
+use super::error::InvalidInput;
+use super::nps::{net_promoter_score, NpsCounts, Z_95};
+
+/// Fisher's exact test is used when any expected cell count is below this.
+pub const FISHER_BELOW_EXPECTED: f64 = 5.0;
+/// Fisher's exact test sums at most this many tables; past it the z-test answers, with a note.
+const FISHER_MAX_TABLES: u64 = 1_000_000;
+
+/// `successes` of `trials`: customers retained (or converted) of those who started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proportion {
+    successes: u64,
+    trials: u64,
+}
+
+impl Proportion {
+    /// Refuses an empty group and more retained than started; `group` is `control` or `variant`.
+    pub fn new(group: &str, retained: u64, started: u64) -> Result<Self, InvalidInput> {
+        if started == 0 {
+            return Err(InvalidInput::new(
+                format!("/{group}/started"),
+                "must be greater than zero",
+                format!("{group}.started is 0: a group needs customers to compare"),
+            ));
+        }
+        if retained > started {
+            return Err(InvalidInput::new(
+                format!("/{group}/retained"),
+                "must not exceed started",
+                format!("{group}.retained ({retained}) exceeds {group}.started ({started})"),
+            ));
+        }
+        Ok(Self {
+            successes: retained,
+            trials: started,
+        })
+    }
+}
+
+/// What the proportions measure; churn is compared as 1 − retained / started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateKind {
+    Retention,
+    Churn,
+    Conversion,
+}
+
+impl RateKind {
+    fn name(self) -> &'static str {
+        match self {
+            RateKind::Retention => "retention",
+            RateKind::Churn => "churn",
+            RateKind::Conversion => "conversion",
+        }
+    }
+}
+
+/// The statistical test behind the p-value.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct HypothesisTest {
+    /// `two_proportion_z_test`, `fisher_exact` or `z_test_nps_difference`.
+    pub method: String,
+    /// The z statistic, for the z-tests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statistic: Option<f64>,
+    /// Two-sided p-value of "no difference between the groups".
+    pub p_value: f64,
+    /// Whether p < 0.05.
+    pub significant_at_5_pct: bool,
+}
+
+/// The comparison: the difference (headline, with its interval), the two rates, the lift and
+/// the sample size in `related`, and the test.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct AbTestReport {
+    #[serde(flatten)]
+    pub comparison: KpiResponse,
+    pub test: HypothesisTest,
+}
+
+/// How to size a follow-up test: the smallest difference worth detecting and the power.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SampleSizeGoal {
+    pub minimum_effect: f64,
+    pub power_pct: f64,
+}
+
+impl SampleSizeGoal {
+    /// `minimum_effect` in percentage points (NPS points for NPS), greater than 0 and at most
+    /// `max_effect`; power from 50 to 99.9 %.
+    pub fn new(minimum_effect: f64, power_pct: f64, max_effect: f64) -> Result<Self, InvalidInput> {
+        if minimum_effect.is_nan() || minimum_effect <= 0.0 || minimum_effect > max_effect {
+            return Err(InvalidInput::new(
+                "/minimum_detectable_effect",
+                format!("must be greater than 0 and at most {}", num(max_effect)),
+                format!("minimum_detectable_effect is {}: give the smallest difference worth detecting, above 0 and at most {}", num(minimum_effect), num(max_effect)),
+            ));
+        }
+        if !(50.0..=99.9).contains(&power_pct) {
+            return Err(InvalidInput::new(
+                "/power_pct",
+                "must be from 50 to 99.9",
+                format!(
+                    "power_pct is {}: statistical power runs from 50 to 99.9 %",
+                    num(power_pct)
+                ),
+            ));
+        }
+        Ok(Self {
+            minimum_effect,
+            power_pct,
+        })
+    }
+}
+
+fn standard_normal() -> Normal {
+    Normal::standard()
+}
+
+/// Two-sided p-value of a standard-normal statistic: `erfc(|z| / √2)`.
+fn two_sided_p(z: f64) -> f64 {
+    erfc(z.abs() / std::f64::consts::SQRT_2)
+}
+
+fn rate_kpi(kind: RateKind, group: &str, p: Proportion) -> Kpi {
+    let retained = p.successes as f64 / p.trials as f64;
+    let (value, formula, substitution) = match kind {
+        RateKind::Churn => (
+            (1.0 - retained) * 100.0,
+            "rate = (n - x) / n × 100",
+            format!("({} - {}) / {} × 100", p.trials, p.successes, p.trials),
+        ),
+        _ => (
+            retained * 100.0,
+            "rate = x / n × 100",
+            format!("{} / {} × 100", p.successes, p.trials),
+        ),
+    };
+    Kpi::new(
+        &format!("{group}_{}_rate", kind.name()),
+        value,
+        Unit::Percent,
+        Breakdown::new(formula, substitution.clone())
+            .input("x", p.successes)
+            .input("n", p.trials)
+            .step(
+                &format!("{group} {} rate", kind.name()),
+                substitution,
+                value,
+            ),
+    )
+}
+
+/// Compares two groups' retention, churn or conversion.
+///
+/// # Formula
+/// Rates p₁ (control) and p₂ (variant); difference `d = (p₂ − p₁) × 100` points with the
+/// unpooled interval `d ± 1.96 × 100 × √(p₁q₁/n₁ + p₂q₂/n₂)`; lift `(p₂ − p₁) / p₁ × 100`.
+/// p-value: two-proportion z-test with the pooled rate, `z = (p₂ − p₁) / √(p̄q̄(1/n₁ + 1/n₂))`,
+/// or Fisher's exact test (two-sided, summing the tables no more likely than the observed
+/// one) when an expected cell count is below 5. Sample size per group for an effect δ at
+/// power 1 − β, α = 0.05 two-sided:
+/// `n = (z_{α/2} √(2p̄q̄) + z_β √(p₁q₁ + p₂q₂))² / δ²`, p₂ = p₁ ± δ, p̄ = (p₁ + p₂) / 2.
+pub fn compare_rates(
+    kind: RateKind,
+    control: Proportion,
+    variant: Proportion,
+    goal: Option<SampleSizeGoal>,
+) -> Result<AbTestReport, InvalidInput> {
+    let as_rate = |p: Proportion| {
+        let r = p.successes as f64 / p.trials as f64;
+        if kind == RateKind::Churn {
+            1.0 - r
+        } else {
+            r
+        }
+    };
+    let (p1, p2) = (as_rate(control), as_rate(variant));
+    let (n1, n2) = (control.trials as f64, variant.trials as f64);
+    let difference = (p2 - p1) * 100.0;
+    let se_unpooled = (p1 * (1.0 - p1) / n1 + p2 * (1.0 - p2) / n2)
+        .max(0.0)
+        .sqrt()
+        * 100.0;
+    let margin = Z_95 * se_unpooled;
+    let breakdown = Breakdown::new(
+        "d = (p2 - p1) × 100;  95 % CI = d ± 1.96 × 100 × sqrt(p1 q1 / n1 + p2 q2 / n2)",
+        format!("({} - {}) × 100", num(p2), num(p1)),
+    )
+    .input("p1", p1)
+    .input("n1", control.trials)
+    .input("p2", p2)
+    .input("n2", variant.trials)
+    .step(
+        "difference (points)",
+        format!("({} - {}) × 100", num(p2), num(p1)),
+        difference,
+    )
+    .step(
+        "standard error (points)",
+        format!(
+            "100 × sqrt({} × {} / {} + {} × {} / {})",
+            num(p1),
+            num(1.0 - p1),
+            num(n1),
+            num(p2),
+            num(1.0 - p2),
+            num(n2)
+        ),
+        se_unpooled,
+    )
+    .step(
+        "95 % margin of error (points)",
+        format!("1.96 × {}", num(se_unpooled)),
+        margin,
+    );
+    let mut headline = Kpi::new(
+        &format!("{}_rate_difference", kind.name()),
+        difference,
+        Unit::PercentagePoints,
+        breakdown,
+    )
+    .note("Difference = variant - control, in percentage points.");
+    headline.interval = Some(Interval::normal_95(
+        difference,
+        se_unpooled,
+        (-100.0, 100.0),
+        "Wald interval, unpooled variance",
+    ));
+
+    let (test, test_note) = proportion_test(control, variant);
+    if let Some(note) = test_note {
+        headline = headline.note(note);
+    }
+    let mut answer = KpiResponse::new(headline)
+        .with(rate_kpi(kind, "control", control))
+        .with(rate_kpi(kind, "variant", variant));
+    if p1 > 0.0 {
+        let lift = (p2 - p1) / p1 * 100.0;
+        answer = answer.with(Kpi::new(
+            "relative_lift",
+            lift,
+            Unit::Percent,
+            Breakdown::new(
+                "lift = (p2 - p1) / p1 × 100",
+                format!("({} - {}) / {} × 100", num(p2), num(p1), num(p1)),
+            )
+            .input("p1", p1)
+            .input("p2", p2)
+            .step(
+                "relative lift",
+                format!("({} - {}) / {} × 100", num(p2), num(p1), num(p1)),
+                lift,
+            ),
+        ));
+    } else {
+        answer.kpi = answer
+            .kpi
+            .note("The control rate is 0: the relative lift is undefined and left out.");
+    }
+    if let Some(goal) = goal {
+        answer = answer.with(proportion_sample_size(p1, goal)?);
+    }
+    Ok(AbTestReport {
+        comparison: answer,
+        test,
+    })
+}
+
+/// The z-test, or Fisher's exact test when an expected count is small.
+/// Cells are counted as retained / not retained: churn flips both rates, not the test.
+fn proportion_test(control: Proportion, variant: Proportion) -> (HypothesisTest, Option<String>) {
+    let (x1, n1, x2, n2) = (
+        control.successes,
+        control.trials,
+        variant.successes,
+        variant.trials,
+    );
+    let total = n1 + n2;
+    let successes = x1 + x2;
+    let expected = [
+        n1 as f64 * successes as f64 / total as f64,
+        n1 as f64 * (total - successes) as f64 / total as f64,
+        n2 as f64 * successes as f64 / total as f64,
+        n2 as f64 * (total - successes) as f64 / total as f64,
+    ];
+    let small = expected.iter().any(|&e| e < FISHER_BELOW_EXPECTED);
+    let support = n1.min(successes).min(total - successes).min(n2) + 1;
+    if small && support <= FISHER_MAX_TABLES {
+        if let Some(p_value) = fisher_exact_two_sided(x1, n1, successes, total) {
+            return (
+                HypothesisTest {
+                    method: "fisher_exact".to_owned(),
+                    statistic: None,
+                    p_value,
+                    significant_at_5_pct: p_value < 0.05,
+                },
+                Some(
+                    "An expected cell count is below 5: Fisher's exact test gives the p-value."
+                        .to_owned(),
+                ),
+            );
+        }
+    }
+    let pooled = successes as f64 / total as f64;
+    let se0 = (pooled * (1.0 - pooled) * (1.0 / n1 as f64 + 1.0 / n2 as f64)).sqrt();
+    let diff = x2 as f64 / n2 as f64 - x1 as f64 / n1 as f64;
+    let (statistic, p_value) = if se0 > 0.0 {
+        let z = diff / se0;
+        (Some(z), two_sided_p(z))
+    } else {
+        // Both groups all retained or all lost: the rates are equal.
+        (Some(0.0), 1.0)
+    };
+    let note = (small && support > FISHER_MAX_TABLES).then(|| {
+        "An expected cell count is below 5 but the exact test would sum too many tables: the z-test gives the p-value."
+            .to_owned()
+    });
+    (
+        HypothesisTest {
+            method: "two_proportion_z_test".to_owned(),
+            statistic,
+            p_value,
+            significant_at_5_pct: p_value < 0.05,
+        },
+        note,
+    )
+}
+
+/// Two-sided Fisher exact p-value for `x1` successes in a group of `n1`, `successes` of
+/// `total` overall: the sum of the hypergeometric probabilities no larger than the observed
+/// one (relative tolerance 1e-7, as R's fisher.test).
+fn fisher_exact_two_sided(x1: u64, n1: u64, successes: u64, total: u64) -> Option<f64> {
+    let dist = Hypergeometric::new(total, successes, n1).ok()?;
+    let low = (n1 + successes).saturating_sub(total);
+    let high = n1.min(successes);
+    let observed = dist.ln_pmf(x1);
+    let threshold = observed + 1e-7_f64.ln_1p();
+    let p: f64 = (low..=high)
+        .map(|k| dist.ln_pmf(k))
+        .filter(|&lp| lp <= threshold)
+        .map(f64::exp)
+        .sum();
+    p.is_finite().then_some(p.min(1.0))
+}
+
+fn z_quantiles(power_pct: f64) -> (f64, f64) {
+    let normal = standard_normal();
+    (
+        normal.inverse_cdf(0.975),
+        normal.inverse_cdf(power_pct / 100.0),
+    )
+}
+
+fn sample_size_kpi(n: f64, breakdown: Breakdown, power_pct: f64) -> Result<Kpi, InvalidInput> {
+    let n = n.ceil();
+    if !n.is_finite() || n > 9.0e15 {
+        return Err(InvalidInput::new(
+            "/minimum_detectable_effect",
+            "too small to size a test for",
+            "the sample size for this effect is beyond counting: choose a larger minimum_detectable_effect",
+        ));
+    }
+    Ok(Kpi::new(
+        "required_sample_size_per_group",
+        n.max(1.0),
+        Unit::Count,
+        breakdown,
+    )
+    .note(format!(
+        "Customers per group to detect the effect with {}% power at a two-sided 5 % level.",
+        num(power_pct)
+    )))
+}
+
+fn proportion_sample_size(p1: f64, goal: SampleSizeGoal) -> Result<Kpi, InvalidInput> {
+    let delta = goal.minimum_effect / 100.0;
+    let p2 = if p1 + delta <= 1.0 {
+        p1 + delta
+    } else {
+        p1 - delta
+    };
+    if !(0.0..=1.0).contains(&p2) {
+        return Err(InvalidInput::new(
+            "/minimum_detectable_effect",
+            "must fit between 0 and 100 % around the control rate",
+            "the control rate plus or minus minimum_detectable_effect leaves 0–100 %",
+        ));
+    }
+    let (z_a, z_b) = z_quantiles(goal.power_pct);
+    let p_bar = (p1 + p2) / 2.0;
+    let root = z_a * (2.0 * p_bar * (1.0 - p_bar)).sqrt()
+        + z_b * (p1 * (1.0 - p1) + p2 * (1.0 - p2)).sqrt();
+    let n = root * root / (delta * delta);
+    let breakdown = Breakdown::new(
+        "n = (z_a sqrt(2 p q) + z_b sqrt(p1 q1 + p2 q2))^2 / δ^2",
+        format!(
+            "({} × sqrt(2 × {} × {}) + {} × sqrt({} × {} + {} × {}))^2 / {}^2",
+            num(z_a),
+            num(p_bar),
+            num(1.0 - p_bar),
+            num(z_b),
+            num(p1),
+            num(1.0 - p1),
+            num(p2),
+            num(1.0 - p2),
+            num(delta)
+        ),
+    )
+    .input("p1", p1)
+    .input("p2", p2)
+    .input("δ", delta)
+    .input("z_a", z_a)
+    .input("z_b", z_b)
+    .step(
+        "sample size per group (before rounding up)",
+        "root^2 / δ^2",
+        n,
+    );
+    sample_size_kpi(n, breakdown, goal.power_pct)
+}
+
+/// Compares two groups' NPS.
+///
+/// # Formula
+/// `d = NPS₂ − NPS₁` with `se = 100 × √(v₁/n₁ + v₂/n₂)`, `v = p + q − (p − q)²` per group;
+/// 95 % interval `d ± 1.96 × se`, `z = d / se`. Sample size per group for a difference δ
+/// points: `n = (z_{α/2} + z_β)² × 2 × 100² × v̄ / δ²` with v̄ the mean of the two variances.
+pub fn compare_nps(
+    control: NpsCounts,
+    variant: NpsCounts,
+    goal: Option<SampleSizeGoal>,
+) -> Result<AbTestReport, InvalidInput> {
+    let first = net_promoter_score(&control).kpi;
+    let second = net_promoter_score(&variant).kpi;
+    let variance = |c: &NpsCounts, kpi: &Kpi| {
+        let se = kpi.interval.as_ref().map_or(0.0, |i| i.standard_error);
+        se * se * c.total() as f64 / 10_000.0
+    };
+    let (v1, v2) = (variance(&control, &first), variance(&variant, &second));
+    let (n1, n2) = (control.total() as f64, variant.total() as f64);
+    let difference = second.value - first.value;
+    let se = 100.0 * (v1 / n1 + v2 / n2).sqrt();
+    let margin = Z_95 * se;
+    let breakdown = Breakdown::new(
+        "d = NPS2 - NPS1;  95 % CI = d ± 1.96 × 100 × sqrt(v1 / n1 + v2 / n2)",
+        format!("{} - {}", num(second.value), num(first.value)),
+    )
+    .input("NPS1", first.value)
+    .input("n1", control.total())
+    .input("NPS2", second.value)
+    .input("n2", variant.total())
+    .step(
+        "difference (points)",
+        format!("{} - {}", num(second.value), num(first.value)),
+        difference,
+    )
+    .step(
+        "standard error (points)",
+        format!(
+            "100 × sqrt({} / {} + {} / {})",
+            num(v1),
+            num(n1),
+            num(v2),
+            num(n2)
+        ),
+        se,
+    )
+    .step(
+        "95 % margin of error (points)",
+        format!("1.96 × {}", num(se)),
+        margin,
+    );
+    let mut headline = Kpi::new("nps_difference", difference, Unit::Score, breakdown)
+        .note("Difference = variant NPS - control NPS, in NPS points.");
+    headline.interval = Some(Interval::normal_95(
+        difference,
+        se,
+        (-200.0, 200.0),
+        "normal approximation, multinomial variance of each group",
+    ));
+    let (statistic, p_value) = if se > 0.0 {
+        let z = difference / se;
+        (Some(z), two_sided_p(z))
+    } else {
+        headline = headline.note("Both groups answered with no spread: the p-value is 1 for equal scores and 0 otherwise.");
+        (None, if difference == 0.0 { 1.0 } else { 0.0 })
+    };
+    let mut control_kpi = first;
+    control_kpi.metric = "control_nps".to_owned();
+    let mut variant_kpi = second;
+    variant_kpi.metric = "variant_nps".to_owned();
+    let mut answer = KpiResponse::new(headline)
+        .with(control_kpi)
+        .with(variant_kpi);
+    if let Some(goal) = goal {
+        let v_bar = (v1 + v2) / 2.0;
+        if v_bar > 0.0 {
+            let (z_a, z_b) = z_quantiles(goal.power_pct);
+            let n = (z_a + z_b).powi(2) * 2.0 * 10_000.0 * v_bar / goal.minimum_effect.powi(2);
+            let breakdown = Breakdown::new(
+                "n = (z_a + z_b)^2 × 2 × 100^2 × v / δ^2",
+                format!(
+                    "({} + {})^2 × 2 × 10000 × {} / {}^2",
+                    num(z_a),
+                    num(z_b),
+                    num(v_bar),
+                    num(goal.minimum_effect)
+                ),
+            )
+            .input("z_a", z_a)
+            .input("z_b", z_b)
+            .input("v", v_bar)
+            .input("δ", goal.minimum_effect)
+            .step(
+                "sample size per group (before rounding up)",
+                "(z_a + z_b)^2 × 2 × 100^2 × v / δ^2",
+                n,
+            );
+            answer = answer.with(sample_size_kpi(n, breakdown, goal.power_pct)?);
+        } else {
+            answer.kpi = answer
+                .kpi
+                .note("Neither group's answers vary: no sample size can be derived from them.");
+        }
+    }
+    Ok(AbTestReport {
+        comparison: answer,
+        test: HypothesisTest {
+            method: "z_test_nps_difference".to_owned(),
+            statistic,
+            p_value,
+            significant_at_5_pct: p_value < 0.05,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proportion(x: u64, n: u64) -> Proportion {
+        Proportion::new("control", x, n).unwrap()
+    }
+
+    #[test]
+    fn z_test_matches_a_hand_computation() {
+        // 420/1000 vs 465/1000: pooled 0.4425, se0 = sqrt(0.4425 × 0.5575 × 0.002) = 0.022213,
+        // z = 0.045 / 0.022213 = 2.0258, two-sided p = 0.0428 (normal table).
+        let report = compare_rates(
+            RateKind::Retention,
+            proportion(420, 1000),
+            proportion(465, 1000),
+            None,
+        )
+        .unwrap();
+        let z = report.test.statistic.unwrap();
+        assert!((z - 2.0258).abs() < 1e-3, "z = {z}");
+        assert!(
+            (report.test.p_value - 0.0428).abs() < 5e-4,
+            "p = {}",
+            report.test.p_value
+        );
+        assert!((report.comparison.kpi.value - 4.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn fisher_exact_matches_the_tea_tasting_table() {
+        // Fisher's lady tasting tea: 3 of 4 right in each arm of the 2x2 table
+        // [[3, 1], [1, 3]]: two-sided p = 0.4857 (R: fisher.test(matrix(c(3,1,1,3),2))).
+        let report = compare_rates(
+            RateKind::Retention,
+            proportion(3, 4),
+            proportion(1, 4),
+            None,
+        )
+        .unwrap();
+        assert_eq!(report.test.method, "fisher_exact");
+        assert!(
+            (report.test.p_value - 0.485714).abs() < 1e-6,
+            "p = {}",
+            report.test.p_value
+        );
+    }
+
+    #[test]
+    fn sample_size_matches_the_textbook_formula() {
+        // p1 = 0.40, δ = 0.05 → p2 = 0.45, 80 % power, α = 0.05 (Fleiss' formula without
+        // continuity correction), by hand: (1.95996 × 0.69911 + 0.84162 × 0.69821)² / 0.0025
+        // = 1533.3 → 1534 per group.
+        let goal = SampleSizeGoal::new(5.0, 80.0, 100.0).unwrap();
+        let kpi = proportion_sample_size(0.40, goal).unwrap();
+        assert_eq!(kpi.value, 1534.0);
+    }
+}

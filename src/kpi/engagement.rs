@@ -1,0 +1,410 @@
+//! Customer engagement score and loyalty / education participation and repeat purchase rates
+//! (formulas.md § 6).
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::breakdown::{num, Breakdown, Kpi, Unit};
+use super::error::{finite_result, InvalidInput};
+
+/// Most components one engagement score combines.
+pub const MAX_COMPONENTS: usize = 100;
+
+/// How one component is measured.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Measure {
+    /// `participants` of `total` take part (normalised value = participants / total).
+    Rate { participants: u64, total: u64 },
+    /// A raw measure normalised as `(value − min) / (max − min)`, or `1 − that` when lower is
+    /// better.
+    Scaled {
+        value: f64,
+        min: f64,
+        max: f64,
+        higher_is_better: bool,
+    },
+}
+
+/// One checked component of an engagement score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    pub name: String,
+    pub measure: Measure,
+    /// The weight as given (normalised by the score).
+    pub weight: f64,
+}
+
+impl Component {
+    /// Refuses a rate over an empty or smaller total, a measure outside `[min, max]` or with
+    /// `max <= min`, and a negative weight. `pointer` is where the component sits in the body.
+    pub fn new(
+        pointer: &str,
+        name: String,
+        measure: Measure,
+        weight: f64,
+    ) -> Result<Self, InvalidInput> {
+        let refuse = |field: &str, reason: &str, detail: String| {
+            Err(InvalidInput::new(
+                format!("{pointer}/{field}"),
+                reason,
+                detail,
+            ))
+        };
+        match &measure {
+            Measure::Rate {
+                participants,
+                total,
+            } => {
+                if *total == 0 {
+                    return refuse(
+                        "total",
+                        "must be greater than zero",
+                        format!("component {name}: total is 0, so no share can be taken of it"),
+                    );
+                }
+                if participants > total {
+                    return refuse("participants", "must not exceed total", format!("component {name}: {participants} participants of {total} is more than all of them"));
+                }
+            }
+            Measure::Scaled {
+                value, min, max, ..
+            } => {
+                if max <= min || max.is_nan() || min.is_nan() || !(max - min).is_finite() {
+                    return refuse(
+                        "max",
+                        "must be greater than min",
+                        format!(
+                            "component {name}: max ({}) must be greater than min ({})",
+                            num(*max),
+                            num(*min)
+                        ),
+                    );
+                }
+                if value < min || value > max {
+                    return refuse(
+                        "value",
+                        "must lie between min and max",
+                        format!(
+                            "component {name}: value {} lies outside its range {} to {}",
+                            num(*value),
+                            num(*min),
+                            num(*max)
+                        ),
+                    );
+                }
+            }
+        }
+        if !weight.is_finite() || weight < 0.0 {
+            return refuse(
+                "weight",
+                "must not be negative",
+                format!("component {name}: weight {weight} is negative"),
+            );
+        }
+        Ok(Self {
+            name,
+            measure,
+            weight,
+        })
+    }
+
+    /// The component's value on 0–1.
+    pub fn normalized(&self) -> f64 {
+        match self.measure {
+            Measure::Rate {
+                participants,
+                total,
+            } => participants as f64 / total as f64,
+            Measure::Scaled {
+                value,
+                min,
+                max,
+                higher_is_better,
+            } => {
+                let x = ((value - min) / (max - min)).clamp(0.0, 1.0);
+                if higher_is_better {
+                    x
+                } else {
+                    1.0 - x
+                }
+            }
+        }
+    }
+
+    fn normalisation(&self) -> String {
+        match self.measure {
+            Measure::Rate {
+                participants,
+                total,
+            } => format!("{participants} / {total}"),
+            Measure::Scaled {
+                value,
+                min,
+                max,
+                higher_is_better,
+            } => {
+                let scaled = format!(
+                    "({} - {}) / ({} - {})",
+                    num(value),
+                    num(min),
+                    num(max),
+                    num(min)
+                );
+                if higher_is_better {
+                    scaled
+                } else {
+                    format!("1 - {scaled}")
+                }
+            }
+        }
+    }
+}
+
+/// Components checked together: at least one, at most [`MAX_COMPONENTS`], weights summing
+/// to more than zero.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngagementInputs {
+    components: Vec<Component>,
+}
+
+impl EngagementInputs {
+    pub fn new(components: Vec<Component>) -> Result<Self, InvalidInput> {
+        if components.is_empty() || components.len() > MAX_COMPONENTS {
+            return Err(InvalidInput::new(
+                "/components",
+                format!("must hold 1 to {MAX_COMPONENTS} components"),
+                format!(
+                    "an engagement score combines 1 to {MAX_COMPONENTS} components; {} given",
+                    components.len()
+                ),
+            ));
+        }
+        let total: f64 = components.iter().map(|c| c.weight).sum();
+        if total <= 0.0 || !total.is_finite() {
+            return Err(InvalidInput::new(
+                "/components/0/weight",
+                "weights must sum to more than zero",
+                "every weight is 0: give at least one component a weight",
+            ));
+        }
+        Ok(Self { components })
+    }
+}
+
+/// One component's part in the score.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ComponentContribution {
+    pub name: String,
+    /// The component on 0–1.
+    pub normalized: f64,
+    /// The weight after normalising the weights to sum to 1.
+    pub weight: f64,
+    /// normalized × weight × 100: points this component adds to the 0–100 score.
+    pub contribution: f64,
+    /// This component's share of the score, in percent (0 when the score is 0).
+    pub share_pct: f64,
+}
+
+/// The engagement answer: the score and each component's part.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct EngagementReport {
+    #[serde(flatten)]
+    pub kpi: Kpi,
+    pub components: Vec<ComponentContribution>,
+}
+
+/// Customer engagement score on 0–100.
+///
+/// # Formula
+/// `score = Σ w_i × x_i × 100 / Σ w_i`: each component's value x_i normalised to 0–1 (a rate
+/// as participants / total, a raw measure as (value − min) / (max − min)), weighted by w_i
+/// (weights normalised to sum to 1).
+pub fn engagement_score(inputs: &EngagementInputs) -> Result<EngagementReport, InvalidInput> {
+    let total_weight: f64 = inputs.components.iter().map(|c| c.weight).sum();
+    let mut breakdown = Breakdown::new("score = Σ w_i × x_i × 100 / Σ w_i", "");
+    let mut parts = Vec::with_capacity(inputs.components.len());
+    let mut terms = Vec::with_capacity(inputs.components.len());
+    for component in &inputs.components {
+        let x = component.normalized();
+        let w = component.weight / total_weight;
+        let contribution = x * w * 100.0;
+        breakdown = breakdown
+            .input(&format!("x[{}]", component.name), x)
+            .input(&format!("w[{}]", component.name), w)
+            .step(
+                &format!("{} normalised", component.name),
+                component.normalisation(),
+                x,
+            )
+            .step(
+                &format!("{} contribution", component.name),
+                format!("{} × {} × 100", num(x), num(w)),
+                contribution,
+            );
+        terms.push(format!("{} × {}", num(w), num(x)));
+        parts.push(ComponentContribution {
+            name: component.name.clone(),
+            normalized: x,
+            weight: w,
+            contribution,
+            share_pct: 0.0,
+        });
+    }
+    let score = finite_result(
+        "engagement score",
+        parts.iter().map(|p| p.contribution).sum(),
+    )?;
+    for part in &mut parts {
+        part.share_pct = if score > 0.0 {
+            part.contribution / score * 100.0
+        } else {
+            0.0
+        };
+    }
+    breakdown.substitution = format!("({}) × 100", terms.join(" + "));
+    breakdown = breakdown.step("engagement score", "sum of contributions", score);
+    let mut kpi = Kpi::new("engagement_score", score, Unit::Score, breakdown)
+        .note("On 0–100: 100 means every component at its best.");
+    if (total_weight - 1.0).abs() > 1e-9 {
+        kpi = kpi.note(format!(
+            "Weights summed to {}; they were normalised to sum to 1.",
+            num(total_weight)
+        ));
+    }
+    Ok(EngagementReport {
+        kpi,
+        components: parts,
+    })
+}
+
+/// A share `part / whole × 100` checked to be possible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    part: u64,
+    whole: u64,
+}
+
+impl Share {
+    /// Refuses `whole = 0` and `part > whole`, naming the fields.
+    pub fn new(
+        part_field: &str,
+        part: u64,
+        whole_field: &str,
+        whole: u64,
+    ) -> Result<Self, InvalidInput> {
+        if whole == 0 {
+            return Err(InvalidInput::new(
+                format!("/{whole_field}"),
+                "must be greater than zero",
+                format!("{whole_field} is 0: {part_field} cannot be a share of nobody"),
+            ));
+        }
+        if part > whole {
+            return Err(InvalidInput::new(
+                format!("/{part_field}"),
+                format!("must not exceed {whole_field}"),
+                format!("{part_field} ({part}) exceeds {whole_field} ({whole})"),
+            ));
+        }
+        Ok(Self { part, whole })
+    }
+}
+
+fn rate(metric: &str, formula: &str, (p, w): (&str, &str), share: Share) -> Kpi {
+    let value = share.part as f64 / share.whole as f64 * 100.0;
+    Kpi::new(
+        metric,
+        value,
+        Unit::Percent,
+        Breakdown::new(formula, format!("{} / {} × 100", share.part, share.whole))
+            .input(p, share.part)
+            .input(w, share.whole)
+            .step(
+                metric,
+                format!("{} / {} × 100", share.part, share.whole),
+                value,
+            ),
+    )
+}
+
+/// # Formula
+/// `loyalty programme participation (%) = M / C × 100`: active members M of customers C.
+pub fn loyalty_participation_rate(share: Share) -> Kpi {
+    rate("loyalty_participation_rate", "loyalty participation = M / C × 100", ("M", "C"), share)
+        .note("Loyal customers are often quoted as spending about 67 % more than new ones (context only).")
+}
+
+/// # Formula
+/// `education participation (%) = T / C × 100`: customers in training T of customers C.
+pub fn education_participation_rate(share: Share) -> Kpi {
+    rate(
+        "education_participation_rate",
+        "education participation = T / C × 100",
+        ("T", "C"),
+        share,
+    )
+}
+
+/// # Formula
+/// `repeat purchase rate (%) = R / B × 100`: customers with two or more purchases R of
+/// customers with at least one B.
+pub fn repeat_purchase_rate(share: Share) -> Kpi {
+    rate(
+        "repeat_purchase_rate",
+        "repeat purchase rate = R / B × 100",
+        ("R", "B"),
+        share,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_are_normalised_and_contributions_sum_to_the_score() {
+        let a = Component::new(
+            "/components/0",
+            "members".into(),
+            Measure::Rate {
+                participants: 30,
+                total: 100,
+            },
+            2.0,
+        )
+        .unwrap();
+        let b = Component::new(
+            "/components/1",
+            "logins".into(),
+            Measure::Scaled {
+                value: 5.0,
+                min: 0.0,
+                max: 10.0,
+                higher_is_better: true,
+            },
+            2.0,
+        )
+        .unwrap();
+        let report = engagement_score(&EngagementInputs::new(vec![a, b]).unwrap()).unwrap();
+        // (0.5 × 0.3 + 0.5 × 0.5) × 100 = 40
+        assert!((report.kpi.value - 40.0).abs() < 1e-12);
+        assert!((report.components[0].share_pct - 37.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_measure_out_of_its_range_is_refused() {
+        let err = Component::new(
+            "/components/3",
+            "x".into(),
+            Measure::Scaled {
+                value: 11.0,
+                min: 0.0,
+                max: 10.0,
+                higher_is_better: true,
+            },
+            1.0,
+        )
+        .unwrap_err();
+        assert_eq!(err.pointer, "/components/3/value");
+    }
+}

@@ -1,0 +1,289 @@
+//! Revenue (MRR) churn, negative churn, gross and net revenue retention, quick ratio
+//! (formulas.md § 3).
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::breakdown::{num, Breakdown, Kpi, Unit};
+use super::error::{finite_result, non_negative, InvalidInput};
+
+/// One period's MRR movements, checked to be possible. All amounts in the caller's currency.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MrrMovements {
+    pub start: f64,
+    pub new: f64,
+    pub expansion: f64,
+    pub contraction: f64,
+    pub churned: f64,
+    pub reactivation: f64,
+}
+
+impl MrrMovements {
+    /// Refuses negative amounts, a start MRR of 0 (every rate divides by it), and losses
+    /// (churned + contraction) larger than the MRR the period started with.
+    pub fn new(
+        start: f64,
+        new: f64,
+        expansion: f64,
+        contraction: f64,
+        churned: f64,
+        reactivation: f64,
+    ) -> Result<Self, InvalidInput> {
+        let movements = Self {
+            start: non_negative("start_mrr", start)?,
+            new: non_negative("new_mrr", new)?,
+            expansion: non_negative("expansion_mrr", expansion)?,
+            contraction: non_negative("contraction_mrr", contraction)?,
+            churned: non_negative("churned_mrr", churned)?,
+            reactivation: non_negative("reactivation_mrr", reactivation)?,
+        };
+        if start == 0.0 {
+            return Err(InvalidInput::new(
+                "/start_mrr",
+                "must be greater than zero",
+                "start_mrr is 0: revenue churn and retention are shares of the MRR at the start of the period",
+            ));
+        }
+        if churned + contraction > start {
+            return Err(InvalidInput::new(
+                "/churned_mrr",
+                "churned_mrr plus contraction_mrr must not exceed start_mrr",
+                format!(
+                    "churned_mrr ({}) plus contraction_mrr ({}) exceeds start_mrr ({}): a period cannot lose more MRR than its customers paid at its start",
+                    num(churned), num(contraction), num(start)
+                ),
+            ));
+        }
+        finite_result("end MRR", start + new + expansion + reactivation)?;
+        Ok(movements)
+    }
+
+    /// MRR lost from the customers of the start: churned + contraction.
+    pub fn lost(&self) -> f64 {
+        self.churned + self.contraction
+    }
+}
+
+/// The revenue-churn answer: the metrics, and whether the period had negative churn.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct RevenueChurnReport {
+    /// True when net MRR churn is below 0: expansion and reactivation outweigh the losses.
+    pub negative_churn: bool,
+    /// `gross_mrr_churn`, `net_mrr_churn`, `grr`, `nrr`, `quick_ratio` (absent when nothing
+    /// was lost) and `end_mrr`, each with its breakdown.
+    pub metrics: Vec<Kpi>,
+}
+
+fn inputs(b: Breakdown, m: &MrrMovements, letters: &[&str]) -> Breakdown {
+    letters.iter().fold(b, |b, &letter| {
+        let value = match letter {
+            "S" => m.start,
+            "N" => m.new,
+            "X" => m.expansion,
+            "C" => m.contraction,
+            "L" => m.churned,
+            _ => m.reactivation,
+        };
+        b.input(letter, value)
+    })
+}
+
+/// # Formula
+/// `gross MRR churn (%) = (L + C) / S × 100`: churned L and contraction C MRR over the MRR at
+/// the start S. 100,000 at the start, 5,000 churned → 5 %.
+pub fn gross_mrr_churn(m: &MrrMovements) -> Kpi {
+    let value = m.lost() / m.start * 100.0;
+    let b = Breakdown::new(
+        "gross MRR churn = (L + C) / S × 100",
+        format!(
+            "({} + {}) / {} × 100",
+            num(m.churned),
+            num(m.contraction),
+            num(m.start)
+        ),
+    );
+    let b = inputs(b, m, &["S", "L", "C"])
+        .step("MRR lost", "L + C", m.lost())
+        .step(
+            "gross MRR churn",
+            format!("{} / {} × 100", num(m.lost()), num(m.start)),
+            value,
+        );
+    Kpi::new("gross_mrr_churn", value, Unit::Percent, b)
+}
+
+/// # Formula
+/// `net MRR churn (%) = (L + C − X − R) / S × 100`, X expansion and R reactivation MRR.
+/// Below 0 is negative churn.
+pub fn net_mrr_churn(m: &MrrMovements) -> Kpi {
+    let net = m.churned + m.contraction - m.expansion - m.reactivation;
+    let value = net / m.start * 100.0;
+    let b = Breakdown::new(
+        "net MRR churn = (L + C - X - R) / S × 100",
+        format!(
+            "({} + {} - {} - {}) / {} × 100",
+            num(m.churned),
+            num(m.contraction),
+            num(m.expansion),
+            num(m.reactivation),
+            num(m.start)
+        ),
+    );
+    let b = inputs(b, m, &["S", "L", "C", "X", "R"])
+        .step("net MRR lost", "L + C - X - R", net)
+        .step(
+            "net MRR churn",
+            format!("{} / {} × 100", num(net), num(m.start)),
+            value,
+        );
+    let kpi = Kpi::new("net_mrr_churn", value, Unit::Percent, b);
+    if value < 0.0 {
+        kpi.note("Negative churn: expansion and reactivation from existing customers outweigh the MRR lost.")
+    } else {
+        kpi
+    }
+}
+
+/// # Formula
+/// `GRR (%) = (S − L − C) / S × 100` (at most 100: expansion does not count).
+pub fn gross_revenue_retention(m: &MrrMovements) -> Kpi {
+    let kept = m.start - m.lost();
+    let value = kept / m.start * 100.0;
+    let b = Breakdown::new(
+        "GRR = (S - L - C) / S × 100",
+        format!(
+            "({} - {} - {}) / {} × 100",
+            num(m.start),
+            num(m.churned),
+            num(m.contraction),
+            num(m.start)
+        ),
+    );
+    let b = inputs(b, m, &["S", "L", "C"])
+        .step("MRR kept", "S - L - C", kept)
+        .step(
+            "GRR",
+            format!("{} / {} × 100", num(kept), num(m.start)),
+            value,
+        );
+    Kpi::new("grr", value, Unit::Percent, b)
+}
+
+/// # Formula
+/// `NRR (%) = (S − L − C + X) / S × 100`; NRR − GRR is the expansion share X / S × 100.
+pub fn net_revenue_retention(m: &MrrMovements) -> Kpi {
+    let kept = m.start - m.lost() + m.expansion;
+    let value = kept / m.start * 100.0;
+    let b = Breakdown::new(
+        "NRR = (S - L - C + X) / S × 100",
+        format!(
+            "({} - {} - {} + {}) / {} × 100",
+            num(m.start),
+            num(m.churned),
+            num(m.contraction),
+            num(m.expansion),
+            num(m.start)
+        ),
+    );
+    let b = inputs(b, m, &["S", "L", "C", "X"])
+        .step("MRR kept with expansion", "S - L - C + X", kept)
+        .step(
+            "NRR",
+            format!("{} / {} × 100", num(kept), num(m.start)),
+            value,
+        );
+    Kpi::new("nrr", value, Unit::Percent, b)
+}
+
+/// # Formula
+/// `quick ratio = (N + X + R) / (L + C)`; `None` when nothing was lost (it would be infinite).
+pub fn quick_ratio(m: &MrrMovements) -> Option<Kpi> {
+    if m.lost() == 0.0 {
+        return None;
+    }
+    let gained = m.new + m.expansion + m.reactivation;
+    let value = gained / m.lost();
+    let b = Breakdown::new(
+        "quick ratio = (N + X + R) / (L + C)",
+        format!(
+            "({} + {} + {}) / ({} + {})",
+            num(m.new),
+            num(m.expansion),
+            num(m.reactivation),
+            num(m.churned),
+            num(m.contraction)
+        ),
+    );
+    let b = inputs(b, m, &["N", "X", "R", "L", "C"])
+        .step("MRR gained", "N + X + R", gained)
+        .step("MRR lost", "L + C", m.lost())
+        .step(
+            "quick ratio",
+            format!("{} / {}", num(gained), num(m.lost())),
+            value,
+        );
+    Some(Kpi::new("quick_ratio", value, Unit::Ratio, b))
+}
+
+/// # Formula
+/// `end MRR = S + N + X + R − C − L`.
+pub fn end_mrr(m: &MrrMovements) -> Kpi {
+    let value = m.start + m.new + m.expansion + m.reactivation - m.contraction - m.churned;
+    let b = Breakdown::new(
+        "end MRR = S + N + X + R - C - L",
+        format!(
+            "{} + {} + {} + {} - {} - {}",
+            num(m.start),
+            num(m.new),
+            num(m.expansion),
+            num(m.reactivation),
+            num(m.contraction),
+            num(m.churned)
+        ),
+    );
+    let b = inputs(b, m, &["S", "N", "X", "R", "C", "L"]).step(
+        "end MRR",
+        "S + N + X + R - C - L",
+        value,
+    );
+    Kpi::new("end_mrr", value, Unit::Currency, b)
+}
+
+/// Every revenue metric of the period.
+pub fn revenue_churn_report(m: &MrrMovements) -> RevenueChurnReport {
+    let net = net_mrr_churn(m);
+    let negative_churn = net.value < 0.0;
+    let mut metrics = vec![
+        gross_mrr_churn(m),
+        net,
+        gross_revenue_retention(m),
+        net_revenue_retention(m),
+    ];
+    metrics.extend(quick_ratio(m));
+    metrics.push(end_mrr(m));
+    RevenueChurnReport {
+        negative_churn,
+        metrics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worked_example_of_formulas_md() {
+        // Starting MRR 100,000; 5,000 lost to cancellations → revenue churn 5 %.
+        let m = MrrMovements::new(100_000.0, 0.0, 0.0, 0.0, 5_000.0, 0.0).unwrap();
+        assert!((gross_mrr_churn(&m).value - 5.0).abs() < 1e-12);
+        assert!((gross_revenue_retention(&m).value - 95.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn losses_over_start_are_refused() {
+        let err = MrrMovements::new(100.0, 0.0, 0.0, 60.0, 50.0, 0.0).unwrap_err();
+        assert_eq!(err.pointer, "/churned_mrr");
+        let err = MrrMovements::new(0.0, 10.0, 0.0, 0.0, 0.0, 0.0).unwrap_err();
+        assert_eq!(err.pointer, "/start_mrr");
+    }
+}

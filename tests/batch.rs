@@ -1,0 +1,110 @@
+//! `/kpis`: one request, many metrics; a bad item gets a problem and the rest still answer.
+
+mod common;
+
+use axum::http::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_batch_with_one_invalid_item_answers_every_valid_one() {
+    let body = json!({"items": [
+        {"id": "retention", "metric": "crr", "start_customers": 100, "new_customers": 20, "end_customers": 95},
+        {"id": "broken", "metric": "crr", "start_customers": 100, "new_customers": 30, "end_customers": 20},
+        {"id": "nps", "metric": "nps", "promoters": 200, "passives": 120, "detractors": 80},
+        {"id": "typo", "metric": "churn", "start_customer": 10},
+        {"id": "unknown", "metric": "ltv"},
+        {"id": "mrr", "metric": "revenue_churn", "start_mrr": 100000, "churned_mrr": 5000},
+        {"id": "clv", "metric": "clv", "method": "simple", "average_purchase_value": 50, "purchase_frequency": 5, "lifespan": 3},
+        {"id": "engagement", "metric": "engagement", "components": [{"name": "a", "participants": 1, "total": 2}]},
+        {"id": "loyalty", "metric": "loyalty", "customers": 10, "loyalty_members": 4},
+        {"id": "ab", "metric": "ab_test", "control": {"retained": 3, "started": 4}, "variant": {"retained": 1, "started": 4}}
+    ]});
+    let answer = common::post_json("/kpis", &body).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let results = answer.body["results"].as_array().unwrap();
+    let ids: Vec<_> = results.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "retention",
+            "broken",
+            "nps",
+            "typo",
+            "unknown",
+            "mrr",
+            "clv",
+            "engagement",
+            "loyalty",
+            "ab"
+        ]
+    );
+    assert_eq!(answer.body["succeeded"], 7);
+    assert_eq!(answer.body["failed"], 3);
+    // Each valid item answers exactly what its own endpoint answers.
+    for (index, path) in [(0, "/crr"), (2, "/nps"), (5, "/revenue-churn"), (6, "/clv")] {
+        let mut item = body["items"][index].as_object().unwrap().clone();
+        item.remove("id");
+        item.remove("metric");
+        let alone = common::post_json(path, &item.into()).await;
+        assert_eq!(results[index]["status"], 200);
+        assert_eq!(results[index]["result"], alone.body, "item {index}");
+    }
+    // Problems point into the whole body.
+    assert_eq!(results[1]["status"], 422);
+    assert_eq!(
+        results[1]["problem"]["errors"][0]["pointer"],
+        "/items/1/new_customers"
+    );
+    assert_eq!(
+        results[3]["problem"]["errors"][0]["pointer"],
+        "/items/3/start_customer"
+    );
+    assert_eq!(
+        results[4]["problem"]["errors"][0]["pointer"],
+        "/items/4/metric"
+    );
+}
+
+#[tokio::test]
+async fn the_number_of_items_is_bounded_by_configuration() {
+    let item = json!({"metric": "nps", "promoters": 1});
+    let config = retention_kpi::config::Config {
+        max_batch_items: 3,
+        ..Default::default()
+    };
+    let answer = common::send_to(
+        retention_kpi::app(config.clone()),
+        Method::POST,
+        "/kpis",
+        Some("application/json"),
+        json!({"items": vec![item.clone(); 4]}).to_string(),
+    )
+    .await;
+    answer.assert_problem(422, Some("/items"));
+    let answer = common::send_to(
+        retention_kpi::app(config),
+        Method::POST,
+        "/kpis",
+        Some("application/json"),
+        json!({"items": vec![item; 3]}).to_string(),
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["succeeded"], 3);
+}
+
+#[tokio::test]
+async fn items_that_are_not_objects_get_a_problem_of_their_own() {
+    let answer = common::post_json(
+        "/kpis",
+        &json!({"items": [42, {"metric": "nps", "scores": [10]}]}),
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["results"][0]["status"], 422);
+    assert_eq!(
+        answer.body["results"][0]["problem"]["errors"][0]["pointer"],
+        "/items/0"
+    );
+    assert_eq!(answer.body["results"][1]["status"], 200);
+}
