@@ -29,9 +29,18 @@ pub struct Config {
     #[arg(long, env = "MAX_BATCH_ITEMS", default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     pub max_batch_items: usize,
 
+    /// Model fits that may run at once, each on a blocking thread (default: the cores).
+    #[arg(long, env = "FIT_WORKERS", default_value_t = default_fit_workers(), value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
+    pub fit_workers: usize,
+
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// The machine's available parallelism (1 if unknown).
+pub fn default_fit_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -49,6 +58,7 @@ impl Default for Config {
             body_limit: 2 * 1024 * 1024,
             request_timeout_ms: 30_000,
             max_batch_items: crate::http::kpis::DEFAULT_MAX_BATCH_ITEMS,
+            fit_workers: default_fit_workers(),
             log_format: LogFormat::Text,
         }
     }

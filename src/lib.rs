@@ -6,6 +6,7 @@
 pub mod config;
 pub mod http;
 pub mod kpi;
+pub mod models;
 pub mod telemetry;
 
 pub use http::{app, openapi};

@@ -1,7 +1,7 @@
 //! The OpenAPI document (generated from the code, committed as openapi.yaml) and the routes
 //! that serve it: `/openapi.json`, `/openapi.yaml` and the offline Swagger UI at `/docs`.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -39,6 +39,11 @@ Problem types: `urn:retention-kpi:problem:validation` (values a formula cannot w
         super::engagement::loyalty,
         super::ab_test::ab_test,
         super::kpis::kpis,
+        super::models::bgnbd,
+        super::models::pareto_nbd,
+        super::models::gamma_gamma,
+        super::models::model_clv,
+        super::models::sbg,
         super::health::healthz,
         openapi_json,
         openapi_yaml,
@@ -50,6 +55,7 @@ Problem types: `urn:retention-kpi:problem:validation` (values a formula cannot w
         (name = "revenue", description = "Revenue (MRR) churn and retention"),
         (name = "loyalty", description = "Net Promoter Score, engagement and loyalty"),
         (name = "batch", description = "Many metrics in one request"),
+        (name = "models", description = "Predictive models fitted by maximum likelihood"),
         (name = "operations", description = "Health and the API description"),
     )
 )]
@@ -67,9 +73,7 @@ pub fn openapi() -> OpenApiDocument {
             add_problem_responses(operation);
         }
     }
-    let state = AppState {
-        config: Arc::new(Config::default()),
-    };
+    let state = AppState::new(Config::default());
     for operation_examples in examples::all() {
         let operation = doc
             .paths

@@ -32,6 +32,11 @@ pub fn answer<T: Compute>(state: &AppState, body: &Value) -> (u16, Value) {
     }
 }
 
+/// An example body kept as a JSON file beside this one.
+fn data(text: &str) -> Value {
+    serde_json::from_str(text).expect("example data is JSON")
+}
+
 fn example(name: &'static str, summary: &'static str, body: Value) -> RequestExample {
     RequestExample {
         name,
@@ -283,6 +288,96 @@ pub fn all() -> Vec<OperationExamples> {
                     "refused_empty_batch",
                     "An empty batch: refused",
                     json!({"items": []}),
+                ),
+            ],
+        },
+        OperationExamples {
+            path: "/models/bgnbd",
+            answer: answer::<super::models::PurchaseModelRequest>,
+            examples: vec![
+                example(
+                    "grouped_summaries",
+                    "1,927 customers in 12 distinct summary rows, with predictions over 39 weeks",
+                    data(include_str!("example_data/purchase_summaries.json")),
+                ),
+                example(
+                    "cdnow_transactions",
+                    "Raw transactions of 40 CDNOW customers, calibration to 1997-09-30, in weeks",
+                    data(include_str!("example_data/cdnow_40_transactions.json")),
+                ),
+                example(
+                    "refused_no_repeat_purchases",
+                    "No customer bought twice: the model cannot be identified",
+                    json!({"customers": [{"frequency": 0, "recency": 0, "T": 30, "count": 50}, {"frequency": 0, "recency": 0, "T": 20, "count": 30}]}),
+                ),
+            ],
+        },
+        OperationExamples {
+            path: "/models/pareto-nbd",
+            answer: answer::<super::models::ParetoNbdRequest>,
+            examples: vec![
+                example(
+                    "grouped_summaries",
+                    "1,927 customers in 12 distinct summary rows, with predictions over 39 weeks",
+                    data(include_str!("example_data/purchase_summaries.json")),
+                ),
+                example(
+                    "refused_recency_after_t",
+                    "A last purchase after the end of calibration: refused",
+                    json!({"customers": [{"frequency": 2, "recency": 40, "T": 30}]}),
+                ),
+            ],
+        },
+        OperationExamples {
+            path: "/models/gamma-gamma",
+            answer: answer::<super::models::GammaGammaRequest>,
+            examples: vec![
+                example(
+                    "spend_summaries",
+                    "80 repeat buyers and 40 one-time buyers (left out of the fit)",
+                    data(include_str!("example_data/spend_summaries.json")),
+                ),
+                example(
+                    "refused_negative_spend",
+                    "A negative monetary value: refused",
+                    json!({"customers": [{"frequency": 2, "monetary_value": -5}]}),
+                ),
+            ],
+        },
+        OperationExamples {
+            path: "/models/clv",
+            answer: answer::<super::models::ModelClvRequest>,
+            examples: vec![
+                example(
+                    "clv_52_weeks_monthly_discounting",
+                    "BG/NBD and Gamma-Gamma, 52 weeks in months of 4.345 weeks, 1 % a month, 30 % margin",
+                    data(include_str!("example_data/clv_summaries.json")),
+                ),
+                example(
+                    "refused_bad_tier_cuts",
+                    "Tier cuts that do not increase: refused",
+                    json!({"customers": [{"frequency": 1, "recency": 3, "T": 10, "monetary_value": 20}], "horizon": 52, "tier_cuts": [0.8, 0.2]}),
+                ),
+            ],
+        },
+        OperationExamples {
+            path: "/models/sbg",
+            answer: answer::<super::models::SbgRequest>,
+            examples: vec![
+                example(
+                    "regular_cohort",
+                    "Fader & Hardie's regular cohort, years 0-7, projected 5 years, $100 margin a year at 10 %",
+                    json!({"survivors": [1000, 631, 468, 382, 326, 289, 262, 241], "projection_periods": 5, "margin": 100, "discount_rate_pct": 10}),
+                ),
+                example(
+                    "high_end_cohort",
+                    "Fader & Hardie's high-end cohort",
+                    json!({"survivors": [1000, 869, 743, 653, 593, 551, 517, 491]}),
+                ),
+                example(
+                    "refused_growing_cohort",
+                    "A cohort that grows: refused",
+                    json!({"survivors": [1000, 800, 900]}),
                 ),
             ],
         },

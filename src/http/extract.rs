@@ -110,12 +110,17 @@ fn shape_error(mut pointer: String, inner: serde_json::Error) -> ApiError {
         return ApiError::MalformedJson(format!("the body is not valid JSON: {inner}"));
     }
     let message = without_position(&inner.to_string());
-    // serde names a missing field in the message, not in the path (an unknown one is in both).
-    let missing = message
-        .strip_prefix("missing field `")
+    // serde names a missing field in the message, not in the path; an unknown one is in the
+    // path too, except beside a flattened struct.
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
         .and_then(|rest| rest.split('`').next());
-    if let Some(field) = missing {
-        pointer = format!("{pointer}/{}", escape(field));
+    if let Some(field) = named {
+        let token = format!("/{}", escape(field));
+        if !pointer.ends_with(&token) {
+            pointer.push_str(&token);
+        }
     }
     let reason = if message.starts_with("unknown field") {
         "unknown field".to_owned()

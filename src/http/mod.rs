@@ -12,6 +12,7 @@ pub mod examples;
 pub mod extract;
 pub mod health;
 pub mod kpis;
+pub mod models;
 pub mod nps;
 pub mod revenue;
 
@@ -24,6 +25,7 @@ use axum::routing::{get, post};
 use axum::{middleware, Router};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio::sync::Semaphore;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -38,6 +40,17 @@ pub use error::{ApiError, Problem};
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// Model fits running at once are bounded by `fit_workers`.
+    pub fit_slots: Arc<Semaphore>,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Self {
+        Self {
+            fit_slots: Arc::new(Semaphore::new(config.fit_workers)),
+            config: Arc::new(config),
+        }
+    }
 }
 
 /// A request body that computes its answer. Handlers call it; so does the spec's example
@@ -64,9 +77,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn app(config: Config) -> Router {
     let timeout = Duration::from_millis(config.request_timeout_ms);
     let body_limit = config.body_limit;
-    let state = AppState {
-        config: Arc::new(config),
-    };
+    let state = AppState::new(config);
     let api = Router::new()
         .route("/crr", post(crr::crr))
         .route("/churn", post(churn::churn))
@@ -77,6 +88,11 @@ pub fn app(config: Config) -> Router {
         .route("/loyalty", post(engagement::loyalty))
         .route("/ab-test", post(ab_test::ab_test))
         .route("/kpis", post(kpis::kpis))
+        .route("/models/bgnbd", post(models::bgnbd))
+        .route("/models/pareto-nbd", post(models::pareto_nbd))
+        .route("/models/gamma-gamma", post(models::gamma_gamma))
+        .route("/models/clv", post(models::model_clv))
+        .route("/models/sbg", post(models::sbg))
         .route("/healthz", get(health::healthz))
         .merge(docs::router())
         .fallback(not_found)

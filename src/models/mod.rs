@@ -1,0 +1,13 @@
+//! Likelihood models of customer behaviour, fitted by maximum likelihood: BG/NBD, Pareto/NBD
+//! (purchases), Gamma-Gamma (spend), shifted-beta-geometric (contractual retention). One file
+//! per model with its likelihood, fit and predictions, sharing one optimiser ([`fit`]) and one
+//! set of special functions ([`special`]). Nothing here knows about HTTP.
+
+pub mod bgnbd;
+pub mod fit;
+pub mod gamma_gamma;
+pub mod pareto_nbd;
+pub mod rfm;
+pub mod sbg;
+pub mod special;
+pub mod value;

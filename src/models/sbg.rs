@@ -1,0 +1,127 @@
+//! Shifted-beta-geometric (Fader & Hardie 2007, "How to project customer retention"):
+//! each customer renews each period with probability 1 − θ, θ ~ B(α, β) across customers.
+
+use super::fit::{maximise, FitOutcome, NegLogLikelihood};
+
+/// Fitted sBG parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sbg {
+    pub alpha: f64,
+    pub beta: f64,
+}
+
+impl Sbg {
+    /// P(T = t) for t = 1..=n: `P(1) = α/(α+β)`, `P(t) = P(t−1) (β+t−2)/(α+β+t−1)`.
+    pub fn churn_probabilities(&self, n: usize) -> Vec<f64> {
+        let (a, b) = (self.alpha, self.beta);
+        let mut p = Vec::with_capacity(n);
+        let mut current = a / (a + b);
+        for t in 1..=n {
+            if t > 1 {
+                let t = t as f64;
+                current *= (b + t - 2.0) / (a + b + t - 1.0);
+            }
+            p.push(current);
+        }
+        p
+    }
+
+    /// S(t) for t = 0..=n: `S(0) = 1`, `S(t) = S(t−1) × (β+t−1)/(α+β+t−1)`.
+    pub fn survival(&self, n: usize) -> Vec<f64> {
+        let (a, b) = (self.alpha, self.beta);
+        let mut s = Vec::with_capacity(n + 1);
+        let mut current = 1.0;
+        s.push(current);
+        for t in 1..=n {
+            let t = t as f64;
+            current *= (b + t - 1.0) / (a + b + t - 1.0);
+            s.push(current);
+        }
+        s
+    }
+
+    /// Retention rate of period t ≥ 1: `r_t = (β+t−1)/(α+β+t−1)`, rising with t as the
+    /// customers most likely to leave have left.
+    pub fn retention_rate(&self, t: usize) -> f64 {
+        let t = t as f64;
+        (self.beta + t - 1.0) / (self.alpha + self.beta + t - 1.0)
+    }
+
+    /// E[T] = (α+β−1)/(α−1) periods, finite only for α > 1.
+    pub fn expected_lifetime(&self) -> Option<f64> {
+        (self.alpha > 1.0).then(|| (self.alpha + self.beta - 1.0) / (self.alpha - 1.0))
+    }
+
+    /// The smallest t with S(t) ≤ 0.5 (periods; None beyond 10,000 periods).
+    pub fn median_lifetime(&self) -> Option<usize> {
+        let mut s = 1.0;
+        for t in 1..=10_000usize {
+            s *= self.retention_rate(t);
+            if s <= 0.5 {
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    /// Discounted expected lifetime `DEL = Σ_{t≥0} S(t) / (1+d)^t` in periods: a payment at
+    /// the start of every period the customer is still there. Summed until terms fall below
+    /// 1e-12 of the total (d > 0 makes it converge).
+    pub fn discounted_expected_lifetime(&self, discount: f64) -> Option<f64> {
+        if discount <= 0.0 {
+            return None;
+        }
+        let mut total = 0.0;
+        let mut term = 1.0;
+        for t in 1..=1_000_000usize {
+            total += term;
+            term *= self.retention_rate(t) / (1.0 + discount);
+            if term < 1e-12 * total {
+                return Some(total + term);
+            }
+        }
+        None
+    }
+}
+
+/// Survivors S₀ ≥ S₁ ≥ … ≥ S_n of one cohort (S₀ > 0).
+pub struct Likelihood<'a> {
+    pub survivors: &'a [f64],
+}
+
+impl NegLogLikelihood for Likelihood<'_> {
+    /// # Formula
+    /// `ln L = Σ_{t=1..n} (S_{t−1} − S_t) ln P(T = t) + S_n ln S(n)`.
+    fn value(&self, p: &[f64]) -> f64 {
+        let model = Sbg {
+            alpha: p[0],
+            beta: p[1],
+        };
+        let n = self.survivors.len() - 1;
+        let churn = model.churn_probabilities(n);
+        let survival = model.survival(n);
+        let mut ll = 0.0;
+        for t in 1..=n {
+            let lost = self.survivors[t - 1] - self.survivors[t];
+            if lost > 0.0 {
+                ll += lost * churn[t - 1].ln();
+            }
+        }
+        if self.survivors[n] > 0.0 {
+            ll += self.survivors[n] * survival[n].ln();
+        }
+        -ll
+    }
+}
+
+/// Fits sBG from a cohort's survivor counts, starting at α = β = 1.
+pub fn fit(survivors: &[f64]) -> (Sbg, FitOutcome) {
+    let outcome = maximise(&Likelihood { survivors }, &[1.0, 1.0]);
+    (
+        Sbg {
+            alpha: outcome.params[0],
+            beta: outcome.params[1],
+        },
+        outcome,
+    )
+}
