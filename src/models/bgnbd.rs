@@ -22,82 +22,117 @@ pub struct Likelihood<'a> {
     pub penalty: f64,
 }
 
+/// Rows above which one evaluation is split across the machine's cores.
+const PARALLEL_ROWS: usize = 20_000;
+
+impl Likelihood<'_> {
+    /// The log-likelihood and its gradient over the `part`-th of `parts` slices of every
+    /// frequency's rows (the terms shared by a frequency are added by part 0 only).
+    fn partial(&self, p: &[f64], part: usize, parts: usize) -> (f64, [f64; 4]) {
+        let (r, alpha, a, b) = (p[0], p[1], p[2], p[3]);
+        let (ln_alpha, psi_r, psi_ab, psi_b) = (alpha.ln(), digamma(r), digamma(a + b), digamma(b));
+        let (lg_r, lg_ab, lg_b, ln_a) = (ln_gamma(r), ln_gamma(a + b), ln_gamma(b), a.ln());
+        let mut ll = 0.0;
+        let mut g = [0.0f64; 4];
+        for (x, rows) in &self.data.by_frequency {
+            let x = *x;
+            let chunk = rows.len().div_ceil(parts);
+            let mine = &rows[(part * chunk).min(rows.len())..((part + 1) * chunk).min(rows.len())];
+            if part == 0 {
+                let weight: f64 = rows.iter().map(|row| row.2).sum();
+                let psi_abx = digamma(a + b + x);
+                ll += weight
+                    * (ln_gamma(r + x) - lg_r + r * ln_alpha + lg_ab + ln_gamma(b + x)
+                        - lg_b
+                        - ln_gamma(a + b + x));
+                g[0] += weight * (digamma(r + x) - psi_r + ln_alpha);
+                g[1] += weight * r / alpha;
+                g[2] += weight * (psi_ab - psi_abx);
+                g[3] += weight * (psi_ab + digamma(b + x) - psi_b - psi_abx);
+            }
+            let rx = r + x;
+            if x > 0.0 {
+                let a4_const = ln_a - (b + x - 1.0).ln();
+                for &(tx, t, w) in mine {
+                    let ln_at = (alpha + t).ln();
+                    let ln_atx = (alpha + tx).ln();
+                    let a3 = -rx * ln_at;
+                    let a4 = a4_const - rx * ln_atx;
+                    let lse = log_add_exp(a3, a4);
+                    let w4 = (a4 - lse).exp();
+                    let w3 = 1.0 - w4;
+                    ll += w * lse;
+                    g[0] += w * (-w3 * ln_at - w4 * ln_atx);
+                    g[1] += w * (-rx * (w3 / (alpha + t) + w4 / (alpha + tx)));
+                    g[2] += w * w4 / a;
+                    g[3] += w * (-w4 / (b + x - 1.0));
+                }
+            } else {
+                for &(_, t, w) in mine {
+                    let ln_at = (alpha + t).ln();
+                    ll += w * -rx * ln_at;
+                    g[0] += w * -ln_at;
+                    g[1] += w * (-rx / (alpha + t));
+                }
+            }
+        }
+        (ll, g)
+    }
+
+    /// The negative log-likelihood and its gradient, split across cores for large data.
+    fn evaluate(&self, p: &[f64]) -> (f64, Vec<f64>) {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let parts = if self.data.distinct_rows >= PARALLEL_ROWS {
+            cores.clamp(1, 8)
+        } else {
+            1
+        };
+        let (ll, g) = if parts == 1 {
+            self.partial(p, 0, 1)
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = (1..parts)
+                    .map(|k| scope.spawn(move || self.partial(p, k, parts)))
+                    .collect();
+                let mut total = self.partial(p, 0, parts);
+                for handle in handles {
+                    let (ll, g) = handle.join().unwrap_or((f64::NAN, [f64::NAN; 4]));
+                    total.0 += ll;
+                    for (total, part) in total.1.iter_mut().zip(g) {
+                        *total += part;
+                    }
+                }
+                total
+            })
+        };
+        let value = -ll + self.penalty * p.iter().map(|v| v * v).sum::<f64>();
+        let gradient = g
+            .iter()
+            .zip(p)
+            .map(|(gi, pi)| -gi + 2.0 * self.penalty * pi)
+            .collect();
+        (value, gradient)
+    }
+}
+
 impl NegLogLikelihood for Likelihood<'_> {
     /// # Formula
     /// `ln L(r, α, a, b | x, t_x, T) = A₁ + A₂ + ln(e^{A₃} + δ_{x>0} e^{A₄})` with
     /// `A₁ = ln Γ(r+x) − ln Γ(r) + r ln α`,
     /// `A₂ = ln Γ(a+b) + ln Γ(b+x) − ln Γ(b) − ln Γ(a+b+x)`,
     /// `A₃ = −(r+x) ln(α+T)`, `A₄ = ln a − ln(b+x−1) − (r+x) ln(α+t_x)`
-    /// (Fader, Hardie & Lee 2005, eq. 6).
+    /// (Fader, Hardie & Lee 2005, eq. 6). Its gradient uses ψ (digamma) and the softmax
+    /// weights of A₃ and A₄.
     fn value(&self, p: &[f64]) -> f64 {
-        let (r, alpha, a, b) = (p[0], p[1], p[2], p[3]);
-        let ln_alpha = alpha.ln();
-        let mut total = 0.0;
-        for (x, rows) in &self.data.by_frequency {
-            let x = *x;
-            let shared =
-                ln_gamma(r + x) - ln_gamma(r) + r * ln_alpha + ln_gamma(a + b) + ln_gamma(b + x)
-                    - ln_gamma(b)
-                    - ln_gamma(a + b + x);
-            let a4_const = if x > 0.0 {
-                a.ln() - (b + x - 1.0).ln()
-            } else {
-                0.0
-            };
-            for &(tx, t, w) in rows {
-                let a3 = -(r + x) * (alpha + t).ln();
-                let ll = if x > 0.0 {
-                    let a4 = a4_const - (r + x) * (alpha + tx).ln();
-                    shared + log_add_exp(a3, a4)
-                } else {
-                    shared + a3
-                };
-                total += w * ll;
-            }
-        }
-        -total + self.penalty * p.iter().map(|v| v * v).sum::<f64>()
+        self.evaluate(p).0
     }
 
     fn gradient(&self, p: &[f64]) -> Vec<f64> {
-        let (r, alpha, a, b) = (p[0], p[1], p[2], p[3]);
-        let (ln_alpha, psi_r, psi_ab, psi_b) = (alpha.ln(), digamma(r), digamma(a + b), digamma(b));
-        let mut g = [0.0f64; 4];
-        for (x, rows) in &self.data.by_frequency {
-            let x = *x;
-            let weight: f64 = rows.iter().map(|row| row.2).sum();
-            let psi_abx = digamma(a + b + x);
-            // Terms shared by every row of this x.
-            g[0] += weight * (digamma(r + x) - psi_r + ln_alpha);
-            g[1] += weight * r / alpha;
-            g[2] += weight * (psi_ab - psi_abx);
-            g[3] += weight * (psi_ab + digamma(b + x) - psi_b - psi_abx);
-            let a4_const = if x > 0.0 {
-                a.ln() - (b + x - 1.0).ln()
-            } else {
-                0.0
-            };
-            for &(tx, t, w) in rows {
-                let ln_at = (alpha + t).ln();
-                if x > 0.0 {
-                    let ln_atx = (alpha + tx).ln();
-                    let a3 = -(r + x) * ln_at;
-                    let a4 = a4_const - (r + x) * ln_atx;
-                    let w4 = (a4 - log_add_exp(a3, a4)).exp();
-                    let w3 = 1.0 - w4;
-                    g[0] += w * (-w3 * ln_at - w4 * ln_atx);
-                    g[1] += w * (-(r + x) * (w3 / (alpha + t) + w4 / (alpha + tx)));
-                    g[2] += w * w4 / a;
-                    g[3] += w * (-w4 / (b + x - 1.0));
-                } else {
-                    g[0] += w * -ln_at;
-                    g[1] += w * (-(r + x) / (alpha + t));
-                }
-            }
-        }
-        g.iter()
-            .zip(p)
-            .map(|(gi, pi)| -gi + 2.0 * self.penalty * pi)
-            .collect()
+        self.evaluate(p).1
+    }
+
+    fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
+        self.evaluate(p)
     }
 }
 
@@ -172,5 +207,44 @@ impl BgNbd {
         };
         let value = (a + b - 1.0) / (a - 1.0) * bracket;
         value.is_finite().then_some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::rfm::CustomerSummary;
+
+    #[test]
+    fn the_split_likelihood_sums_to_the_whole() {
+        let rows: Vec<CustomerSummary> = (0..500)
+            .map(|i| {
+                let x = f64::from(i % 7);
+                let t = 20.0 + f64::from(i % 13);
+                let tx = if x > 0.0 {
+                    t * f64::from(i % 5 + 1) / 6.0
+                } else {
+                    0.0
+                };
+                CustomerSummary::new("", None, x, Some(tx), Some(t), None, 1.0).unwrap()
+            })
+            .collect();
+        let data = GroupedRfm::new(&rows);
+        let likelihood = Likelihood {
+            data: &data,
+            penalty: 0.0,
+        };
+        let p = [0.3, 4.0, 0.8, 2.4];
+        let whole = likelihood.partial(&p, 0, 1);
+        let (mut ll, mut g) = (0.0, [0.0; 4]);
+        for part in 0..3 {
+            let (l, gp) = likelihood.partial(&p, part, 3);
+            ll += l;
+            g.iter_mut().zip(gp).for_each(|(a, b)| *a += b);
+        }
+        assert!((ll - whole.0).abs() < 1e-9 * whole.0.abs());
+        for (a, b) in g.iter().zip(whole.1) {
+            assert!((a - b).abs() < 1e-9 * b.abs().max(1.0));
+        }
     }
 }

@@ -17,6 +17,11 @@ pub trait NegLogLikelihood: Sync {
     fn gradient(&self, params: &[f64]) -> Vec<f64> {
         numerical_gradient(|p| self.value(p), params)
     }
+
+    /// Both at once; models whose value and gradient share work override it.
+    fn value_and_gradient(&self, params: &[f64]) -> (f64, Vec<f64>) {
+        (self.value(params), self.gradient(params))
+    }
 }
 
 fn numerical_gradient(f: impl Fn(&[f64]) -> f64, params: &[f64]) -> Vec<f64> {
@@ -37,16 +42,56 @@ fn numerical_gradient(f: impl Fn(&[f64]) -> f64, params: &[f64]) -> Vec<f64> {
 /// Log-parameters are kept within ±LOG_BOUND (e^±30) so no evaluation overflows.
 const LOG_BOUND: f64 = 30.0;
 
+/// The likelihood on the log scale, remembering its last evaluation: the line search asks
+/// for the cost and the gradient at the same point, and a fused evaluation serves both.
 struct LogScale<'a, M: NegLogLikelihood> {
     model: &'a M,
+    last: std::sync::Mutex<Option<Evaluation>>,
 }
 
-impl<M: NegLogLikelihood> LogScale<'_, M> {
+/// θ, the cost there and its log-scale gradient.
+type Evaluation = (Vec<f64>, f64, Vec<f64>);
+
+impl<'a, M: NegLogLikelihood> LogScale<'a, M> {
+    fn new(model: &'a M) -> Self {
+        Self {
+            model,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
     fn natural(theta: &[f64]) -> Vec<f64> {
         theta
             .iter()
             .map(|t| t.clamp(-LOG_BOUND, LOG_BOUND).exp())
             .collect()
+    }
+
+    /// Cost and log-scale gradient at θ (d/dθ = p × d/dp), from the cache when θ repeats.
+    fn evaluate(&self, theta: &[f64]) -> (f64, Vec<f64>) {
+        if let Ok(last) = self.last.lock() {
+            if let Some((at, cost, gradient)) = last.as_ref() {
+                if at.as_slice() == theta {
+                    return (*cost, gradient.clone());
+                }
+            }
+        }
+        let p = Self::natural(theta);
+        let (value, gradient) = self.model.value_and_gradient(&p);
+        let cost = if value.is_finite() {
+            value
+        } else {
+            f64::MAX / 4.0
+        };
+        let gradient: Vec<f64> = gradient
+            .iter()
+            .zip(&p)
+            .map(|(g, p)| if g.is_finite() { g * p } else { 0.0 })
+            .collect();
+        if let Ok(mut last) = self.last.lock() {
+            *last = Some((theta.to_vec(), cost, gradient.clone()));
+        }
+        (cost, gradient)
     }
 }
 
@@ -55,8 +100,7 @@ impl<M: NegLogLikelihood> CostFunction for LogScale<'_, M> {
     type Output = f64;
 
     fn cost(&self, theta: &Self::Param) -> Result<f64, argmin::core::Error> {
-        let v = self.model.value(&Self::natural(theta));
-        Ok(if v.is_finite() { v } else { f64::MAX / 4.0 })
+        Ok(self.evaluate(theta).0)
     }
 }
 
@@ -65,15 +109,7 @@ impl<M: NegLogLikelihood> Gradient for LogScale<'_, M> {
     type Gradient = Vec<f64>;
 
     fn gradient(&self, theta: &Self::Param) -> Result<Vec<f64>, argmin::core::Error> {
-        let p = Self::natural(theta);
-        // d/dθ = p × d/dp
-        Ok(self
-            .model
-            .gradient(&p)
-            .iter()
-            .zip(&p)
-            .map(|(g, p)| if g.is_finite() { g * p } else { 0.0 })
-            .collect())
+        Ok(self.evaluate(theta).1)
     }
 }
 
@@ -98,13 +134,17 @@ const MAX_ITERS: u64 = 1000;
 /// Maximises the likelihood from `start` (natural scale).
 pub fn maximise<M: NegLogLikelihood>(model: &M, start: &[f64]) -> FitOutcome {
     let theta0: Vec<f64> = start.iter().map(|p| p.ln()).collect();
-    let problem = LogScale { model };
+    let problem = LogScale::new(model);
+    // Stopping tolerances scaled to the likelihood's size: a sum over n customers carries
+    // rounding noise of about 1e-16 × |ln L| in its value and more in its gradient, and a line
+    // search asked for less than that noise spins without progress.
+    let scale = problem.evaluate(&theta0).0.abs().clamp(1.0, 1e12);
     let lbfgs = LBFGS::new(MoreThuenteLineSearch::new(), 10)
-        .with_tolerance_grad(1e-9)
-        .and_then(|s| s.with_tolerance_cost(1e-14));
+        .with_tolerance_grad(1e-7 * scale.sqrt())
+        .and_then(|s| s.with_tolerance_cost(1e-14 * scale));
     let mut best: Option<(Vec<f64>, f64, u64, String, bool)> = None;
     if let Ok(solver) = lbfgs {
-        if let Ok(result) = Executor::new(LogScale { model }, solver)
+        if let Ok(result) = Executor::new(LogScale::new(model), solver)
             .configure(|state| state.param(theta0.clone()).max_iters(MAX_ITERS))
             .run()
         {
@@ -170,7 +210,7 @@ pub fn maximise<M: NegLogLikelihood>(model: &M, start: &[f64]) -> FitOutcome {
     // Converged: the likelihood is finite, no parameter ran to its bound, and the gradient on
     // the log scale is small: its norm below 1e-3 × sqrt(|ln L|) (about 0.1 on CDNOW, where
     // the fits end near 1e-5). The optimiser's own verdict is reported as `termination`.
-    let gradient = LogScale { model }.gradient(&theta).unwrap_or_default();
+    let gradient = LogScale::new(model).evaluate(&theta).1;
     let gradient_norm = gradient.iter().map(|g| g * g).sum::<f64>().sqrt();
     let small_gradient = gradient_norm <= 1e-3 * cost.abs().max(1.0).sqrt();
     // A maximum needs a positive-definite Hessian: where it is not, the data do not identify
