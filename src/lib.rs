@@ -3,6 +3,7 @@
 //! [`kpi`] is the pure core; [`http`] is everything that knows about HTTP; [`app`] builds the
 //! router that `main` serves and the tests drive in-process.
 
+pub mod analytics;
 pub mod config;
 pub mod http;
 pub mod kpi;

@@ -39,6 +39,9 @@ Problem types: `urn:retention-kpi:problem:validation` (values a formula cannot w
         super::engagement::loyalty,
         super::ab_test::ab_test,
         super::kpis::kpis,
+        super::records::series,
+        super::records::cohorts,
+        super::records::survival,
         super::models::bgnbd,
         super::models::pareto_nbd,
         super::models::gamma_gamma,
@@ -55,6 +58,7 @@ Problem types: `urn:retention-kpi:problem:validation` (values a formula cannot w
         (name = "revenue", description = "Revenue (MRR) churn and retention"),
         (name = "loyalty", description = "Net Promoter Score, engagement and loyalty"),
         (name = "batch", description = "Many metrics in one request"),
+        (name = "records", description = "Raw records (JSON or CSV) to KPIs over time"),
         (name = "models", description = "Predictive models fitted by maximum likelihood"),
         (name = "operations", description = "Health and the API description"),
     )

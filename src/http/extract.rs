@@ -29,37 +29,73 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        let declared = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        match declared.as_deref() {
-            Some(ct) if is_json(ct) => {}
-            Some(ct) => {
-                return Err(ApiError::UnsupportedMediaType(format!(
-                    "the body is declared as `{ct}`: send it as application/json"
-                )))
-            }
-            None => {
-                return Err(ApiError::UnsupportedMediaType(
-                    "the request has no Content-Type: send the body as application/json".to_owned(),
-                ))
-            }
+        match read_body(request, state, false).await? {
+            (BodyKind::Json, bytes) => parse_json(&bytes).map(ValidJson),
+            (BodyKind::Csv, _) => Err(ApiError::UnsupportedMediaType(
+                "this endpoint takes application/json only".to_owned(),
+            )),
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge {
-                        limit: state.config.body_limit,
-                    }
-                } else {
-                    ApiError::MalformedJson(format!("the body could not be read: {rejection}"))
-                }
-            })?;
-        parse_json(&bytes).map(ValidJson)
     }
+}
+
+/// How a body is declared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Json,
+    Csv,
+}
+
+/// A body declared as JSON or (where `accept_csv`) as `text/csv`, read within the body limit.
+pub async fn read_body(
+    request: Request,
+    state: &AppState,
+    accept_csv: bool,
+) -> Result<(BodyKind, Bytes), ApiError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let wanted = if accept_csv {
+        "application/json or text/csv"
+    } else {
+        "application/json"
+    };
+    let kind = match declared.as_deref() {
+        Some(ct) if is_json(ct) => BodyKind::Json,
+        Some(ct) if accept_csv && is_csv(ct) => BodyKind::Csv,
+        Some(ct) => {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "the body is declared as `{ct}`: send it as {wanted}"
+            )))
+        }
+        None => {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "the request has no Content-Type: send the body as {wanted}"
+            )))
+        }
+    };
+    let bytes = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge {
+                    limit: state.config.body_limit,
+                }
+            } else {
+                ApiError::MalformedJson(format!("the body could not be read: {rejection}"))
+            }
+        })?;
+    Ok((kind, bytes))
+}
+
+fn is_csv(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("text/csv")
 }
 
 /// `application/json` or any `+json` type, parameters allowed.

@@ -14,6 +14,7 @@ pub mod health;
 pub mod kpis;
 pub mod models;
 pub mod nps;
+pub mod records;
 pub mod revenue;
 
 use std::sync::Arc;
@@ -88,6 +89,9 @@ pub fn app(config: Config) -> Router {
         .route("/loyalty", post(engagement::loyalty))
         .route("/ab-test", post(ab_test::ab_test))
         .route("/kpis", post(kpis::kpis))
+        .route("/series", post(records::series))
+        .route("/cohorts", post(records::cohorts))
+        .route("/survival", post(records::survival))
         .route("/models/bgnbd", post(models::bgnbd))
         .route("/models/pareto-nbd", post(models::pareto_nbd))
         .route("/models/gamma-gamma", post(models::gamma_gamma))

@@ -44,7 +44,9 @@ impl MrrMovements {
                 "start_mrr is 0: revenue churn and retention are shares of the MRR at the start of the period",
             ));
         }
-        if churned + contraction > start {
+        // A relative slack of 1e-12 lets sums of many amounts (a period series) through
+        // despite rounding; anything larger is a real excess.
+        if churned + contraction > start * (1.0 + 1e-12) {
             return Err(InvalidInput::new(
                 "/churned_mrr",
                 "churned_mrr plus contraction_mrr must not exceed start_mrr",

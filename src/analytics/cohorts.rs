@@ -1,0 +1,230 @@
+//! Cohort retention tables from activity events (orders, logins).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::periods::CalendarPeriod;
+use crate::kpi::engagement::{repeat_purchase_rate, Share};
+use crate::kpi::{InvalidInput, Kpi};
+
+/// One activity: a customer active on a date, with an optional amount.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    pub customer: usize,
+    pub date: NaiveDate,
+    pub amount: Option<f64>,
+}
+
+/// How a customer counts as retained at an offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    /// Active in that very period.
+    Bounded,
+    /// Active in that period or any later one.
+    Unbounded,
+}
+
+/// One cohort's row.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Cohort {
+    /// The period of the cohort's first activity.
+    pub cohort: String,
+    /// Customers whose first activity falls in it.
+    pub size: u64,
+    /// Customers retained at offsets 0, 1, 2, … (to the last period of the data).
+    pub counts: Vec<u64>,
+    /// counts / size × 100.
+    pub shares: Vec<f64>,
+    /// Revenue at each offset, when amounts were given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<Vec<f64>>,
+    /// revenue / revenue at offset 0 × 100, when amounts were given and offset 0 had revenue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_retention: Option<Vec<f64>>,
+}
+
+/// The cohort table.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CohortTable {
+    pub cohorts: Vec<Cohort>,
+    /// Size-weighted average share at each offset, over the cohorts old enough to have it:
+    /// Σ counts_k / Σ sizes × 100.
+    pub average_curve: Vec<f64>,
+    /// Customers with two or more activities of those with at least one, as `/loyalty`.
+    pub repeat_purchase_rate: Kpi,
+    pub customers: u64,
+}
+
+/// Builds the table. Offsets run to the period of the latest activity in the data.
+pub fn cohort_table(
+    activities: &[Activity],
+    customers: usize,
+    period: CalendarPeriod,
+    retention: Retention,
+) -> Result<CohortTable, InvalidInput> {
+    if activities.is_empty() {
+        return Err(InvalidInput::new(
+            "/events",
+            "must not be empty",
+            "events is empty: a cohort table needs at least one activity",
+        ));
+    }
+    let last = activities
+        .iter()
+        .map(|a| period.index(a.date))
+        .max()
+        .unwrap_or(0);
+    // Per customer: first period, periods active, activity count.
+    let mut first = vec![i64::MAX; customers];
+    let mut events = vec![0u64; customers];
+    for a in activities {
+        let p = period.index(a.date);
+        first[a.customer] = first[a.customer].min(p);
+        events[a.customer] += 1;
+    }
+    let p0 = first.iter().copied().min().unwrap_or(last);
+    let cohorts_n = (last - p0 + 1) as usize;
+    if cohorts_n as i64 > super::series::MAX_PERIODS {
+        return Err(InvalidInput::new(
+            "/period",
+            "too many periods",
+            format!(
+                "the data spans {cohorts_n} periods; the most is {}: choose a longer period",
+                super::series::MAX_PERIODS
+            ),
+        ));
+    }
+    let width = |c: usize| cohorts_n - c; // offsets of cohort c
+    let mut counts: Vec<Vec<u64>> = (0..cohorts_n).map(|c| vec![0; width(c)]).collect();
+    let mut revenue: Vec<Vec<f64>> = (0..cohorts_n).map(|c| vec![0.0; width(c)]).collect();
+    let mut sizes = vec![0u64; cohorts_n];
+    let with_amounts = activities.iter().any(|a| a.amount.is_some());
+    // Distinct (customer, offset) pairs, and each customer's last offset.
+    let mut active: Vec<(usize, usize)> = Vec::with_capacity(activities.len());
+    let mut last_offset = vec![0usize; customers];
+    for a in activities {
+        let c = (first[a.customer] - p0) as usize;
+        let offset = (period.index(a.date) - first[a.customer]) as usize;
+        active.push((a.customer, offset));
+        last_offset[a.customer] = last_offset[a.customer].max(offset);
+        if let Some(amount) = a.amount {
+            revenue[c][offset] += amount;
+        }
+    }
+    for (customer, &f) in first.iter().enumerate() {
+        if f != i64::MAX {
+            sizes[(f - p0) as usize] += 1;
+            let _ = customer;
+        }
+    }
+    match retention {
+        Retention::Bounded => {
+            active.sort_unstable();
+            active.dedup();
+            for (customer, offset) in active {
+                counts[(first[customer] - p0) as usize][offset] += 1;
+            }
+        }
+        Retention::Unbounded => {
+            for (customer, &f) in first.iter().enumerate() {
+                if f == i64::MAX {
+                    continue;
+                }
+                let row = &mut counts[(f - p0) as usize];
+                for count in row.iter_mut().take(last_offset[customer] + 1) {
+                    *count += 1;
+                }
+            }
+        }
+    }
+    let mut table = Vec::new();
+    let mut weighted = vec![(0u64, 0u64); cohorts_n];
+    for c in 0..cohorts_n {
+        if sizes[c] == 0 {
+            continue;
+        }
+        for (k, &count) in counts[c].iter().enumerate() {
+            weighted[k].0 += count;
+            weighted[k].1 += sizes[c];
+        }
+        let shares = counts[c]
+            .iter()
+            .map(|&n| n as f64 / sizes[c] as f64 * 100.0)
+            .collect();
+        let (rev, rev_ret) = if with_amounts {
+            let base = revenue[c][0];
+            let retention =
+                (base > 0.0).then(|| revenue[c].iter().map(|r| r / base * 100.0).collect());
+            (Some(revenue[c].clone()), retention)
+        } else {
+            (None, None)
+        };
+        table.push(Cohort {
+            cohort: period.label(p0 + c as i64),
+            size: sizes[c],
+            counts: counts[c].clone(),
+            shares,
+            revenue: rev,
+            revenue_retention: rev_ret,
+        });
+    }
+    let average_curve = weighted
+        .iter()
+        .filter(|w| w.1 > 0)
+        .map(|&(n, s)| n as f64 / s as f64 * 100.0)
+        .collect();
+    let buyers = first.iter().filter(|&&f| f != i64::MAX).count() as u64;
+    let repeaters = events.iter().filter(|&&n| n >= 2).count() as u64;
+    let repeat = repeat_purchase_rate(Share::new(
+        "repeat_customers",
+        repeaters,
+        "customers",
+        buyers,
+    )?)
+    .note("Counts activities (events) per customer: two or more make a repeat customer.");
+    Ok(CohortTable {
+        cohorts: table,
+        average_curve,
+        repeat_purchase_rate: repeat,
+        customers: buyers,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::periods::parse_day;
+
+    fn act(customer: usize, date: &str) -> Activity {
+        Activity {
+            customer,
+            date: parse_day("", date).unwrap(),
+            amount: Some(10.0),
+        }
+    }
+
+    #[test]
+    fn bounded_and_unbounded_retention_differ_by_gaps() {
+        // Customer 0: Jan, Mar. Customer 1: Jan. Customer 2: Feb, Feb.
+        let a = vec![
+            act(0, "2026-01-05"),
+            act(0, "2026-03-02"),
+            act(1, "2026-01-20"),
+            act(2, "2026-02-01"),
+            act(2, "2026-02-09"),
+        ];
+        let bounded = cohort_table(&a, 3, CalendarPeriod::Month, Retention::Bounded).unwrap();
+        assert_eq!(bounded.cohorts[0].counts, vec![2, 0, 1]);
+        assert_eq!(bounded.cohorts[1].counts, vec![1, 0]);
+        let unbounded = cohort_table(&a, 3, CalendarPeriod::Month, Retention::Unbounded).unwrap();
+        assert_eq!(unbounded.cohorts[0].counts, vec![2, 1, 1]);
+        // Offset 1: (0 + 0) / (2 + 1) bounded.
+        assert_eq!(bounded.average_curve[1], 0.0);
+        assert!((bounded.repeat_purchase_rate.value - 200.0 / 3.0).abs() < 1e-9);
+        assert_eq!(
+            bounded.cohorts[0].revenue_retention.as_ref().unwrap()[2],
+            50.0
+        );
+    }
+}

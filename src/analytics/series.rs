@@ -1,0 +1,347 @@
+//! Period series from subscription MRR events: customers and MRR movements per period, and
+//! the retention and revenue KPIs of each period from the same core functions as `/crr`,
+//! `/churn` and `/revenue-churn`.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::periods::CalendarPeriod;
+use crate::kpi::retention::{
+    customer_churn_rate, customer_retention_rate, ChurnCounts, RetentionCounts,
+};
+use crate::kpi::revenue::{revenue_churn_report, MrrMovements};
+use crate::kpi::InvalidInput;
+
+/// Most periods one series covers.
+pub const MAX_PERIODS: i64 = 1200;
+
+/// One MRR event: from `date` on, the customer pays `mrr` (0 = not a customer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MrrEvent {
+    pub customer: usize,
+    pub date: NaiveDate,
+    pub mrr: f64,
+}
+
+/// One period's figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct PeriodFigures {
+    /// `2026-01` (month), `2026-Q1`, `2026`, or the Monday of a week.
+    pub period: String,
+    /// First and last day of the period.
+    pub start: String,
+    pub end: String,
+    /// Active at the start (S).
+    pub start_customers: u64,
+    /// Active at the end, never a customer before (first-time).
+    pub new_customers: u64,
+    /// Active at the end, not at the start, but a customer before.
+    pub reactivated_customers: u64,
+    /// Active at the start and at the end.
+    pub retained_customers: u64,
+    /// Active at the start, not at the end.
+    pub churned_customers: u64,
+    /// Active at the end (E).
+    pub end_customers: u64,
+    pub start_mrr: f64,
+    pub end_mrr: f64,
+    pub new_mrr: f64,
+    pub expansion_mrr: f64,
+    pub contraction_mrr: f64,
+    pub churned_mrr: f64,
+    pub reactivation_mrr: f64,
+    /// (E − N) / S × 100 with N = new + reactivated, as `/crr` computes it; absent when S = 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_retention_rate: Option<f64>,
+    /// (S − retained) / S × 100, as `/churn`; absent when S = 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_churn_rate: Option<f64>,
+    /// As `/revenue-churn`; absent when the period starts with no MRR.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gross_mrr_churn: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub net_mrr_churn: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grr: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nrr: Option<f64>,
+    /// Absent also when nothing was lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quick_ratio: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Tally {
+    start: u64,
+    new: u64,
+    reactivated: u64,
+    retained: u64,
+    churned: u64,
+    end: u64,
+    start_mrr: f64,
+    end_mrr: f64,
+    new_mrr: f64,
+    expansion: f64,
+    contraction: f64,
+    churned_mrr: f64,
+    reactivation_mrr: f64,
+}
+
+/// Builds the series over `period`s from `from` to `to` (inclusive; defaults: the periods of
+/// the first and last event). A customer's MRR at a period's start is its latest event dated
+/// before the period's first day; at its end, its latest event on or before the last day
+/// (events of one customer on one day: the last in input order wins).
+pub fn mrr_series(
+    mut events: Vec<MrrEvent>,
+    period: CalendarPeriod,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Vec<PeriodFigures>, InvalidInput> {
+    if events.is_empty() {
+        return Err(InvalidInput::new(
+            "/events",
+            "must not be empty",
+            "events is empty: a series needs at least one MRR event",
+        ));
+    }
+    let first = events
+        .iter()
+        .map(|e| e.date)
+        .min()
+        .unwrap_or(NaiveDate::MIN);
+    let last = events
+        .iter()
+        .map(|e| e.date)
+        .max()
+        .unwrap_or(NaiveDate::MIN);
+    let p0 = period.index(from.unwrap_or(first));
+    let p1 = period.index(to.unwrap_or(last));
+    if p1 < p0 {
+        return Err(InvalidInput::new(
+            "/to",
+            "must not be before from",
+            "to is before from: the range holds no period",
+        ));
+    }
+    if p1 - p0 + 1 > MAX_PERIODS {
+        return Err(InvalidInput::new("/period", format!("at most {MAX_PERIODS} periods"), format!("the range spans {} periods; the most is {MAX_PERIODS}: choose a longer period or a shorter range", p1 - p0 + 1)));
+    }
+    let periods = (p1 - p0 + 1) as usize;
+    let starts: Vec<NaiveDate> = (p0..=p1 + 1).map(|i| period.start(i)).collect();
+    // Stable: events of one customer and day keep their input order.
+    events.sort_by(|a, b| a.customer.cmp(&b.customer).then(a.date.cmp(&b.date)));
+    let mut tallies = vec![Tally::default(); periods];
+    let mut i = 0;
+    while i < events.len() {
+        let customer = events[i].customer;
+        let mut j = i;
+        while j < events.len() && events[j].customer == customer {
+            j += 1;
+        }
+        tally_customer(&events[i..j], &starts, &mut tallies);
+        i = j;
+    }
+    Ok(tallies
+        .iter()
+        .enumerate()
+        .map(|(k, t)| figures(period, p0 + k as i64, t))
+        .collect())
+}
+
+/// Walks one customer's events (sorted by date) through the periods.
+fn tally_customer(events: &[MrrEvent], starts: &[NaiveDate], tallies: &mut [Tally]) {
+    let mut next = 0; // first event not yet applied
+    let mut mrr = 0.0;
+    let mut ever = false; // a customer at some point before the current moment
+                          // Apply events dated before the first period.
+    while next < events.len() && events[next].date < starts[0] {
+        mrr = events[next].mrr;
+        ever |= mrr > 0.0;
+        next += 1;
+    }
+    for (k, tally) in tallies.iter_mut().enumerate() {
+        let start_mrr = mrr;
+        let was_customer = ever;
+        while next < events.len() && events[next].date < starts[k + 1] {
+            mrr = events[next].mrr;
+            ever |= mrr > 0.0;
+            next += 1;
+        }
+        let end_mrr = mrr;
+        if start_mrr == 0.0 && end_mrr == 0.0 {
+            continue;
+        }
+        match (start_mrr > 0.0, end_mrr > 0.0) {
+            (true, true) => {
+                tally.retained += 1;
+                if end_mrr > start_mrr {
+                    tally.expansion += end_mrr - start_mrr;
+                } else {
+                    tally.contraction += start_mrr - end_mrr;
+                }
+            }
+            (true, false) => {
+                tally.churned += 1;
+                tally.churned_mrr += start_mrr;
+            }
+            (false, true) if was_customer => {
+                tally.reactivated += 1;
+                tally.reactivation_mrr += end_mrr;
+            }
+            (false, true) => {
+                tally.new += 1;
+                tally.new_mrr += end_mrr;
+            }
+            (false, false) => {}
+        }
+        if start_mrr > 0.0 {
+            tally.start += 1;
+            tally.start_mrr += start_mrr;
+        }
+        if end_mrr > 0.0 {
+            tally.end += 1;
+            tally.end_mrr += end_mrr;
+        }
+    }
+}
+
+fn figures(period: CalendarPeriod, index: i64, t: &Tally) -> PeriodFigures {
+    let mut f = PeriodFigures {
+        period: period.label(index),
+        start: period.start(index).to_string(),
+        end: period.end(index).to_string(),
+        start_customers: t.start,
+        new_customers: t.new,
+        reactivated_customers: t.reactivated,
+        retained_customers: t.retained,
+        churned_customers: t.churned,
+        end_customers: t.end,
+        start_mrr: t.start_mrr,
+        end_mrr: t.end_mrr,
+        new_mrr: t.new_mrr,
+        expansion_mrr: t.expansion,
+        contraction_mrr: t.contraction,
+        churned_mrr: t.churned_mrr,
+        reactivation_mrr: t.reactivation_mrr,
+        ..PeriodFigures::default()
+    };
+    if let Ok(counts) = RetentionCounts::new(t.start, t.new + t.reactivated, t.end) {
+        f.customer_retention_rate = Some(customer_retention_rate(&counts).value);
+        f.customer_churn_rate = Some(customer_churn_rate(&ChurnCounts::from_counts(counts)).value);
+    }
+    if let Ok(movements) = MrrMovements::new(
+        t.start_mrr,
+        t.new_mrr,
+        t.expansion,
+        t.contraction,
+        t.churned_mrr,
+        t.reactivation_mrr,
+    ) {
+        let report = revenue_churn_report(&movements);
+        for kpi in report.metrics {
+            let slot = match kpi.metric.as_str() {
+                "gross_mrr_churn" => &mut f.gross_mrr_churn,
+                "net_mrr_churn" => &mut f.net_mrr_churn,
+                "grr" => &mut f.grr,
+                "nrr" => &mut f.nrr,
+                "quick_ratio" => &mut f.quick_ratio,
+                _ => continue,
+            };
+            *slot = Some(kpi.value);
+        }
+    }
+    f
+}
+
+/// Interns customer ids to dense indices.
+#[derive(Debug, Default)]
+pub struct Interner {
+    ids: HashMap<String, usize>,
+}
+
+impl Interner {
+    pub fn index(&mut self, id: &str) -> usize {
+        if let Some(&i) = self.ids.get(id) {
+            return i;
+        }
+        let i = self.ids.len();
+        self.ids.insert(id.to_owned(), i);
+        i
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analytics::periods::parse_day;
+
+    fn ev(customer: usize, date: &str, mrr: f64) -> MrrEvent {
+        MrrEvent {
+            customer,
+            date: parse_day("", date).unwrap(),
+            mrr,
+        }
+    }
+
+    #[test]
+    fn movements_and_counts_follow_each_customer() {
+        let events = vec![
+            ev(0, "2026-01-10", 100.0), // new in Jan
+            ev(1, "2026-01-15", 50.0),  // new in Jan
+            ev(0, "2026-02-03", 150.0), // expansion in Feb
+            ev(1, "2026-02-20", 0.0),   // churn in Feb
+            ev(2, "2026-02-11", 30.0),  // new in Feb
+            ev(1, "2026-03-05", 40.0),  // reactivated in Mar
+            ev(2, "2026-03-01", 20.0),  // contraction in Mar
+        ];
+        let s = mrr_series(events, CalendarPeriod::Month, None, None).unwrap();
+        assert_eq!(s.len(), 3);
+        assert_eq!(
+            (s[0].start_customers, s[0].new_customers, s[0].end_customers),
+            (0, 2, 2)
+        );
+        assert_eq!(s[0].customer_retention_rate, None);
+        let feb = &s[1];
+        assert_eq!(
+            (
+                feb.start_customers,
+                feb.retained_customers,
+                feb.churned_customers,
+                feb.new_customers,
+                feb.end_customers
+            ),
+            (2, 1, 1, 1, 2)
+        );
+        assert_eq!(
+            (feb.expansion_mrr, feb.churned_mrr, feb.new_mrr),
+            (50.0, 50.0, 30.0)
+        );
+        assert_eq!(feb.customer_retention_rate, Some(50.0));
+        let mar = &s[2];
+        assert_eq!(
+            (
+                mar.reactivated_customers,
+                mar.reactivation_mrr,
+                mar.contraction_mrr
+            ),
+            (1, 40.0, 10.0)
+        );
+        for f in &s {
+            let rebuilt = f.start_mrr + f.new_mrr + f.reactivation_mrr + f.expansion_mrr
+                - f.contraction_mrr
+                - f.churned_mrr;
+            assert!((rebuilt - f.end_mrr).abs() < 1e-9);
+        }
+    }
+}

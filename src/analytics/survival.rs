@@ -1,0 +1,329 @@
+//! Kaplan–Meier survival curves with Greenwood confidence bands (log(−log) transform), median
+//! and restricted mean lifetime, and the log-rank test between groups — as lifelines'
+//! `KaplanMeierFitter` and `multivariate_logrank_test` compute them by default.
+
+use serde::Serialize;
+use statrs::distribution::{ChiSquared, ContinuousCDF};
+use utoipa::ToSchema;
+
+use crate::kpi::InvalidInput;
+
+/// z for a two-sided 95 % band: Φ⁻¹(0.975), as lifelines uses.
+const Z: f64 = 1.959_963_984_540_054;
+
+/// A customer's time observed, and whether it ended in churn (false: still active, censored).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observation {
+    pub duration: f64,
+    pub observed: bool,
+}
+
+/// A Kaplan–Meier curve.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct SurvivalCurve {
+    /// 0 and every distinct duration.
+    pub timeline: Vec<f64>,
+    /// Ŝ(t) = Π_{t_i ≤ t} (1 − d_i / n_i).
+    pub survival: Vec<f64>,
+    /// 95 % band: exp(−exp(ln(−ln Ŝ) ± z √V / ln Ŝ)), V = Σ_{t_i ≤ t} d_i / (n_i (n_i − d_i)).
+    pub ci_lower: Vec<f64>,
+    pub ci_upper: Vec<f64>,
+    /// Customers at risk just before each time, churned at it, censored at it.
+    pub at_risk: Vec<u64>,
+    pub churned: Vec<u64>,
+    pub censored: Vec<u64>,
+    /// The first time Ŝ ≤ 0.5; absent when the curve never gets there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median: Option<f64>,
+    /// ∫₀^h Ŝ(t) dt up to the horizon h.
+    pub restricted_mean: f64,
+    pub horizon: f64,
+}
+
+/// Refuses an empty sample and negative or non-finite durations.
+pub fn check(observations: &[Observation]) -> Result<(), InvalidInput> {
+    if observations.is_empty() {
+        return Err(InvalidInput::new(
+            "/observations",
+            "must not be empty",
+            "no observation: a survival curve needs at least one customer",
+        ));
+    }
+    for (i, o) in observations.iter().enumerate() {
+        if !o.duration.is_finite() || o.duration < 0.0 {
+            return Err(InvalidInput::new(
+                format!("/observations/{i}/duration"),
+                "must be 0 or more",
+                format!(
+                    "observations[{i}].duration {} must be a finite time of 0 or more",
+                    o.duration
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The distinct times with (at risk, churned, censored), in increasing time.
+fn event_table(observations: &[Observation]) -> Vec<(f64, u64, u64, u64)> {
+    let mut sorted: Vec<Observation> = observations.to_vec();
+    sorted.sort_by(|a, b| a.duration.total_cmp(&b.duration));
+    let mut table = Vec::new();
+    let mut at_risk = sorted.len() as u64;
+    let mut i = 0;
+    while i < sorted.len() {
+        let t = sorted[i].duration;
+        let (mut d, mut c) = (0, 0);
+        while i < sorted.len() && sorted[i].duration == t {
+            if sorted[i].observed {
+                d += 1;
+            } else {
+                c += 1;
+            }
+            i += 1;
+        }
+        table.push((t, at_risk, d, c));
+        at_risk -= d + c;
+    }
+    table
+}
+
+/// Kaplan–Meier estimate with its band, median and restricted mean up to `horizon`
+/// (default: the longest duration).
+pub fn kaplan_meier(observations: &[Observation], horizon: Option<f64>) -> SurvivalCurve {
+    let table = event_table(observations);
+    let n = observations.len() as u64;
+    let mut curve = SurvivalCurve {
+        timeline: vec![],
+        survival: vec![],
+        ci_lower: vec![],
+        ci_upper: vec![],
+        at_risk: vec![],
+        churned: vec![],
+        censored: vec![],
+        median: None,
+        restricted_mean: 0.0,
+        horizon: 0.0,
+    };
+    if table.first().is_none_or(|row| row.0 > 0.0) {
+        curve.timeline.push(0.0);
+        curve.survival.push(1.0);
+        curve.ci_lower.push(1.0);
+        curve.ci_upper.push(1.0);
+        curve.at_risk.push(n);
+        curve.churned.push(0);
+        curve.censored.push(0);
+    }
+    let mut s = 1.0f64;
+    let mut greenwood = 0.0f64;
+    for &(t, at_risk, d, c) in &table {
+        if d > 0 {
+            s *= 1.0 - d as f64 / at_risk as f64;
+            greenwood += if at_risk > d {
+                d as f64 / (at_risk as f64 * (at_risk - d) as f64)
+            } else {
+                f64::INFINITY
+            };
+        }
+        let (lower, upper) = band(s, greenwood);
+        curve.timeline.push(t);
+        curve.survival.push(s);
+        curve.ci_lower.push(lower);
+        curve.ci_upper.push(upper);
+        curve.at_risk.push(at_risk);
+        curve.churned.push(d);
+        curve.censored.push(c);
+    }
+    curve.median = curve
+        .timeline
+        .iter()
+        .zip(&curve.survival)
+        .find(|(_, &s)| s <= 0.5)
+        .map(|(&t, _)| t);
+    let horizon = horizon.unwrap_or_else(|| curve.timeline.last().copied().unwrap_or(0.0));
+    curve.horizon = horizon;
+    curve.restricted_mean = restricted_mean(&curve.timeline, &curve.survival, horizon);
+    curve
+}
+
+/// The log(−log) band of lifelines: S = 1 → [1, 1], S = 0 → [0, 0].
+fn band(s: f64, greenwood: f64) -> (f64, f64) {
+    if s >= 1.0 {
+        return (1.0, 1.0);
+    }
+    if s <= 0.0 || !greenwood.is_finite() {
+        return (0.0, 0.0);
+    }
+    let v = s.ln();
+    let shift = Z * greenwood.sqrt() / v;
+    let lower = (-((-v).ln() - shift).exp()).exp();
+    let upper = (-((-v).ln() + shift).exp()).exp();
+    // v < 0 makes `shift` negative: ln(−v) − shift is the larger exponent, the lower bound.
+    (lower.min(upper), lower.max(upper))
+}
+
+/// ∫₀^h of the step function S (S(t) = survival[i] on [timeline[i], timeline[i+1])).
+fn restricted_mean(timeline: &[f64], survival: &[f64], horizon: f64) -> f64 {
+    let mut area = 0.0;
+    for i in 0..timeline.len() {
+        let from = timeline[i];
+        if from >= horizon {
+            break;
+        }
+        let to = timeline
+            .get(i + 1)
+            .copied()
+            .unwrap_or(f64::INFINITY)
+            .min(horizon);
+        area += survival[i] * (to - from);
+    }
+    area
+}
+
+/// A log-rank test between groups.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LogRankTest {
+    /// Σ (O − E)ᵀ V⁻¹ (O − E) over the first k − 1 groups: chi-square with k − 1 degrees of freedom.
+    pub test_statistic: f64,
+    pub degrees_of_freedom: usize,
+    pub p_value: f64,
+}
+
+/// The k-group log-rank test (lifelines' `multivariate_logrank_test`; for two groups the same
+/// as `logrank_test`). `None` when no group churned or the variance is singular.
+pub fn log_rank(groups: &[Vec<Observation>]) -> Option<LogRankTest> {
+    let k = groups.len();
+    if k < 2 {
+        return None;
+    }
+    let mut all: Vec<(f64, usize, bool)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, obs)| obs.iter().map(move |o| (o.duration, g, o.observed)))
+        .collect();
+    all.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut at_risk: Vec<f64> = groups.iter().map(|g| g.len() as f64).collect();
+    let mut observed_minus_expected = vec![0.0; k];
+    let mut variance = vec![vec![0.0; k]; k];
+    let mut i = 0;
+    while i < all.len() {
+        let t = all[i].0;
+        let mut deaths = vec![0.0; k];
+        let mut leaving = vec![0.0; k];
+        while i < all.len() && all[i].0 == t {
+            let (_, g, observed) = all[i];
+            if observed {
+                deaths[g] += 1.0;
+            }
+            leaving[g] += 1.0;
+            i += 1;
+        }
+        let d: f64 = deaths.iter().sum();
+        let n: f64 = at_risk.iter().sum();
+        if d > 0.0 && n > 0.0 {
+            for g in 0..k {
+                observed_minus_expected[g] += deaths[g] - d * at_risk[g] / n;
+            }
+            if n > 1.0 {
+                let factor = d * (n - d) / (n - 1.0);
+                for g in 0..k {
+                    for h in 0..k {
+                        let delta = if g == h { 1.0 } else { 0.0 };
+                        variance[g][h] += factor * at_risk[g] / n * (delta - at_risk[h] / n);
+                    }
+                }
+            }
+        }
+        for g in 0..k {
+            at_risk[g] -= leaving[g];
+        }
+    }
+    let m = k - 1;
+    let a: Vec<Vec<f64>> = variance[..m].iter().map(|row| row[..m].to_vec()).collect();
+    let solution = solve(a, observed_minus_expected[..m].to_vec())?;
+    let statistic: f64 = solution
+        .iter()
+        .zip(&observed_minus_expected[..m])
+        .map(|(x, b)| x * b)
+        .sum();
+    let chi = ChiSquared::new(m as f64).ok()?;
+    statistic.is_finite().then(|| LogRankTest {
+        test_statistic: statistic,
+        degrees_of_freedom: m,
+        p_value: chi.sf(statistic.max(0.0)),
+    })
+}
+
+/// Solves A x = b by Gaussian elimination with partial pivoting; `None` if A is singular.
+#[allow(clippy::needless_range_loop)] // index arithmetic reads as the elimination does
+fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
+    let n = b.len();
+    for col in 0..n {
+        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[pivot][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, pivot);
+        b.swap(col, pivot);
+        for row in col + 1..n {
+            let f = a[row][col] / a[col][col];
+            for c in col..n {
+                a[row][c] -= f * a[col][c];
+            }
+            b[row] -= f * b[col];
+        }
+    }
+    let mut x = vec![0.0; n];
+    for row in (0..n).rev() {
+        let sum: f64 = (row + 1..n).map(|c| a[row][c] * x[c]).sum();
+        x[row] = (b[row] - sum) / a[row][row];
+    }
+    Some(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(d: &[f64], e: &[bool]) -> Vec<Observation> {
+        d.iter()
+            .zip(e)
+            .map(|(&duration, &observed)| Observation { duration, observed })
+            .collect()
+    }
+
+    #[test]
+    fn matches_lifelines_on_a_small_sample() {
+        // lifelines 0.30: KaplanMeierFitter().fit([1,2,2,3,5,5,6,8], [1,0,1,1,1,0,1,1]).
+        let curve = kaplan_meier(
+            &obs(
+                &[1., 2., 2., 3., 5., 5., 6., 8.],
+                &[true, false, true, true, true, false, true, true],
+            ),
+            Some(4.0),
+        );
+        assert_eq!(curve.timeline, vec![0., 1., 2., 3., 5., 6., 8.]);
+        let expected = [1.0, 0.875, 0.75, 0.6, 0.45, 0.225, 0.0];
+        let lower = [
+            1.0, 0.38700001, 0.31480711, 0.19549587, 0.10757812, 0.01239642, 0.0,
+        ];
+        let upper = [
+            1.0, 0.98139297, 0.93089832, 0.85225435, 0.75127385, 0.60241943, 0.0,
+        ];
+        for i in 0..7 {
+            assert!((curve.survival[i] - expected[i]).abs() < 1e-12);
+            assert!((curve.ci_lower[i] - lower[i]).abs() < 1e-8, "lower {i}");
+            assert!((curve.ci_upper[i] - upper[i]).abs() < 1e-8, "upper {i}");
+        }
+        assert_eq!(curve.median, Some(5.0));
+        assert!((curve.restricted_mean - 3.225).abs() < 1e-12);
+        // lifelines: logrank_test([1,2,3,4], [2,5,6,7], [1,1,0,1], [1,1,1,0]) → 2.294117647, p 0.129864992.
+        let test = log_rank(&[
+            obs(&[1., 2., 3., 4.], &[true, true, false, true]),
+            obs(&[2., 5., 6., 7.], &[true, true, true, false]),
+        ])
+        .unwrap();
+        assert!((test.test_statistic - 2.294117647058823).abs() < 1e-9);
+        assert!((test.p_value - 0.12986499204150956).abs() < 1e-9);
+    }
+}
