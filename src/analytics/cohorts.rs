@@ -70,16 +70,12 @@ pub fn cohort_table(
             "events is empty: a cohort table needs at least one activity",
         ));
     }
-    let last = activities
-        .iter()
-        .map(|a| period.index(a.date))
-        .max()
-        .unwrap_or(0);
-    // Per customer: first period, periods active, activity count.
+    let index: Vec<i64> = activities.iter().map(|a| period.index(a.date)).collect();
+    let last = index.iter().copied().max().unwrap_or(0);
+    // Per customer: first period and activity count.
     let mut first = vec![i64::MAX; customers];
     let mut events = vec![0u64; customers];
-    for a in activities {
-        let p = period.index(a.date);
+    for (a, &p) in activities.iter().zip(&index) {
         first[a.customer] = first[a.customer].min(p);
         events[a.customer] += 1;
     }
@@ -101,12 +97,21 @@ pub fn cohort_table(
     let mut sizes = vec![0u64; cohorts_n];
     let with_amounts = activities.iter().any(|a| a.amount.is_some());
     // Distinct (customer, offset) pairs, and each customer's last offset.
-    let mut active: Vec<(usize, usize)> = Vec::with_capacity(activities.len());
+    // Offsets below 64 (every table of up to 64 periods) as a bit mask per customer; longer
+    // tables as (customer, offset) pairs, sorted and deduplicated.
+    let narrow = cohorts_n <= 64;
+    let mut masks = vec![0u64; if narrow { customers } else { 0 }];
+    let mut active: Vec<(usize, usize)> =
+        Vec::with_capacity(if narrow { 0 } else { activities.len() });
     let mut last_offset = vec![0usize; customers];
-    for a in activities {
+    for (a, &p) in activities.iter().zip(&index) {
         let c = (first[a.customer] - p0) as usize;
-        let offset = (period.index(a.date) - first[a.customer]) as usize;
-        active.push((a.customer, offset));
+        let offset = (p - first[a.customer]) as usize;
+        if narrow {
+            masks[a.customer] |= 1 << offset;
+        } else {
+            active.push((a.customer, offset));
+        }
         last_offset[a.customer] = last_offset[a.customer].max(offset);
         if let Some(amount) = a.amount {
             revenue[c][offset] += amount;
@@ -119,6 +124,20 @@ pub fn cohort_table(
         }
     }
     match retention {
+        Retention::Bounded if narrow => {
+            for (customer, &mask) in masks.iter().enumerate() {
+                let row = first[customer];
+                if row == i64::MAX {
+                    continue;
+                }
+                let row = &mut counts[(row - p0) as usize];
+                let mut bits = mask;
+                while bits != 0 {
+                    row[bits.trailing_zeros() as usize] += 1;
+                    bits &= bits - 1;
+                }
+            }
+        }
         Retention::Bounded => {
             active.sort_unstable();
             active.dedup();
@@ -226,5 +245,35 @@ mod tests {
             bounded.cohorts[0].revenue_retention.as_ref().unwrap()[2],
             50.0
         );
+    }
+
+    #[test]
+    fn tables_longer_than_64_periods_count_the_same_way() {
+        // 90 weekly periods: the pair-sorting path. Customer c is active in weeks c, c + 3, c + 80.
+        let start = parse_day("", "2026-01-05").unwrap();
+        let mut a = Vec::new();
+        for c in 0..5usize {
+            for w in [c, c + 3, c + 80] {
+                let date = start + chrono::Duration::days(7 * w as i64);
+                a.push(Activity {
+                    customer: c,
+                    date,
+                    amount: None,
+                });
+                a.push(Activity {
+                    customer: c,
+                    date,
+                    amount: None,
+                });
+            }
+        }
+        let table = cohort_table(&a, 5, CalendarPeriod::Week, Retention::Bounded).unwrap();
+        assert_eq!(table.cohorts.len(), 5);
+        for cohort in &table.cohorts {
+            assert_eq!(cohort.size, 1);
+            for (k, &n) in cohort.counts.iter().enumerate() {
+                assert_eq!(n, u64::from(k == 0 || k == 3 || k == 80), "offset {k}");
+            }
+        }
     }
 }

@@ -256,10 +256,11 @@ fn figures(period: CalendarPeriod, index: i64, t: &Tally) -> PeriodFigures {
     f
 }
 
-/// Interns customer ids to dense indices.
+/// Interns customer ids to dense indices. foldhash: several times faster than SipHash on
+/// a million short ids, and seeded per process, so ids chosen to collide cannot be precomputed.
 #[derive(Debug, Default)]
 pub struct Interner {
-    ids: HashMap<String, usize>,
+    ids: HashMap<String, usize, foldhash::fast::RandomState>,
 }
 
 impl Interner {
