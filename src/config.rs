@@ -33,9 +33,79 @@ pub struct Config {
     #[arg(long, env = "FIT_WORKERS", default_value_t = default_fit_workers(), value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     pub fit_workers: usize,
 
+    /// Requests computed at once; more are shed at once with 503 and `Retry-After`.
+    #[arg(long, env = "CONCURRENCY_LIMIT", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
+    pub concurrency_limit: usize,
+
+    /// API keys, comma-separated; when any is set, computing endpoints require one.
+    #[arg(long, env = "API_KEYS", value_delimiter = ',', hide_env_values = true)]
+    pub api_keys: Vec<Secret>,
+
+    /// A file of API keys, one per line (blank lines and `#` comments skipped).
+    #[arg(long, env = "API_KEYS_FILE")]
+    pub api_keys_file: Option<std::path::PathBuf>,
+
+    /// Origins allowed by CORS, comma-separated (`*` for any); none by default.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// A secret that never prints: `Debug` shows `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let key = s.trim();
+        if key.is_empty() {
+            Err("an API key must not be empty".to_owned())
+        } else {
+            Ok(Self(key.to_owned()))
+        }
+    }
+}
+
+impl Config {
+    /// Adds the keys of `api_keys_file` to `api_keys`; the error is one line for start-up.
+    pub fn load_api_keys(&mut self) -> Result<(), String> {
+        let Some(path) = &self.api_keys_file else {
+            return Ok(());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read API_KEYS_FILE {}: {e}", path.display()))?;
+        let keys: Vec<Secret> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(Secret::new)
+            .collect();
+        if keys.is_empty() {
+            return Err(format!("API_KEYS_FILE {} holds no key", path.display()));
+        }
+        self.api_keys.extend(keys);
+        Ok(())
+    }
 }
 
 /// The machine's available parallelism (1 if unknown).
@@ -58,6 +128,10 @@ impl Default for Config {
             body_limit: 2 * 1024 * 1024,
             request_timeout_ms: 30_000,
             max_batch_items: crate::http::kpis::DEFAULT_MAX_BATCH_ITEMS,
+            concurrency_limit: 256,
+            api_keys: Vec::new(),
+            api_keys_file: None,
+            cors_origins: Vec::new(),
             fit_workers: default_fit_workers(),
             log_format: LogFormat::Text,
         }
@@ -78,6 +152,23 @@ mod tests {
         assert_eq!(parsed.request_timeout_ms, default.request_timeout_ms);
         assert_eq!(parsed.log_format, default.log_format);
         assert_eq!(parsed.max_batch_items, default.max_batch_items);
+        assert_eq!(parsed.concurrency_limit, default.concurrency_limit);
+        assert!(parsed.api_keys.is_empty() && parsed.cors_origins.is_empty());
+    }
+
+    #[test]
+    fn api_keys_split_on_commas_and_never_print() {
+        let parsed =
+            Config::try_parse_from(["retention-kpi", "--api-keys", "alpha, beta"]).unwrap();
+        assert_eq!(
+            parsed.api_keys,
+            vec![Secret::new("alpha"), Secret::new("beta")]
+        );
+        let shown = format!("{parsed:?}");
+        assert!(
+            !shown.contains("alpha") && !shown.contains("beta"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -10,4 +10,4 @@ pub mod kpi;
 pub mod models;
 pub mod telemetry;
 
-pub use http::{app, openapi};
+pub use http::{app, app_with_readiness, openapi};

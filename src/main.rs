@@ -23,22 +23,55 @@ enum Command {
     Healthcheck,
 }
 
+/// Stops start-up with one line on standard error and exit code 2.
+fn refuse(message: &str) -> ! {
+    eprintln!("retention-kpi: {message}");
+    std::process::exit(2)
+}
+
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
-    let cli = Cli::parse();
-    let config = cli.config;
+async fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => error.exit(), // --help, --version
+        Err(error) => {
+            let text = error.to_string();
+            let line = text.lines().next().unwrap_or("invalid configuration");
+            refuse(line.trim_start_matches("error: "))
+        }
+    };
+    let mut config = cli.config;
     if let Some(Command::Healthcheck) = cli.command {
         let healthy = healthcheck(config.port).await;
         std::process::exit(if healthy { 0 } else { 1 });
     }
+    if let Err(message) = config.load_api_keys() {
+        refuse(&message);
+    }
     retention_kpi::telemetry::init(config.log_format);
-    let listener = tokio::net::TcpListener::bind((config.host, config.port)).await?;
-    tracing::info!(address = %listener.local_addr()?, "retention-kpi listening");
-    axum::serve(listener, retention_kpi::app(config))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    tracing::info!("shut down");
-    Ok(())
+    let listener = match tokio::net::TcpListener::bind((config.host, config.port)).await {
+        Ok(listener) => listener,
+        Err(e) => refuse(&format!(
+            "cannot listen on {}:{}: {e}",
+            config.host, config.port
+        )),
+    };
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(%address, keys = config.api_keys.len(), "retention-kpi listening");
+    let (app, ready) = retention_kpi::app_with_readiness(config);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            ready.store(false, std::sync::atomic::Ordering::SeqCst);
+        })
+        .await;
+    if let Err(e) = served {
+        refuse(&format!("server error: {e}"));
+    }
+    tracing::info!("in-flight requests finished; shut down");
 }
 
 /// One `GET /healthz` over loopback, answered 200 within two seconds.

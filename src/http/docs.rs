@@ -48,6 +48,8 @@ Problem types: `urn:retention-kpi:problem:validation` (values a formula cannot w
         super::models::model_clv,
         super::models::sbg,
         super::health::healthz,
+        super::ops::readyz,
+        super::ops::metrics_text,
         openapi_json,
         openapi_yaml,
     ),

@@ -14,20 +14,26 @@ pub mod health;
 pub mod kpis;
 pub mod models;
 pub mod nps;
+pub mod ops;
 pub mod records;
 pub mod revenue;
 
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{header, HeaderName, Method, StatusCode};
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::Semaphore;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
 use tower::ServiceBuilder;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -43,12 +49,24 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Model fits running at once are bounded by `fit_workers`.
     pub fit_slots: Arc<Semaphore>,
+    /// The accepted API keys (none: no authentication).
+    pub api_keys: Arc<Vec<String>>,
+    /// Lowered when shutdown begins: `/readyz` then answers 503.
+    pub ready: Arc<AtomicBool>,
 }
 
 impl AppState {
     pub fn new(config: Config) -> Self {
         Self {
             fit_slots: Arc::new(Semaphore::new(config.fit_workers)),
+            api_keys: Arc::new(
+                config
+                    .api_keys
+                    .iter()
+                    .map(|k| k.expose().to_owned())
+                    .collect(),
+            ),
+            ready: ops::readiness_flag(),
             config: Arc::new(config),
         }
     }
@@ -76,10 +94,20 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole service as a router: `main` serves it, tests drive it in-process.
 pub fn app(config: Config) -> Router {
+    app_with_readiness(config).0
+}
+
+/// The router and the readiness flag `main` lowers on shutdown.
+pub fn app_with_readiness(config: Config) -> (Router, Arc<AtomicBool>) {
     let timeout = Duration::from_millis(config.request_timeout_ms);
     let body_limit = config.body_limit;
+    let concurrency = config.concurrency_limit;
+    let cors = cors_layer(&config.cors_origins);
     let state = AppState::new(config);
-    let api = Router::new()
+    let ready = state.ready.clone();
+    ops::prometheus();
+    // Computing routes: API key first, then the concurrency limit that sheds the excess.
+    let compute = Router::new()
         .route("/crr", post(crr::crr))
         .route("/churn", post(churn::churn))
         .route("/clv", post(clv::clv))
@@ -97,13 +125,30 @@ pub fn app(config: Config) -> Router {
         .route("/models/gamma-gamma", post(models::gamma_gamma))
         .route("/models/clv", post(models::model_clv))
         .route("/models/sbg", post(models::sbg))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(ops::overloaded))
+                .layer(LoadShedLayer::new())
+                .layer(GlobalConcurrencyLimitLayer::new(concurrency)),
+        )
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ops::require_api_key,
+        ));
+    // Operations stay open and outside the limit, so that probes answer under load.
+    let operations = Router::new()
         .route("/healthz", get(health::healthz))
-        .merge(docs::router())
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics_text))
+        .merge(docs::router());
+    let api = compute
+        .merge(operations)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(ops::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);
-    api.layer(
+    let router = api.layer(
         ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .layer(
@@ -129,6 +174,34 @@ pub fn app(config: Config) -> Router {
                 StatusCode::SERVICE_UNAVAILABLE,
                 timeout,
             )),
+    );
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    (router, ready)
+}
+
+/// CORS for the configured origins (`*`: any); none configured, no CORS headers.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| o.parse().ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                HeaderName::from_static("x-api-key"),
+            ])
+            .expose_headers([REQUEST_ID]),
     )
 }
 

@@ -472,7 +472,11 @@ impl Compute for ParetoNbdRequest {
 
 /// Runs a computation on the blocking pool, at most `fit_workers` at a time, so that fits do
 /// not hold up the async runtime (and `/healthz` stays prompt).
-async fn off_runtime<T>(state: AppState, request: T) -> Result<Json<T::Output>, ApiError>
+async fn off_runtime<T>(
+    state: AppState,
+    model: &'static str,
+    request: T,
+) -> Result<Json<T::Output>, ApiError>
 where
     T: Compute + Send + 'static,
     T::Output: Send + 'static,
@@ -483,10 +487,15 @@ where
         .acquire_owned()
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    tokio::task::spawn_blocking(move || request.compute(&state))
-        .await
-        .map_err(|e| ApiError::Internal(format!("fit task failed: {e}")))?
-        .map(Json)
+    tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let answer = request.compute(&state);
+        super::ops::record_fit(model, started.elapsed().as_secs_f64());
+        answer
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("fit task failed: {e}")))?
+    .map(Json)
 }
 
 /// BG/NBD fit and predictions
@@ -508,7 +517,7 @@ pub async fn bgnbd(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<PurchaseModelRequest>,
 ) -> Result<Json<PurchaseModelResponse>, ApiError> {
-    off_runtime(state, request).await
+    off_runtime(state, "bgnbd", request).await
 }
 
 /// Pareto/NBD fit and predictions
@@ -528,7 +537,7 @@ pub async fn pareto_nbd(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<ParetoNbdRequest>,
 ) -> Result<Json<PurchaseModelResponse>, ApiError> {
-    off_runtime(state, request).await
+    off_runtime(state, "pareto_nbd", request).await
 }
 
 /// Gamma-Gamma on customer summaries or transactions.
@@ -689,7 +698,7 @@ pub async fn gamma_gamma(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<GammaGammaRequest>,
 ) -> Result<Json<GammaGammaResponse>, ApiError> {
-    off_runtime(state, request).await
+    off_runtime(state, "gamma_gamma", request).await
 }
 
 /// Predicted CLV from a purchase model and Gamma-Gamma.
@@ -1009,7 +1018,7 @@ pub async fn model_clv(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<ModelClvRequest>,
 ) -> Result<Json<ModelClvResponse>, ApiError> {
-    off_runtime(state, request).await
+    off_runtime(state, "clv", request).await
 }
 
 /// A cohort's survivors for the shifted-beta-geometric model.
@@ -1176,5 +1185,5 @@ pub async fn sbg(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<SbgRequest>,
 ) -> Result<Json<SbgResponse>, ApiError> {
-    off_runtime(state, request).await
+    off_runtime(state, "sbg", request).await
 }

@@ -1,0 +1,181 @@
+//! Operations: Prometheus metrics, readiness, API-key authentication, and load shedding.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+
+use super::error::{problem_response, Problem};
+use super::AppState;
+
+/// Latency buckets in seconds: sub-millisecond KPI answers up to multi-second model fits.
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// The process-wide Prometheus recorder, installed once however many apps are built (tests
+/// build many); `None` if another recorder was installed first.
+pub fn prometheus() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(BUCKETS)
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            Some(handle)
+        })
+        .as_ref()
+}
+
+/// Middleware: counts requests by route, method and status, times them, and tracks the
+/// requests in flight.
+pub async fn track(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    metrics::gauge!("http_requests_in_flight").increment(1.0);
+    let response = next.run(request).await;
+    metrics::gauge!("http_requests_in_flight").decrement(1.0);
+    let status = response.status().as_u16().to_string();
+    let labels = [("route", route), ("method", method), ("status", status)];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Records how long a model fit took.
+pub fn record_fit(model: &'static str, seconds: f64) {
+    metrics::histogram!("model_fit_duration_seconds", "model" => model).record(seconds);
+}
+
+/// Metrics
+///
+/// Prometheus text: `http_requests_total` and `http_request_duration_seconds` by route,
+/// method and status, `http_requests_in_flight`, `model_fit_duration_seconds` by model.
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String)))]
+pub async fn metrics_text() -> Response {
+    let body = prometheus()
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// Readiness.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready`, or `shutting_down` (answered with 503).
+    pub status: String,
+}
+
+/// Readiness
+///
+/// 200 while the service takes traffic; 503 once it is shutting down, so that a load
+/// balancer stops sending requests while in-flight ones finish.
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "readyz",
+    responses((status = 200, description = "Ready", body = Readiness), (status = 503, description = "Shutting down", body = Readiness)))]
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if state.ready.load(Ordering::SeqCst) {
+        Json(Readiness {
+            status: "ready".to_owned(),
+        })
+        .into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Readiness {
+                status: "shutting_down".to_owned(),
+            }),
+        )
+            .into_response()
+    }
+}
+
+/// A flag `main` lowers when shutdown begins.
+pub fn readiness_flag() -> Arc<AtomicBool> {
+    Arc::new(AtomicBool::new(true))
+}
+
+fn presented_key(request: &Request<Body>) -> Option<&[u8]> {
+    let headers = request.headers();
+    if let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then_some(token.trim().as_bytes());
+    }
+    headers.get("x-api-key").map(HeaderValue::as_bytes)
+}
+
+/// Middleware on the computing routes: when API keys are configured, a request needs one
+/// of them as `Authorization: Bearer <key>` or `x-api-key: <key>`, compared in constant time
+/// against every key; otherwise 401 problem+json.
+pub async fn require_api_key(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.api_keys.is_empty() {
+        return next.run(request).await;
+    }
+    let accepted = presented_key(&request).is_some_and(|given| {
+        state
+            .api_keys
+            .iter()
+            .fold(subtle::Choice::from(0), |found, key| {
+                found | key.as_bytes().ct_eq(given)
+            })
+            .into()
+    });
+    if accepted {
+        return next.run(request).await;
+    }
+    let mut response = problem_response(&Problem {
+        problem_type: "urn:retention-kpi:problem:unauthorized".to_owned(),
+        title: "Unauthorized".to_owned(),
+        status: 401,
+        detail:
+            "this service requires an API key: send Authorization: Bearer <key> or x-api-key: <key>"
+                .to_owned(),
+        errors: Vec::new(),
+    });
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// The answer to a request shed by the concurrency limit: 503 with `Retry-After`.
+pub async fn overloaded(_: tower::BoxError) -> Response {
+    let mut response = problem_response(&Problem {
+        problem_type: "urn:retention-kpi:problem:overloaded".to_owned(),
+        title: "Service overloaded".to_owned(),
+        status: 503,
+        detail: "too many requests are being computed right now: retry after a second".to_owned(),
+        errors: Vec::new(),
+    });
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}

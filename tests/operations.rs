@@ -1,0 +1,269 @@
+//! Operations: metrics, readiness, API keys, load shedding, CORS, and graceful shutdown of
+//! the real binary.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Method, Request};
+use serde_json::json;
+use tower::ServiceExt;
+
+use retention_kpi::config::{Config, Secret};
+
+const CRR: &str = r#"{"start_customers":100,"new_customers":20,"end_customers":95}"#;
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = common::app();
+    common::send_to(
+        app.clone(),
+        Method::POST,
+        "/crr",
+        Some("application/json"),
+        CRR,
+    )
+    .await;
+    common::send_to(
+        app.clone(),
+        Method::POST,
+        "/crr",
+        Some("application/json"),
+        "{",
+    )
+    .await;
+    let metrics = common::send_to(app, Method::GET, "/metrics", None, "").await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics
+            .text
+            .contains(r#"http_requests_total{route="/crr",method="POST",status="200"}"#),
+        "{}",
+        metrics.text
+    );
+    assert!(metrics.text.contains(r#"status="400""#));
+    assert!(metrics
+        .text
+        .contains("http_request_duration_seconds_bucket"));
+    assert!(metrics.text.contains("http_requests_in_flight"));
+}
+
+#[tokio::test]
+async fn readiness_and_liveness_answer() {
+    let ready = common::send(Method::GET, "/readyz", None, "").await;
+    assert_eq!(
+        (ready.status.as_u16(), ready.body["status"].as_str()),
+        (200, Some("ready"))
+    );
+    let live = common::send(Method::GET, "/healthz", None, "").await;
+    assert_eq!(live.body["status"], "ok");
+}
+
+#[tokio::test]
+async fn api_keys_guard_the_computing_endpoints_only() {
+    let config = Config {
+        api_keys: vec![Secret::new("k-one"), Secret::new("k-two")],
+        ..Config::default()
+    };
+    let app = retention_kpi::app(config);
+    let call = |headers: Vec<(&'static str, &'static str)>| {
+        let app = app.clone();
+        async move {
+            let mut request = Request::builder()
+                .method(Method::POST)
+                .uri("/crr")
+                .header("content-type", "application/json");
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            app.oneshot(request.body(Body::from(CRR)).unwrap())
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(call(vec![]).await, 401);
+    assert_eq!(call(vec![("authorization", "Bearer wrong")]).await, 401);
+    assert_eq!(call(vec![("authorization", "Basic k-one")]).await, 401);
+    assert_eq!(call(vec![("authorization", "Bearer k-one")]).await, 200);
+    assert_eq!(call(vec![("x-api-key", "k-two")]).await, 200);
+    let refused = common::send_to(
+        app.clone(),
+        Method::POST,
+        "/crr",
+        Some("application/json"),
+        CRR,
+    )
+    .await;
+    refused.assert_problem(401, None);
+    assert_eq!(refused.headers["www-authenticate"], "Bearer");
+    for open in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+        assert_eq!(
+            common::send_to(app.clone(), Method::GET, open, None, "")
+                .await
+                .status,
+            200,
+            "{open}"
+        );
+    }
+}
+
+fn cdnow_body() -> String {
+    let customers: Vec<serde_json::Value> = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cdnow_sample_summary.csv"
+    ))
+    .unwrap()
+    .lines()
+    .skip(1)
+    .map(|l| {
+        let f: Vec<f64> = l.split(',').map(|v| v.parse().unwrap()).collect();
+        json!({"frequency": f[1], "recency": f[2], "T": f[3]})
+    })
+    .collect();
+    json!({ "customers": customers }).to_string()
+}
+
+#[tokio::test]
+async fn requests_over_the_concurrency_limit_are_shed_with_503_and_retry_after() {
+    let config = Config {
+        concurrency_limit: 1,
+        ..Config::default()
+    };
+    let app = retention_kpi::app(config);
+    let slow = {
+        let app = app.clone();
+        let body = cdnow_body();
+        tokio::spawn(async move {
+            common::send_to(
+                app,
+                Method::POST,
+                "/models/pareto-nbd",
+                Some("application/json"),
+                body,
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let started = Instant::now();
+    let shed = common::send_to(
+        app.clone(),
+        Method::POST,
+        "/crr",
+        Some("application/json"),
+        CRR,
+    )
+    .await;
+    shed.assert_problem(503, None);
+    assert_eq!(shed.headers["retry-after"], "1");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "shed at once, not queued"
+    );
+    // Probes are outside the limit.
+    assert_eq!(
+        common::send_to(app.clone(), Method::GET, "/healthz", None, "")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(slow.await.unwrap().status, 200);
+    assert_eq!(
+        common::send_to(app, Method::POST, "/crr", Some("application/json"), CRR)
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn cors_allows_the_configured_origins() {
+    let config = Config {
+        cors_origins: vec!["https://dash.example".into()],
+        ..Config::default()
+    };
+    let app = retention_kpi::app(config);
+    let request = Request::builder()
+        .method(Method::OPTIONS)
+        .uri("/crr")
+        .header("origin", "https://dash.example")
+        .header("access-control-request-method", "POST")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://dash.example"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
+    let port = free_port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_retention-kpi"))
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut stream = loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => break stream,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("the server did not start: {e}"),
+        }
+    };
+    // Half a request: in flight when the signal arrives.
+    let head = format!("POST /crr HTTP/1.1\r\nHost: localhost\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", CRR.len());
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&CRR.as_bytes()[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(200));
+    // New connections are refused while the in-flight request goes on.
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "the listener closed on SIGTERM"
+    );
+    stream.write_all(&CRR.as_bytes()[10..]).unwrap();
+    let mut answer = String::new();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"value\":75.0"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not exit after draining"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}
