@@ -170,6 +170,17 @@ async fn fields_missing_unknown_or_mistyped_are_422_with_their_field() {
 }
 
 #[tokio::test]
+async fn an_answer_that_would_overflow_is_refused_not_nulled() {
+    // quick ratio = 1.5e13 / 1e-300 overflows: refused rather than written as null.
+    let answer = common::post_json(
+        "/revenue-churn",
+        &json!({"start_mrr": 4.6e16, "new_mrr": 1.5e13, "contraction_mrr": 1e-300}),
+    )
+    .await;
+    answer.assert_problem(422, Some(""));
+}
+
+#[tokio::test]
 async fn whole_numbers_written_as_floats_are_counts() {
     let answer = common::post_json(
         "/crr",

@@ -179,5 +179,5 @@ pub async fn ab_test(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<AbTestRequest>,
 ) -> Result<Json<AbTestReport>, ApiError> {
-    request.compute(&state).map(Json)
+    request.compute(&state).and_then(super::finite_json)
 }

@@ -79,5 +79,5 @@ pub async fn churn(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<ChurnRequest>,
 ) -> Result<Json<KpiResponse>, ApiError> {
-    request.compute(&state).map(Json)
+    request.compute(&state).and_then(super::finite_json)
 }

@@ -238,5 +238,5 @@ pub async fn clv(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<ClvRequest>,
 ) -> Result<Json<KpiResponse>, ApiError> {
-    request.compute(&state).map(Json)
+    request.compute(&state).and_then(super::finite_json)
 }

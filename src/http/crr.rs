@@ -53,5 +53,5 @@ pub async fn crr(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<CrrRequest>,
 ) -> Result<Json<KpiResponse>, ApiError> {
-    request.compute(&state).map(Json)
+    request.compute(&state).and_then(super::finite_json)
 }

@@ -53,7 +53,7 @@ Problem types: `urn:retention-kpi:problem:validation` (values a formula cannot w
         openapi_json,
         openapi_yaml,
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, super::kpis::BatchItem, super::kpis::BatchMetric)),
     tags(
         (name = "retention", description = "Customer retention and churn"),
         (name = "value", description = "Customer lifetime value"),
@@ -219,7 +219,7 @@ async fn openapi_json() -> impl IntoResponse {
     path = "/openapi.yaml",
     tag = "operations",
     operation_id = "openapi_yaml",
-    responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/yaml", body = String))
+    responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/yaml", body = Object))
 )]
 async fn openapi_yaml() -> impl IntoResponse {
     (

@@ -144,7 +144,7 @@ pub async fn engagement(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<EngagementRequest>,
 ) -> Result<Json<EngagementReport>, ApiError> {
-    request.compute(&state).map(Json)
+    request.compute(&state).and_then(super::finite_json)
 }
 
 /// Loyalty inputs; each metric is computed when its inputs are given, left out otherwise.
@@ -237,5 +237,5 @@ pub async fn loyalty(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<LoyaltyRequest>,
 ) -> Result<Json<LoyaltyReport>, ApiError> {
-    request.compute(&state).map(Json)
+    request.compute(&state).and_then(super::finite_json)
 }

@@ -38,11 +38,14 @@ pub struct BatchItem {
 }
 
 /// A batch of metrics; at most 100 items by default (`MAX_BATCH_ITEMS` configures the
-/// bound; more is refused with 422).
+/// bound; more is refused with 422). Each item is an object with `metric` (`crr`, `churn`,
+/// `revenue_churn`, `clv`, `nps`, `engagement`, `loyalty`, `ab_test`), an optional string `id`,
+/// and that metric's request fields (see `BatchItem`). Items are checked one by one: an item
+/// that is not such an object gets a problem in its place, and the others still answer.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KpisRequest {
-    #[schema(value_type = Vec<BatchItem>, min_items = 1, max_items = 100)]
+    #[schema(value_type = Vec<Object>, min_items = 1, max_items = 100)]
     pub items: Vec<Value>,
 }
 
@@ -178,6 +181,13 @@ impl Compute for KpisRequest {
             )
             .into());
         }
+        if let Some(i) = self.items.iter().position(|item| !item.is_object()) {
+            return Err(ApiError::InvalidBody {
+                pointer: format!("/items/{i}"),
+                reason: "must be an object".to_owned(),
+                detail: format!("items[{i}] is not an object: each item is {{\"metric\": …, …}}"),
+            });
+        }
         let results: Vec<BatchResult> = self
             .items
             .into_iter()
@@ -211,5 +221,5 @@ pub async fn kpis(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<KpisRequest>,
 ) -> Result<Json<KpisResponse>, ApiError> {
-    request.compute(&state).map(Json)
+    request.compute(&state).and_then(super::finite_json)
 }

@@ -79,6 +79,30 @@ pub trait Compute: DeserializeOwned {
     fn compute(self, state: &AppState) -> Result<Self::Output, ApiError>;
 }
 
+/// Refuses an answer holding a non-finite number (serde_json would write it as `null`; every
+/// optional field of an answer is left out when absent, so a `null` can only be one): an
+/// input so large or small that a result overflows a 64-bit float is answered with 422.
+pub fn finite_json<T: Serialize>(output: T) -> Result<axum::Json<T>, ApiError> {
+    fn has_null(value: &serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Null => true,
+            serde_json::Value::Array(items) => items.iter().any(has_null),
+            serde_json::Value::Object(map) => map.values().any(has_null),
+            _ => false,
+        }
+    }
+    let value = serde_json::to_value(&output).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if has_null(&value) {
+        return Err(crate::kpi::InvalidInput::new(
+            "",
+            "result out of range",
+            "a result overflows a 64-bit float with these inputs (too large or too small): use other units",
+        )
+        .into());
+    }
+    Ok(axum::Json(output))
+}
+
 /// Parses a JSON value as `T`'s body and computes it: the path of a batch item and of the
 /// spec's examples.
 pub fn compute_value<T: Compute>(
@@ -86,7 +110,7 @@ pub fn compute_value<T: Compute>(
     body: serde_json::Value,
 ) -> Result<serde_json::Value, ApiError> {
     let request = extract::parse_value::<T>(body)?;
-    let output = request.compute(state)?;
+    let output = finite_json(request.compute(state)?)?.0;
     serde_json::to_value(output).map_err(|e| ApiError::Internal(e.to_string()))
 }
 

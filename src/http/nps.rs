@@ -100,5 +100,5 @@ pub async fn nps(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<NpsRequest>,
 ) -> Result<Json<KpiResponse>, ApiError> {
-    request.compute(&state).map(Json)
+    request.compute(&state).and_then(super::finite_json)
 }

@@ -100,6 +100,8 @@ impl From<PeriodName> for CalendarPeriod {
 }
 
 /// A body as JSON, or as CSV rows plus query parameters.
+/// Query parameters carry the settings of a CSV body only: with JSON they belong in the body,
+/// and are refused rather than silently ignored.
 pub enum Records {
     Json(axum::body::Bytes),
     Csv(axum::body::Bytes, Option<String>),
@@ -109,8 +111,17 @@ impl FromRequest<AppState> for Records {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let query = request.uri().query().map(str::to_owned);
+        let query = request
+            .uri()
+            .query()
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
         match read_body(request, state, true).await? {
+            (BodyKind::Json, _) if query.is_some() => Err(ApiError::InvalidBody {
+                pointer: String::new(),
+                reason: "query parameters are for text/csv bodies".to_owned(),
+                detail: "query parameters set the options of a text/csv body; with a JSON body, put them in the body".to_owned(),
+            }),
             (BodyKind::Json, bytes) => Ok(Records::Json(bytes)),
             (BodyKind::Csv, bytes) => Ok(Records::Csv(bytes, query)),
         }
@@ -304,7 +315,7 @@ pub async fn series(
             }
         }
     };
-    request.compute(&state).map(Json)
+    request.compute(&state).and_then(super::finite_json)
 }
 
 // ----- /cohorts -----
@@ -426,7 +437,7 @@ pub async fn cohorts(
             }
         }
     };
-    request.compute(&state).map(Json)
+    request.compute(&state).and_then(super::finite_json)
 }
 
 // ----- /survival -----
@@ -695,5 +706,5 @@ pub async fn survival(
             }
         }
     };
-    request.compute(&state).map(Json)
+    request.compute(&state).and_then(super::finite_json)
 }

@@ -74,5 +74,5 @@ pub async fn revenue_churn(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<RevenueChurnRequest>,
 ) -> Result<Json<RevenueChurnReport>, ApiError> {
-    request.compute(&state).map(Json)
+    request.compute(&state).and_then(super::finite_json)
 }

@@ -130,6 +130,10 @@ pub struct FitOutcome {
 
 /// Most L-BFGS iterations.
 const MAX_ITERS: u64 = 1000;
+/// Wall-clock budget of each optimiser stage: a likelihood that sends the optimiser towards
+/// the edge of the parameter space (where its series converge slowly) is cut off, and the
+/// fit reported as not converged, instead of holding a worker for minutes.
+const STAGE_BUDGET: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// Maximises the likelihood from `start` (natural scale).
 pub fn maximise<M: NegLogLikelihood>(model: &M, start: &[f64]) -> FitOutcome {
@@ -146,6 +150,7 @@ pub fn maximise<M: NegLogLikelihood>(model: &M, start: &[f64]) -> FitOutcome {
     if let Ok(solver) = lbfgs {
         if let Ok(result) = Executor::new(LogScale::new(model), solver)
             .configure(|state| state.param(theta0.clone()).max_iters(MAX_ITERS))
+            .timeout(STAGE_BUDGET)
             .run()
         {
             let state = result.state();
@@ -175,7 +180,8 @@ pub fn maximise<M: NegLogLikelihood>(model: &M, start: &[f64]) -> FitOutcome {
             .collect();
         if let Ok(solver) = NelderMead::new(simplex).with_sd_tolerance(1e-12) {
             if let Ok(result) = Executor::new(problem, solver)
-                .configure(|state| state.max_iters(20_000))
+                .configure(|state| state.max_iters(5_000))
+                .timeout(STAGE_BUDGET)
                 .run()
             {
                 let state = result.state();

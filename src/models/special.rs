@@ -28,13 +28,14 @@ pub fn log_sub_exp(x: f64, y: f64) -> f64 {
     x + (-(y - x).exp()).ln_1p()
 }
 
-/// Most terms the 2F1 series sums before giving up.
-const MAX_TERMS: usize = 200_000;
+/// Most terms the 2F1 series sums before giving up (z within about 1e-3 of 1 needs more:
+/// such parameters are at the edge of what the models can be fitted to).
+const MAX_TERMS: usize = 20_000;
 
 /// `ln ₂F₁(a, b; c; z)` for `a, b, c > 0` and `0 ≤ z < 1`, where every term of the series
 /// `Σ (a)_n (b)_n / (c)_n z^n / n!` is positive, summed in log space so that terms in the
 /// hundreds of orders of magnitude (large purchase counts) neither overflow nor lose the sum.
-/// `None` outside that domain or when the series does not settle within 200,000 terms.
+/// `None` outside that domain or when the series does not settle within 20,000 terms.
 ///
 /// # Formula
 /// `t₀ = 1`, `t_{n+1} = t_n × (a + n)(b + n) / ((c + n)(n + 1)) × z`; stops once terms
@@ -107,7 +108,7 @@ mod tests {
     #[test]
     fn hyp2f1_matches_closed_forms() {
         // 2F1(1, 1; 2; z) = -ln(1 - z) / z
-        for z in [0.01, 0.3, 0.7, 0.95, 0.999] {
+        for z in [0.01, 0.3, 0.7, 0.95, 0.99] {
             let exact = -(1.0f64 - z).ln() / z;
             let got = ln_hyp2f1(1.0, 1.0, 2.0, z).unwrap().exp();
             assert!(
@@ -115,6 +116,8 @@ mod tests {
                 "z = {z}: {got} vs {exact}"
             );
         }
+        // Too close to 1 for the term budget: refused, not a wrong sum.
+        assert_eq!(ln_hyp2f1(1.0, 1.0, 2.0, 0.9999), None);
         // 2F1(a, b; b; z) = (1 - z)^-a
         let got = ln_hyp2f1(2.5, 3.0, 3.0, 0.4).unwrap();
         assert!((got - (-2.5 * 0.6f64.ln())).abs() < 1e-12);
