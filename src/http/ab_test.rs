@@ -1,7 +1,6 @@
 //! `POST /ab-test`: did a retention tactic work? Two groups compared.
 
 use axum::extract::State;
-use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -178,6 +177,6 @@ impl Compute for AbTestRequest {
 pub async fn ab_test(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<AbTestRequest>,
-) -> Result<Json<AbTestReport>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
 }

@@ -1,7 +1,6 @@
 //! `POST /churn`: customer churn rate, with monthly and annual equivalents.
 
 use axum::extract::State;
-use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -78,6 +77,6 @@ impl Compute for ChurnRequest {
 pub async fn churn(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<ChurnRequest>,
-) -> Result<Json<KpiResponse>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
 }

@@ -1,7 +1,6 @@
 //! `POST /clv`: customer lifetime value by four methods, with CLV : CAC.
 
 use axum::extract::State;
-use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -237,6 +236,6 @@ impl Compute for ClvRequest {
 pub async fn clv(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<ClvRequest>,
-) -> Result<Json<KpiResponse>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
 }

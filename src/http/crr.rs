@@ -1,7 +1,6 @@
 //! `POST /crr`: customer retention rate.
 
 use axum::extract::State;
-use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -52,6 +51,6 @@ impl Compute for CrrRequest {
 pub async fn crr(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<CrrRequest>,
-) -> Result<Json<KpiResponse>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
 }

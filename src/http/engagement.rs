@@ -2,7 +2,6 @@
 //! purchase rates).
 
 use axum::extract::State;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -143,7 +142,7 @@ impl Compute for EngagementRequest {
 pub async fn engagement(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<EngagementRequest>,
-) -> Result<Json<EngagementReport>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
 }
 
@@ -236,6 +235,6 @@ impl Compute for LoyaltyRequest {
 pub async fn loyalty(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<LoyaltyRequest>,
-) -> Result<Json<LoyaltyReport>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
 }

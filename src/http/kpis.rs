@@ -1,7 +1,6 @@
 //! `POST /kpis`: many metrics for one dashboard in one request.
 
 use axum::extract::State;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -63,7 +62,7 @@ pub struct BatchResult {
     /// The answer its endpoint would give.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub result: Option<Value>,
+    pub result: Option<Box<serde_json::value::RawValue>>,
     /// Why the item was refused; pointers are into the whole batch body (`/items/2/...`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<Problem>,
@@ -124,7 +123,11 @@ fn shape(pointer: &str, reason: &str, detail: &str) -> ApiError {
     }
 }
 
-fn run(state: &AppState, metric: BatchMetric, body: Value) -> Result<Value, ApiError> {
+fn run(
+    state: &AppState,
+    metric: BatchMetric,
+    body: Value,
+) -> Result<Box<serde_json::value::RawValue>, ApiError> {
     use super::{ab_test, churn, clv, crr, engagement, nps, revenue};
     match metric {
         BatchMetric::Crr => compute_value::<crr::CrrRequest>(state, body),
@@ -220,6 +223,6 @@ impl Compute for KpisRequest {
 pub async fn kpis(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<KpisRequest>,
-) -> Result<Json<KpisResponse>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
 }

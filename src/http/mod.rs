@@ -36,7 +36,7 @@ use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Config;
@@ -79,20 +79,13 @@ pub trait Compute: DeserializeOwned {
     fn compute(self, state: &AppState) -> Result<Self::Output, ApiError>;
 }
 
-/// Refuses an answer holding a non-finite number (serde_json would write it as `null`; every
-/// optional field of an answer is left out when absent, so a `null` can only be one): an
-/// input so large or small that a result overflows a 64-bit float is answered with 422.
-pub fn finite_json<T: Serialize>(output: T) -> Result<axum::Json<T>, ApiError> {
-    fn has_null(value: &serde_json::Value) -> bool {
-        match value {
-            serde_json::Value::Null => true,
-            serde_json::Value::Array(items) => items.iter().any(has_null),
-            serde_json::Value::Object(map) => map.values().any(has_null),
-            _ => false,
-        }
-    }
-    let value = serde_json::to_value(&output).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if has_null(&value) {
+/// Refuses an answer holding a non-finite number (serde_json writes one as `null`; every
+/// optional field of an answer is left out when absent, so a `null` outside a string can only
+/// be one): an input so large or small that a result overflows a 64-bit float answers 422.
+/// Serialises once and scans the bytes, so the check costs no second copy of the answer.
+pub fn finite_json<T: Serialize>(output: T) -> Result<FiniteJson, ApiError> {
+    let bytes = serde_json::to_vec(&output).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if has_bare_null(&bytes) {
         return Err(crate::kpi::InvalidInput::new(
             "",
             "result out of range",
@@ -100,7 +93,43 @@ pub fn finite_json<T: Serialize>(output: T) -> Result<axum::Json<T>, ApiError> {
         )
         .into());
     }
-    Ok(axum::Json(output))
+    Ok(FiniteJson(bytes))
+}
+
+/// Whether serialised JSON holds a `null` token outside its strings.
+fn has_bare_null(bytes: &[u8]) -> bool {
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, &b) in bytes.iter().enumerate() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b == b'n' && bytes[i..].starts_with(b"null") {
+            return true;
+        }
+    }
+    false
+}
+
+/// A JSON answer already serialised and checked by [`finite_json`].
+pub struct FiniteJson(pub Vec<u8>);
+
+impl axum::response::IntoResponse for FiniteJson {
+    fn into_response(self) -> axum::response::Response {
+        (
+            [(
+                header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
+    }
 }
 
 /// Parses a JSON value as `T`'s body and computes it: the path of a batch item and of the
@@ -108,10 +137,11 @@ pub fn finite_json<T: Serialize>(output: T) -> Result<axum::Json<T>, ApiError> {
 pub fn compute_value<T: Compute>(
     state: &AppState,
     body: serde_json::Value,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<Box<serde_json::value::RawValue>, ApiError> {
     let request = extract::parse_value::<T>(body)?;
-    let output = finite_json(request.compute(state)?)?.0;
-    serde_json::to_value(output).map_err(|e| ApiError::Internal(e.to_string()))
+    let bytes = finite_json(request.compute(state)?)?.0;
+    let text = String::from_utf8(bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
+    serde_json::value::RawValue::from_string(text).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -190,7 +220,10 @@ pub fn app_with_readiness(config: Config) -> (Router, Arc<AtomicBool>) {
                             request_id = %request_id,
                         )
                     })
-                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                    .on_response(DefaultOnResponse::new().level(Level::INFO))
+                    // A 5xx is shedding or a time-out (expected under load, counted in
+                    // /metrics) or a bug, which ApiError::Internal logs as an error itself.
+                    .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
             )
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(middleware::from_fn(error::problem_for_bare_errors))
@@ -235,4 +268,17 @@ async fn not_found(request: Request) -> ApiError {
 
 async fn method_not_allowed(request: Request) -> ApiError {
     ApiError::MethodNotAllowed(format!("{} {}", request.method(), request.uri().path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_bare_null;
+
+    #[test]
+    fn only_nulls_outside_strings_count() {
+        assert!(has_bare_null(br#"{"value":null}"#));
+        assert!(has_bare_null(br#"[1,null]"#));
+        assert!(!has_bare_null(br#"{"note":"end or null","x":1}"#));
+        assert!(!has_bare_null(br#"{"note":"a \"null\" \\","x":1}"#));
+    }
 }

@@ -2,7 +2,6 @@
 //! `/models/sbg`: likelihood models fitted on the caller's data, off the async runtime.
 
 use axum::extract::State;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -476,7 +475,7 @@ async fn off_runtime<T>(
     state: AppState,
     model: &'static str,
     request: T,
-) -> Result<Json<T::Output>, ApiError>
+) -> Result<super::FiniteJson, ApiError>
 where
     T: Compute + Send + 'static,
     T::Output: Send + 'static,
@@ -491,11 +490,11 @@ where
         let started = std::time::Instant::now();
         let answer = request.compute(&state);
         super::ops::record_fit(model, started.elapsed().as_secs_f64());
-        answer
+        // Serialised here too: a large answer is CPU work the runtime should not do.
+        answer.and_then(super::finite_json)
     })
     .await
     .map_err(|e| ApiError::Internal(format!("fit task failed: {e}")))?
-    .map(Json)
 }
 
 /// BG/NBD fit and predictions
@@ -516,7 +515,7 @@ where
 pub async fn bgnbd(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<PurchaseModelRequest>,
-) -> Result<Json<PurchaseModelResponse>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     off_runtime(state, "bgnbd", request).await
 }
 
@@ -536,7 +535,7 @@ pub async fn bgnbd(
 pub async fn pareto_nbd(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<ParetoNbdRequest>,
-) -> Result<Json<PurchaseModelResponse>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     off_runtime(state, "pareto_nbd", request).await
 }
 
@@ -697,7 +696,7 @@ impl Compute for GammaGammaRequest {
 pub async fn gamma_gamma(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<GammaGammaRequest>,
-) -> Result<Json<GammaGammaResponse>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     off_runtime(state, "gamma_gamma", request).await
 }
 
@@ -1017,7 +1016,7 @@ impl Compute for ModelClvRequest {
 pub async fn model_clv(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<ModelClvRequest>,
-) -> Result<Json<ModelClvResponse>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     off_runtime(state, "clv", request).await
 }
 
@@ -1184,6 +1183,6 @@ impl Compute for SbgRequest {
 pub async fn sbg(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<SbgRequest>,
-) -> Result<Json<SbgResponse>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     off_runtime(state, "sbg", request).await
 }

@@ -1,7 +1,6 @@
 //! `POST /nps`: Net Promoter Score with its 95 % interval.
 
 use axum::extract::State;
-use axum::Json;
 use serde::Deserialize;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
@@ -99,6 +98,6 @@ impl Compute for NpsRequest {
 pub async fn nps(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<NpsRequest>,
-) -> Result<Json<KpiResponse>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
 }

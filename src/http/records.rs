@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use axum::extract::{FromRequest, Request, State};
-use axum::Json;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -302,7 +301,7 @@ impl Compute for SeriesRequest {
 pub async fn series(
     State(state): State<AppState>,
     records: Records,
-) -> Result<Json<SeriesResponse>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     let request = match records {
         Records::Json(bytes) => parse_json::<SeriesRequest>(&bytes)?,
         Records::Csv(bytes, q) => {
@@ -425,7 +424,7 @@ impl Compute for CohortsRequest {
 pub async fn cohorts(
     State(state): State<AppState>,
     records: Records,
-) -> Result<Json<CohortTable>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     let request = match records {
         Records::Json(bytes) => parse_json::<CohortsRequest>(&bytes)?,
         Records::Csv(bytes, q) => {
@@ -682,7 +681,7 @@ impl Compute for SurvivalRequest {
 pub async fn survival(
     State(state): State<AppState>,
     records: Records,
-) -> Result<Json<SurvivalResponse>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     let request = match records {
         Records::Json(bytes) => parse_json::<SurvivalRequest>(&bytes)?,
         Records::Csv(bytes, q) => {

@@ -1,7 +1,6 @@
 //! `POST /revenue-churn`: MRR churn, GRR, NRR, quick ratio and end MRR of one period.
 
 use axum::extract::State;
-use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -73,6 +72,6 @@ impl Compute for RevenueChurnRequest {
 pub async fn revenue_churn(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<RevenueChurnRequest>,
-) -> Result<Json<RevenueChurnReport>, ApiError> {
+) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
 }
