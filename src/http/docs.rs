@@ -26,7 +26,9 @@ formula, the substituted inputs and the steps that produced it; every refusal is
 problem+json naming the offending field by JSON pointer.\n\n\
 Problem types: `urn:retention-kpi:problem:validation` (values a formula cannot work with), \
 `invalid-body` (missing, unknown or mistyped field), `malformed-json`, `unsupported-media-type`, \
-`payload-too-large`, `not-found`, `method-not-allowed`, `http-503` (time budget exceeded), `internal`.",
+`payload-too-large`, `not-found`, `method-not-allowed`, `unauthorized` (API keys configured, none or a wrong one \
+given), `overloaded` (503 with Retry-After: over the concurrency limit), `http-503` (time budget exceeded), `internal`.\n\n\
+When API keys are configured, computing endpoints need `Authorization: Bearer <key>` or `x-api-key: <key>`.",
         license(name = "MIT OR Apache-2.0")
     ),
     paths(
@@ -107,13 +109,17 @@ fn add_problem_responses(operation: &mut Operation) {
     let problems = [
         ("400", "The body is not JSON"),
         ("413", "The body is over the configured size limit"),
+        ("401", "API keys are configured and none, or a wrong one, was given"),
         ("415", "The body is not declared as application/json"),
         (
             "422",
             "A field is missing, unknown or of the wrong type, or the values are impossible \
              (the problem's `errors` point at the field)",
         ),
-        ("503", "The computation exceeded its time budget"),
+        (
+            "503",
+            "Over the concurrency limit (with `Retry-After`), or the computation exceeded its time budget",
+        ),
     ];
     for (status, description) in problems {
         operation.responses.responses.insert(

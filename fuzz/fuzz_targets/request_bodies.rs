@@ -1,0 +1,22 @@
+//! Every request type's parsing and computation on arbitrary bytes: the first byte picks the
+//! operation, the rest is the body. Whatever the bytes, the answer is a status and a JSON body
+//! (an error is a problem), never a panic, and never a 500.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use retention_kpi::http::examples;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
+    let operations = examples::all();
+    let operation = &operations[usize::from(selector) % operations.len()];
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return;
+    };
+    let state = retention_kpi::http::AppState::new(retention_kpi::config::Config::default());
+    let (status, answer) = (operation.answer)(&state, &value);
+    assert!(status == 200 || (400..500).contains(&status), "status {status} for {value}");
+    assert!(!answer.is_null());
+});
