@@ -98,6 +98,10 @@ pub fn finite_json<T: Serialize>(output: T) -> Result<FiniteJson, ApiError> {
 
 /// Whether serialised JSON holds a `null` token outside its strings.
 fn has_bare_null(bytes: &[u8]) -> bool {
+    // Fast path: most answers hold no `null` at all (a substring search, not a byte walk).
+    if !String::from_utf8_lossy(bytes).contains("null") {
+        return false;
+    }
     let (mut in_string, mut escaped) = (false, false);
     for (i, &b) in bytes.iter().enumerate() {
         if in_string {

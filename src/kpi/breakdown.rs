@@ -189,7 +189,12 @@ impl KpiResponse {
 /// point, others to at most six decimals with trailing zeros trimmed.
 pub fn num(x: f64) -> String {
     if x == x.trunc() && x.abs() < 1e15 {
-        return format!("{x:.0}");
+        return (x as i64).to_string();
+    }
+    // Fast path: a value with at most six decimals prints as its shortest representation.
+    let scaled = x * 1e6;
+    if scaled == scaled.trunc() && scaled.abs() < 1e15 && (scaled / 1e6) == x {
+        return x.to_string();
     }
     let s = format!("{x:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
