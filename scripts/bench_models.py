@@ -9,7 +9,6 @@ between the model-benchmark markers. Run through scripts/bench_models.sh.
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ import lifetimes
 import numpy as np
 import pandas as pd
 from lifetimes import BetaGeoFitter
+
+from benchmarks_md import write_section
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.environ.get("BENCH_DIR", "/tmp/retention-kpi-bench")
@@ -93,7 +94,6 @@ def main():
         (f"simulated, {N:,} customers", o_s, theirs_sim_weighted, "grouped rows with `weights`"),
     ]
     lines = [
-        "<!-- model-benchmark:start -->",
         f"Measured {time.strftime('%Y-%m-%d')} on this machine ({os.cpu_count()} cores, {platform.processor() or platform.machine()}), "
         f"by `scripts/bench_models.sh`; lifetimes {lifetimes.__version__}, numpy {np.__version__}, Python {platform.python_version()}. "
         "Fit time includes grouping identical rows (ours); medians of the repeats (CDNOW: 21 ours, 5 lifetimes; simulated: 5 ours, 1 lifetimes).",
@@ -108,17 +108,7 @@ def main():
             f"{t['median_s'] / o['median_s']:.0f}× | {o['r']:.4f}, {o['alpha']:.4f}, {o['a']:.4f}, {o['b']:.4f} | "
             f"{tp['r']:.4f}, {tp['alpha']:.4f}, {tp['a']:.4f}, {tp['b']:.4f} |"
         )
-    lines.append("<!-- model-benchmark:end -->")
-    block = "\n".join(lines)
-    path = os.path.join(ROOT, "BENCHMARKS.md")
-    text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
-    pattern = re.compile(r"<!-- model-benchmark:start -->.*?<!-- model-benchmark:end -->", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip() + "\n\n## BG/NBD fit: retention-kpi against lifetimes\n\n" + block + "\n"
-    open(path, "w").write(text)
-    print(block)
+    write_section("model-benchmark", "BG/NBD fit: retention-kpi against lifetimes", lines)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ Writes the figures into BENCHMARKS.md between the records-benchmark markers.
 import json
 import os
 import platform
-import re
 import signal
 import subprocess
 import time
@@ -21,6 +20,8 @@ import urllib.request
 import duckdb
 import numpy as np
 import pandas as pd
+
+from benchmarks_md import write_section
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.environ.get("BENCH_DIR", "/tmp/retention-kpi-bench")
@@ -157,7 +158,6 @@ def main():
         return f"{duck / mine:.1f}× faster" if duck >= mine else f"{mine / duck:.1f}× slower"
 
     lines = [
-        "<!-- records-benchmark:start -->",
         f"Measured {time.strftime('%Y-%m-%d')} by `scripts/bench_records.sh` on this machine ({os.cpu_count()} cores); "
         f"DuckDB {duckdb.__version__} with 2 threads, Python {platform.python_version()}. 1,000,000 events each "
         f"({s['periods']} months of MRR events for 80,000 customers; activity of 200,000 customers). Medians of 5 runs (ours) "
@@ -170,18 +170,8 @@ def main():
         "",
         "Compute includes serialising the answer to JSON; the HTTP figure is the whole request (body upload over loopback, CSV parse, compute, answer) "
         "to the release binary started with `BODY_LIMIT=268435456` (the default 2 MiB refuses such a body with 413). The load generator shares the 2 cores.",
-        "<!-- records-benchmark:end -->",
     ]
-    block = "\n".join(lines)
-    path = os.path.join(ROOT, "BENCHMARKS.md")
-    text = open(path).read()
-    pattern = re.compile(r"<!-- records-benchmark:start -->.*?<!-- records-benchmark:end -->", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip() + "\n\n## /series and /cohorts on 1,000,000 events: retention-kpi against DuckDB\n\n" + block + "\n"
-    open(path, "w").write(text)
-    print(block)
+    write_section("records-benchmark", "/series and /cohorts on 1,000,000 events: retention-kpi against DuckDB", lines)
 
 
 if __name__ == "__main__":

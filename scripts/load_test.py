@@ -14,6 +14,8 @@ import subprocess
 import time
 import urllib.request
 
+from benchmarks_md import write_section
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target/release/retention-kpi")
 LOAD = os.path.join(ROOT, "scripts/load")
@@ -103,6 +105,7 @@ def main():
         rss_after = memory_kb(server.pid, "VmRSS")
         peak = memory_kb(server.pid, "VmHWM")
         shed_probe = wrk(url, 2 * LIMIT, "post.lua", BODIES["sbg"], duration=3)
+        rss_after_second = memory_kb(server.pid, "VmRSS")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -113,7 +116,6 @@ def main():
     lost = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
     h = health["rps"]
     lines = [
-        "<!-- load-benchmark:start -->",
         f"Measured {time.strftime('%Y-%m-%d')} by `scripts/load_test.sh`: the release binary on 127.0.0.1, wrk 4.1 with 2 threads, "
         f"{DURATION} s per row. **wrk runs on the same 2 cores as the server**, so every figure includes the load generator's own CPU use; "
         "read the ratios to `/healthz`, measured in the same run.",
@@ -137,19 +139,10 @@ def main():
         f"{overload['p99_ms'] / unloaded['p99_ms']:.2f}× the unloaded p99; longest answer {overload['max_ms']:.1f} ms. "
         f"Resident memory {rss_before / 1024:.1f} MiB before the overload, {rss_after / 1024:.1f} MiB after it, peak {peak / 1024:.1f} MiB "
         f"(throughput phase peak {peak_phase1 / 1024:.1f} MiB). A second overload run shed {shed_probe['statuses'].get('503', 0):,} of "
-        f"{shed_probe['requests']:,} requests with {sum(shed_probe['errors'][k] for k in ('connect', 'read', 'write', 'timeout'))} socket errors.",
-        "<!-- load-benchmark:end -->",
+        f"{shed_probe['requests']:,} requests with {sum(shed_probe['errors'][k] for k in ('connect', 'read', 'write', 'timeout'))} socket errors; "
+        f"resident memory after it {rss_after_second / 1024:.1f} MiB.",
     ]
-    block = "\n".join(lines)
-    path = os.path.join(ROOT, "BENCHMARKS.md")
-    text = open(path).read()
-    pattern = re.compile(r"<!-- load-benchmark:start -->.*?<!-- load-benchmark:end -->", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: block, text)
-    else:
-        text = text.rstrip() + "\n\n## Load: throughput, latency and shedding\n\n" + block + "\n"
-    open(path, "w").write(text)
-    print(block)
+    write_section("load-benchmark", "Load: throughput, latency and shedding", lines)
     assert not other and lost == 0, (other, errors)
 
 
