@@ -2,10 +2,11 @@
 
 Phase 1: throughput and latency of /crr, /nps and a 20-item /kpis beside a bare GET /healthz,
 same binary, same run, same wrk settings (2 threads, 32 connections, DURATION seconds each).
-Phase 2: a server with CONCURRENCY_LIMIT=L under 2 × L connections on /models/sbg (a model fit,
-so that requests overlap): the answered requests' p99 against the same endpoint unloaded
-(L / 2 connections), every non-200 a 503, no socket error or time-out, and the server's
-resident memory before, after, and at its peak (VmHWM).
+Phase 2: a server with CONCURRENCY_LIMIT=L on /models/sbg (a model fit per request), driven by
+examples/overload.rs (a closed-loop generator that splits latency by status, which wrk cannot)
+at L / 2 connections (unloaded), L (at the limit) and 2 × L (overload): answered (200) and
+shed (503) counts and latencies, no other status, no socket error, and the server's resident
+memory before, after, and at its peak (VmHWM).
 """
 import json
 import os
@@ -95,25 +96,39 @@ def main():
         server.wait(timeout=30)
 
     port2 = port + 1
+    subprocess.run(["cargo", "build", "--release", "--locked", "--quiet", "--example", "overload"], cwd=ROOT, check=True)
+    body_path = os.path.join(WORK, "overload_sbg.json")
+    with open(body_path, "w") as f:
+        json.dump(BODIES["sbg"], f)
+
+    def overload_run(connections, seconds=DURATION):
+        out = subprocess.run(
+            [os.path.join(ROOT, "target/release/examples/overload"), f"127.0.0.1:{port2}", "/models/sbg", body_path, str(connections), str(seconds)],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        return json.loads(out)
+
     server = start(port2, CONCURRENCY_LIMIT=LIMIT)
     try:
-        url = f"http://127.0.0.1:{port2}/models/sbg"
-        wrk(url, max(1, LIMIT // 2), "post.lua", BODIES["sbg"], duration=2)  # warm-up
+        overload_run(max(1, LIMIT // 2), 2)  # warm-up
         rss_before = memory_kb(server.pid, "VmRSS")
-        unloaded = wrk(url, max(1, LIMIT // 2), "post.lua", BODIES["sbg"])
-        overload = wrk(url, 2 * LIMIT, "post.lua", BODIES["sbg"])
+        runs = [(f"{max(1, LIMIT // 2)} (unloaded)", overload_run(max(1, LIMIT // 2))), (f"{LIMIT} (at the limit)", overload_run(LIMIT))]
+        overload = overload_run(2 * LIMIT)
+        runs.append((f"{2 * LIMIT} (2 × limit)", overload))
         rss_after = memory_kb(server.pid, "VmRSS")
-        peak = memory_kb(server.pid, "VmHWM")
-        shed_probe = wrk(url, 2 * LIMIT, "post.lua", BODIES["sbg"], duration=3)
+        second = overload_run(2 * LIMIT)
         rss_after_second = memory_kb(server.pid, "VmRSS")
+        peak = memory_kb(server.pid, "VmHWM")
     finally:
         server.terminate()
         server.wait(timeout=30)
 
-    statuses = overload["statuses"]
-    errors = overload["errors"]
-    other = {s: n for s, n in statuses.items() if s not in ("200", "503")}
-    lost = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
+    def status(run, code, key):
+        return run["statuses"].get(code, {}).get(key, 0)
+
+    other = {code: v["count"] for run in (overload, second) for code, v in run["statuses"].items() if code not in ("200", "503")}
+    lost = overload["socket_errors"] + second["socket_errors"]
+    unloaded_p99 = status(runs[0][1], "200", "p99_ms")
     h = health["rps"]
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} by `scripts/load_test.sh`: the release binary on 127.0.0.1, wrk 4.1 with 2 threads, "
@@ -123,27 +138,30 @@ def main():
         "| request (32 connections) | requests/s | vs /healthz | p50 | p99 | p99 vs /healthz |",
         "|---|---|---|---|---|---|",
     ]
-    for name, s in rows:
-        lines.append(f"| {name} | {s['rps']:,.0f} | {s['rps'] / h * 100:.0f} % | {s['p50_ms']:.2f} ms | {s['p99_ms']:.2f} ms | {s['p99_ms'] / health['p99_ms']:.2f}× |")
+    for name, st in rows:
+        lines.append(f"| {name} | {st['rps']:,.0f} | {st['rps'] / h * 100:.0f} % | {st['p50_ms']:.2f} ms | {st['p99_ms']:.2f} ms | {st['p99_ms'] / health['p99_ms']:.2f}× |")
     lines += [
         "",
-        f"Overload: `CONCURRENCY_LIMIT={LIMIT}`, `POST /models/sbg` (an sBG fit per request), {DURATION} s each.",
+        f"Overload: `CONCURRENCY_LIMIT={LIMIT}`, `POST /models/sbg` (an sBG fit per request), {DURATION} s per row, driven by "
+        "`examples/overload.rs` (closed loop, latency split by status), on the same 2 cores.",
         "",
-        "| connections | answered 200 | shed 503 | other statuses | socket errors / time-outs | p50 | p99 (all answers) |",
-        "|---|---|---|---|---|---|---|",
-        f"| {max(1, LIMIT // 2)} (unloaded) | {unloaded['statuses'].get('200', 0):,} | {unloaded['statuses'].get('503', 0):,} | {sum(n for s, n in unloaded['statuses'].items() if s not in ('200', '503'))} | "
-        f"{sum(unloaded['errors'][k] for k in ('connect', 'read', 'write', 'timeout'))} | {unloaded['p50_ms']:.2f} ms | {unloaded['p99_ms']:.2f} ms |",
-        f"| {2 * LIMIT} (2 × limit) | {statuses.get('200', 0):,} | {statuses.get('503', 0):,} | {sum(other.values())} | {lost} | {overload['p50_ms']:.2f} ms | {overload['p99_ms']:.2f} ms |",
+        "| connections | answered 200 | 200 p50 | 200 p99 | 200 p99 vs unloaded | shed 503 | 503 p99 | 503 max | other statuses | socket errors |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, run in runs:
+        others = sum(v["count"] for code, v in run["statuses"].items() if code not in ("200", "503"))
+        lines.append(
+            f"| {name} | {status(run, '200', 'count'):,} | {status(run, '200', 'p50_ms'):.2f} ms | {status(run, '200', 'p99_ms'):.2f} ms | "
+            f"{status(run, '200', 'p99_ms') / unloaded_p99:.1f}× | {status(run, '503', 'count'):,} | {status(run, '503', 'p99_ms'):.2f} ms | "
+            f"{status(run, '503', 'max_ms'):.1f} ms | {others} | {run['socket_errors']} |"
+        )
+    lines += [
         "",
-        f"At 2 × the limit: p99 of all answers (200s and 503s together; wrk does not split latency by status) is "
-        f"{overload['p99_ms'] / unloaded['p99_ms']:.2f}× the unloaded p99; longest answer {overload['max_ms']:.1f} ms. "
-        f"Resident memory {rss_before / 1024:.1f} MiB before the overload, {rss_after / 1024:.1f} MiB after it, peak {peak / 1024:.1f} MiB "
-        f"(throughput phase peak {peak_phase1 / 1024:.1f} MiB). A second overload run shed {shed_probe['statuses'].get('503', 0):,} of "
-        f"{shed_probe['requests']:,} requests with {sum(shed_probe['errors'][k] for k in ('connect', 'read', 'write', 'timeout'))} socket errors; "
-        f"resident memory after it {rss_after_second / 1024:.1f} MiB.",
+        f"Resident memory {rss_before / 1024:.1f} MiB before the overload, {rss_after / 1024:.1f} MiB after it, {rss_after_second / 1024:.1f} MiB "
+        f"after a second overload run ({status(second, '503', 'count'):,} shed); peak {peak / 1024:.1f} MiB (throughput phase peak {peak_phase1 / 1024:.1f} MiB).",
     ]
     write_section("load-benchmark", "Load: throughput, latency and shedding", lines)
-    assert not other and lost == 0, (other, errors)
+    assert not other and lost == 0, (other, lost)
 
 
 if __name__ == "__main__":

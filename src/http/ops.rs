@@ -23,6 +23,9 @@ const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// How often histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The process-wide Prometheus recorder, installed once however many apps are built (tests
 /// build many); `None` if another recorder was installed first.
 pub fn prometheus() -> Option<&'static PrometheusHandle> {
@@ -35,6 +38,16 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
                 .build_recorder();
             let handle = recorder.handle();
             metrics::set_global_recorder(recorder).ok()?;
+            // Histogram samples wait in buckets until upkeep folds them in: without it, memory
+            // grows with every request between scrapes.
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".to_owned())
+                .spawn(move || loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                })
+                .ok()?;
             Some(handle)
         })
         .as_ref()
