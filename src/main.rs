@@ -4,6 +4,11 @@ use clap::{Parser, Subcommand};
 use retention_kpi::config::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// mimalloc instead of glibc malloc: every answer allocates its breakdown's strings, and
+/// glibc's free lists cost about a tenth of a KPI request's CPU under load (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     version,
