@@ -242,7 +242,7 @@ fn figures(period: CalendarPeriod, index: i64, t: &Tally) -> PeriodFigures {
     ) {
         let report = revenue_churn_report(&movements);
         for kpi in report.metrics {
-            let slot = match kpi.metric.as_str() {
+            let slot = match kpi.metric.as_ref() {
                 "gross_mrr_churn" => &mut f.gross_mrr_churn,
                 "net_mrr_churn" => &mut f.net_mrr_churn,
                 "grr" => &mut f.grr,

@@ -54,14 +54,13 @@ pub async fn read_body(
     let declared = request
         .headers()
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .and_then(|v| v.to_str().ok());
     let wanted = if accept_csv {
         "application/json or text/csv"
     } else {
         "application/json"
     };
-    let kind = match declared.as_deref() {
+    let kind = match declared {
         Some(ct) if is_json(ct) => BodyKind::Json,
         Some(ct) if accept_csv && is_csv(ct) => BodyKind::Csv,
         Some(ct) => {
@@ -117,6 +116,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::MalformedJson(
             "the request body is empty: send a JSON object".to_owned(),
         ));
+    }
+    // Fast path: a good body parses once, without tracking the path; only a refused one is
+    // parsed again to name the offending field.
+    if let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {

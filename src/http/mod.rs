@@ -43,32 +43,43 @@ use crate::config::Config;
 pub use docs::openapi;
 pub use error::{ApiError, Problem};
 
-/// What every handler can see: the configuration in force.
+/// What every handler can see: the configuration in force. One `Arc`, so that the clone
+/// every extractor and middleware takes is a single reference-count increment.
 #[derive(Debug, Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
+pub struct AppState(Arc<Shared>);
+
+/// The state shared by every request.
+#[derive(Debug)]
+pub struct Shared {
+    pub config: Config,
     /// Model fits running at once are bounded by `fit_workers`.
     pub fit_slots: Arc<Semaphore>,
     /// The accepted API keys (none: no authentication).
-    pub api_keys: Arc<Vec<String>>,
+    pub api_keys: Vec<String>,
     /// Lowered when shutdown begins: `/readyz` then answers 503.
     pub ready: Arc<AtomicBool>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     pub fn new(config: Config) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             fit_slots: Arc::new(Semaphore::new(config.fit_workers)),
-            api_keys: Arc::new(
-                config
-                    .api_keys
-                    .iter()
-                    .map(|k| k.expose().to_owned())
-                    .collect(),
-            ),
+            api_keys: config
+                .api_keys
+                .iter()
+                .map(|k| k.expose().to_owned())
+                .collect(),
             ready: ops::readiness_flag(),
-            config: Arc::new(config),
-        }
+            config,
+        }))
     }
 }
 
@@ -84,7 +95,9 @@ pub trait Compute: DeserializeOwned {
 /// be one): an input so large or small that a result overflows a 64-bit float answers 422.
 /// Serialises once and scans the bytes, so the check costs no second copy of the answer.
 pub fn finite_json<T: Serialize>(output: T) -> Result<FiniteJson, ApiError> {
-    let bytes = serde_json::to_vec(&output).map_err(|e| ApiError::Internal(e.to_string()))?;
+    // Room for a KPI answer with its breakdown (about 1–3 KiB) without regrowing.
+    let mut bytes = Vec::with_capacity(4096);
+    serde_json::to_writer(&mut bytes, &output).map_err(|e| ApiError::Internal(e.to_string()))?;
     if has_bare_null(&bytes) {
         return Err(crate::kpi::InvalidInput::new(
             "",
@@ -164,7 +177,8 @@ pub fn app_with_readiness(config: Config) -> (Router, Arc<AtomicBool>) {
     let state = AppState::new(config);
     let ready = state.ready.clone();
     ops::prometheus();
-    // Computing routes: API key first, then the concurrency limit that sheds the excess.
+    // Computing routes: API key first (when keys are configured), then the concurrency limit
+    // that sheds the excess.
     let compute = Router::new()
         .route("/crr", post(crr::crr))
         .route("/churn", post(churn::churn))
@@ -188,11 +202,16 @@ pub fn app_with_readiness(config: Config) -> (Router, Arc<AtomicBool>) {
                 .layer(HandleErrorLayer::new(ops::overloaded))
                 .layer(LoadShedLayer::new())
                 .layer(GlobalConcurrencyLimitLayer::new(concurrency)),
-        )
-        .layer(middleware::from_fn_with_state(
+        );
+    // No keys configured, no authentication layer (rather than one that lets all through).
+    let compute = if state.api_keys.is_empty() {
+        compute
+    } else {
+        compute.layer(middleware::from_fn_with_state(
             state.clone(),
             ops::require_api_key,
-        ));
+        ))
+    };
     // Operations stay open and outside the limit, so that probes answer under load.
     let operations = Router::new()
         .route("/healthz", get(health::healthz))

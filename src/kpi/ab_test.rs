@@ -147,17 +147,13 @@ fn rate_kpi(kind: RateKind, group: &str, p: Proportion) -> Kpi {
         ),
     };
     Kpi::new(
-        &format!("{group}_{}_rate", kind.name()),
+        format!("{group}_{}_rate", kind.name()),
         value,
         Unit::Percent,
         Breakdown::new(formula, substitution.clone())
             .input("x", p.successes)
             .input("n", p.trials)
-            .step(
-                &format!("{group} {} rate", kind.name()),
-                substitution,
-                value,
-            ),
+            .step(format!("{group} {} rate", kind.name()), substitution, value),
     )
 }
 
@@ -225,7 +221,7 @@ pub fn compare_rates(
         margin,
     );
     let mut headline = Kpi::new(
-        &format!("{}_rate_difference", kind.name()),
+        format!("{}_rate_difference", kind.name()),
         difference,
         Unit::PercentagePoints,
         breakdown,
@@ -497,9 +493,9 @@ pub fn compare_nps(
         (None, if difference == 0.0 { 1.0 } else { 0.0 })
     };
     let mut control_kpi = first;
-    control_kpi.metric = "control_nps".to_owned();
+    control_kpi.metric = "control_nps".into();
     let mut variant_kpi = second;
-    variant_kpi.metric = "variant_nps".to_owned();
+    variant_kpi.metric = "variant_nps".into();
     let mut answer = KpiResponse::new(headline)
         .with(control_kpi)
         .with(variant_kpi);

@@ -4,18 +4,18 @@
 use super::breakdown::Benchmark;
 
 fn band(
-    segment: &str,
-    description: &str,
+    segment: &'static str,
+    description: &'static str,
     low: Option<f64>,
     high: Option<f64>,
-    period: Option<&str>,
+    period: Option<&'static str>,
 ) -> Benchmark {
     Benchmark {
-        segment: segment.to_owned(),
-        description: description.to_owned(),
+        segment: segment.into(),
+        description: description.into(),
         low,
         high,
-        period: period.map(str::to_owned),
+        period: period.map(Into::into),
     }
 }
 

@@ -1,8 +1,15 @@
 //! The formula trail every answer carries, and the envelope around a KPI value.
 
+use std::borrow::Cow;
+
+use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
+
+/// Text in an answer: most labels, formulas and notes are fixed (`&'static str`, no
+/// allocation per request); substitutions and numbers-bearing notes are built (`String`).
+pub type Text = Cow<'static, str>;
 
 /// What a value measures in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -27,8 +34,10 @@ pub enum Unit {
 /// One step of a computation: what it is, the arithmetic, and its value.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Step {
-    pub label: String,
-    pub expression: String,
+    #[schema(value_type = String)]
+    pub label: Text,
+    #[schema(value_type = String)]
+    pub expression: Text,
     pub value: f64,
 }
 
@@ -36,34 +45,63 @@ pub struct Step {
 /// inputs by their formula letters, and the intermediate steps.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Breakdown {
-    pub formula: String,
-    pub substitution: String,
+    #[schema(value_type = String)]
+    pub formula: Text,
+    #[schema(value_type = String)]
+    pub substitution: Text,
     /// The inputs by the letters the formula uses, in the formula's order.
     #[schema(value_type = std::collections::HashMap<String, f64>)]
-    pub inputs: Map<String, Value>,
+    #[serde(serialize_with = "inputs_as_object")]
+    pub inputs: Vec<(Text, Value)>,
     pub steps: Vec<Step>,
 }
 
+/// The inputs as one JSON object, in the order they were added (a letter added twice keeps
+/// its first place and its last value, as a map would).
+fn inputs_as_object<S: Serializer>(
+    inputs: &[(Text, Value)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(Some(inputs.len()))?;
+    for (letter, value) in inputs {
+        map.serialize_entry(letter, value)?;
+    }
+    map.end()
+}
+
 impl Breakdown {
-    pub fn new(formula: impl Into<String>, substitution: impl Into<String>) -> Self {
+    pub fn new(formula: impl Into<Text>, substitution: impl Into<Text>) -> Self {
         Self {
             formula: formula.into(),
             substitution: substitution.into(),
-            inputs: Map::new(),
-            steps: Vec::new(),
+            inputs: Vec::with_capacity(4),
+            steps: Vec::with_capacity(4),
         }
     }
 
-    /// Adds an input under its formula letter.
-    pub fn input(mut self, letter: &str, value: impl Into<Value>) -> Self {
-        self.inputs.insert(letter.to_owned(), value.into());
+    /// Adds an input under its formula letter (a letter given again replaces its value).
+    pub fn input(mut self, letter: impl Into<Text>, value: impl Into<Value>) -> Self {
+        let letter = letter.into();
+        let value = value.into();
+        match self.inputs.iter_mut().find(|(l, _)| *l == letter) {
+            Some(slot) => slot.1 = value,
+            None => self.inputs.push((letter, value)),
+        }
         self
     }
 
+    /// The input under a formula letter.
+    pub fn input_value(&self, letter: &str) -> Option<&Value> {
+        self.inputs
+            .iter()
+            .find(|(l, _)| l == letter)
+            .map(|(_, v)| v)
+    }
+
     /// Adds a step.
-    pub fn step(mut self, label: &str, expression: impl Into<String>, value: f64) -> Self {
+    pub fn step(mut self, label: impl Into<Text>, expression: impl Into<Text>, value: f64) -> Self {
         self.steps.push(Step {
-            label: label.to_owned(),
+            label: label.into(),
             expression: expression.into(),
             value,
         });
@@ -75,9 +113,11 @@ impl Breakdown {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Benchmark {
     /// Who the band is quoted for, e.g. `SaaS`.
-    pub segment: String,
+    #[schema(value_type = String)]
+    pub segment: Text,
     /// What the band means, e.g. `healthy` or `usual target`.
-    pub description: String,
+    #[schema(value_type = String)]
+    pub description: Text,
     /// Lower end of the band, absent when open below.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub low: Option<f64>,
@@ -86,13 +126,15 @@ pub struct Benchmark {
     pub high: Option<f64>,
     /// The period the band's rates are quoted per (`month`, `year`), when it matters.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub period: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub period: Option<Text>,
 }
 
 /// Notes and benchmark bands that help read a value.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct Context {
-    pub notes: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub notes: Vec<Text>,
     pub benchmarks: Vec<Benchmark>,
 }
 
@@ -106,12 +148,18 @@ pub struct Interval {
     /// Half the interval's width before any clipping to the value's range.
     pub margin_of_error: f64,
     pub standard_error: f64,
-    pub method: String,
+    #[schema(value_type = String)]
+    pub method: Text,
 }
 
 impl Interval {
     /// The 95 % normal interval `value ± 1.96 × standard_error`, clipped to `range`.
-    pub fn normal_95(value: f64, standard_error: f64, range: (f64, f64), method: &str) -> Self {
+    pub fn normal_95(
+        value: f64,
+        standard_error: f64,
+        range: (f64, f64),
+        method: impl Into<Text>,
+    ) -> Self {
         let margin = super::nps::Z_95 * standard_error;
         Self {
             level_pct: 95.0,
@@ -119,16 +167,17 @@ impl Interval {
             upper: (value + margin).min(range.1),
             margin_of_error: margin,
             standard_error,
-            method: method.to_owned(),
+            method: method.into(),
         }
     }
 }
 
 /// One KPI value with its unit, breakdown and context.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, ToSchema)]
 pub struct Kpi {
     /// The metric's name, e.g. `customer_retention_rate`.
-    pub metric: String,
+    #[schema(value_type = String)]
+    pub metric: Text,
     /// Full precision; rounding is the client's choice.
     pub value: f64,
     pub unit: Unit,
@@ -139,9 +188,25 @@ pub struct Kpi {
 }
 
 impl Kpi {
-    pub fn new(metric: &str, value: f64, unit: Unit, breakdown: Breakdown) -> Self {
+    /// The fields in their documented order; `interval` only when there is one.
+    fn serialize_fields<S: SerializeStruct>(&self, fields: &mut S) -> Result<(), S::Error> {
+        fields.serialize_field("metric", &self.metric)?;
+        fields.serialize_field("value", &self.value)?;
+        fields.serialize_field("unit", &self.unit)?;
+        fields.serialize_field("breakdown", &self.breakdown)?;
+        match &self.interval {
+            Some(interval) => fields.serialize_field("interval", interval)?,
+            None => fields.skip_field("interval")?,
+        }
+        fields.serialize_field("context", &self.context)
+    }
+
+    fn field_count(&self) -> usize {
+        5 + usize::from(self.interval.is_some())
+    }
+    pub fn new(metric: impl Into<Text>, value: f64, unit: Unit, breakdown: Breakdown) -> Self {
         Self {
-            metric: metric.to_owned(),
+            metric: metric.into(),
             value,
             unit,
             breakdown,
@@ -150,7 +215,7 @@ impl Kpi {
         }
     }
 
-    pub fn note(mut self, note: impl Into<String>) -> Self {
+    pub fn note(mut self, note: impl Into<Text>) -> Self {
         self.context.notes.push(note.into());
         self
     }
@@ -163,12 +228,31 @@ impl Kpi {
 
 /// The answer of a KPI endpoint: the headline KPI, and the companion KPIs computed from the
 /// same inputs (the churn beside a retention rate, the annual equivalent of a monthly rate).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, ToSchema)]
 pub struct KpiResponse {
     #[serde(flatten)]
     pub kpi: Kpi,
     /// Companion KPIs from the same inputs, each with its own breakdown.
     pub related: Vec<Kpi>,
+}
+
+impl Serialize for Kpi {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = serializer.serialize_struct("Kpi", self.field_count())?;
+        self.serialize_fields(&mut fields)?;
+        fields.end()
+    }
+}
+
+// One flat object (the KPI's fields, then `related`), written field by field rather than
+// through the map serialiser serde's `flatten` needs.
+impl Serialize for KpiResponse {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = serializer.serialize_struct("KpiResponse", self.kpi.field_count() + 1)?;
+        self.kpi.serialize_fields(&mut fields)?;
+        fields.serialize_field("related", &self.related)?;
+        fields.end()
+    }
 }
 
 impl KpiResponse {

@@ -298,7 +298,7 @@ fn discounted(margins: &[f64], retention_pct: f64, discount_pct: f64, cost: f64)
         clv += term;
         if t <= MAX_LISTED_PERIODS {
             breakdown = breakdown.step(
-                &format!("period {t}"),
+                format!("period {t}"),
                 format!(
                     "({} - {}) × {}^{} / {}^{t}",
                     num(margin),

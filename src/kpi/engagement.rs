@@ -229,15 +229,15 @@ pub fn engagement_score(inputs: &EngagementInputs) -> Result<EngagementReport, I
         let w = component.weight / total_weight;
         let contribution = x * w * 100.0;
         breakdown = breakdown
-            .input(&format!("x[{}]", component.name), x)
-            .input(&format!("w[{}]", component.name), w)
+            .input(format!("x[{}]", component.name), x)
+            .input(format!("w[{}]", component.name), w)
             .step(
-                &format!("{} normalised", component.name),
+                format!("{} normalised", component.name),
                 component.normalisation(),
                 x,
             )
             .step(
-                &format!("{} contribution", component.name),
+                format!("{} contribution", component.name),
                 format!("{} × {} × 100", num(x), num(w)),
                 contribution,
             );
@@ -261,7 +261,7 @@ pub fn engagement_score(inputs: &EngagementInputs) -> Result<EngagementReport, I
             0.0
         };
     }
-    breakdown.substitution = format!("({}) × 100", terms.join(" + "));
+    breakdown.substitution = format!("({}) × 100", terms.join(" + ")).into();
     breakdown = breakdown.step("engagement score", "sum of contributions", score);
     let mut kpi = Kpi::new("engagement_score", score, Unit::Score, breakdown)
         .note("On 0–100: 100 means every component at its best.");
@@ -310,7 +310,12 @@ impl Share {
     }
 }
 
-fn rate(metric: &str, formula: &str, (p, w): (&str, &str), share: Share) -> Kpi {
+fn rate(
+    metric: &'static str,
+    formula: &'static str,
+    (p, w): (&'static str, &'static str),
+    share: Share,
+) -> Kpi {
     let value = share.part as f64 / share.whole as f64 * 100.0;
     Kpi::new(
         metric,

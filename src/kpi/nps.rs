@@ -93,6 +93,7 @@ pub fn net_promoter_score(counts: &NpsCounts) -> KpiResponse {
     let variance = ((p + q - (p - q).powi(2)) / nf).max(0.0);
     let standard_error = variance.sqrt() * 100.0;
     let margin = Z_95 * standard_error;
+    let (p_text, q_text) = (num(p), num(q));
     let breakdown = Breakdown::new(
         "NPS = (P - D) / n × 100",
         format!("({promoters} - {detractors}) / {n} × 100"),
@@ -103,16 +104,10 @@ pub fn net_promoter_score(counts: &NpsCounts) -> KpiResponse {
     .input("n", n)
     .step("promoter share p", format!("{promoters} / {n}"), p)
     .step("detractor share q", format!("{detractors} / {n}"), q)
-    .step("NPS", format!("({} - {}) × 100", num(p), num(q)), nps)
+    .step("NPS", format!("({p_text} - {q_text}) × 100"), nps)
     .step(
         "variance of NPS/100",
-        format!(
-            "({} + {} - ({} - {})^2) / {n}",
-            num(p),
-            num(q),
-            num(p),
-            num(q)
-        ),
+        format!("({p_text} + {q_text} - ({p_text} - {q_text})^2) / {n}"),
         variance,
     )
     .step(
@@ -139,25 +134,47 @@ pub fn net_promoter_score(counts: &NpsCounts) -> KpiResponse {
         ));
     }
     KpiResponse::new(kpi)
-        .with(share("promoter_share", "P", promoters, n))
-        .with(share("passive_share", "A", passives, n))
-        .with(share("detractor_share", "D", detractors, n))
+        .with(share(
+            "promoter_share",
+            "promoter_share = P / n × 100",
+            "P",
+            promoters,
+            n,
+        ))
+        .with(share(
+            "passive_share",
+            "passive_share = A / n × 100",
+            "A",
+            passives,
+            n,
+        ))
+        .with(share(
+            "detractor_share",
+            "detractor_share = D / n × 100",
+            "D",
+            detractors,
+            n,
+        ))
 }
 
-/// A bucket's share of responses, in percent.
-fn share(metric: &str, letter: &str, count: u64, n: u64) -> Kpi {
+/// A bucket's share of responses, in percent: `formula` is `<metric> = <letter> / n × 100`.
+fn share(
+    metric: &'static str,
+    formula: &'static str,
+    letter: &'static str,
+    count: u64,
+    n: u64,
+) -> Kpi {
     let value = count as f64 / n as f64 * 100.0;
+    let substitution = format!("{count} / {n} × 100");
     Kpi::new(
         metric,
         value,
         Unit::Percent,
-        Breakdown::new(
-            format!("{metric} = {letter} / n × 100"),
-            format!("{count} / {n} × 100"),
-        )
-        .input(letter, count)
-        .input("n", n)
-        .step("share", format!("{count} / {n} × 100"), value),
+        Breakdown::new(formula, substitution.clone())
+            .input(letter, count)
+            .input("n", n)
+            .step("share", substitution, value),
     )
 }
 

@@ -270,12 +270,12 @@ pub fn compound_churn(rate_pct: f64, from: Period, to: Period) -> Kpi {
         survive,
     )
     .step(
-        &format!("survival over one {}", to.name()),
+        format!("survival over one {}", to.name()),
         format!("{}^{}", num(survive), num(exponent)),
         survive.powf(exponent),
     )
     .step(
-        &format!("churn per {}", to.name()),
+        format!("churn per {}", to.name()),
         format!("(1 - {}) × 100", num(survive.powf(exponent))),
         converted,
     );

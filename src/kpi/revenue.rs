@@ -76,7 +76,7 @@ pub struct RevenueChurnReport {
     pub metrics: Vec<Kpi>,
 }
 
-fn inputs(b: Breakdown, m: &MrrMovements, letters: &[&str]) -> Breakdown {
+fn inputs(b: Breakdown, m: &MrrMovements, letters: &[&'static str]) -> Breakdown {
     letters.iter().fold(b, |b, &letter| {
         let value = match letter {
             "S" => m.start,
