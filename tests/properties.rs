@@ -3,6 +3,7 @@
 
 use proptest::prelude::*;
 
+use retention_kpi::http::kpi_json;
 use retention_kpi::kpi::ab_test::{
     compare_nps, compare_rates, Proportion, RateKind, SampleSizeGoal,
 };
@@ -13,7 +14,7 @@ use retention_kpi::kpi::retention::{
     churn_report, retention_report, ChurnCounts, Period, RetentionCounts,
 };
 use retention_kpi::kpi::revenue::{revenue_churn_report, MrrMovements};
-use retention_kpi::kpi::Kpi;
+use retention_kpi::kpi::{Breakdown, Kpi, KpiResponse, Unit};
 
 const MAX_COUNT: u64 = (1 << 53) - 1;
 
@@ -40,6 +41,14 @@ fn assert_finite(kpi: &Kpi) {
             assert!(v.is_finite(), "{}: interval", kpi.metric);
         }
     }
+}
+
+/// The directly written JSON of an answer is byte for byte serde_json's.
+fn assert_written_as_serde(answer: &KpiResponse) {
+    assert_eq!(
+        String::from_utf8(kpi_json::to_vec(answer)).unwrap(),
+        serde_json::to_string(answer).unwrap()
+    );
 }
 
 fn period() -> impl Strategy<Value = Period> {
@@ -75,7 +84,9 @@ proptest! {
                 prop_assert!((0.0..=100.0).contains(&crr));
                 assert_finite(&report.kpi);
                 report.related.iter().for_each(assert_finite);
+                assert_written_as_serde(&report);
                 let churn_answer = churn_report(&ChurnCounts::from_counts(counts), p);
+                assert_written_as_serde(&churn_answer);
                 prop_assert!((churn_answer.kpi.value - churn).abs() < 1e-9);
                 for kpi in std::iter::once(&churn_answer.kpi).chain(&churn_answer.related) {
                     assert_finite(kpi);
@@ -94,6 +105,7 @@ proptest! {
                 let answer = churn_report(&counts, p);
                 prop_assert!((answer.kpi.value + answer.related[0].value - 100.0).abs() < 1e-9);
                 std::iter::once(&answer.kpi).chain(&answer.related).for_each(assert_finite);
+                assert_written_as_serde(&answer);
             }
             Err(_) => prop_assert!(s == 0 || lost > s),
         }
@@ -136,6 +148,7 @@ proptest! {
             Ok(counts) => {
                 let answer = net_promoter_score(&counts);
                 assert_finite(&answer.kpi);
+                assert_written_as_serde(&answer);
                 answer.related.iter().for_each(assert_finite);
                 let nps = answer.kpi.value;
                 prop_assert!((-100.0..=100.0).contains(&nps));
@@ -174,6 +187,7 @@ proptest! {
             let cac = cac.filter(|&c| c > 0.0);
             if let Ok(answer) = customer_lifetime_value(&method, cac) {
                 assert_finite(&answer.kpi);
+                assert_written_as_serde(&answer);
                 answer.related.iter().for_each(assert_finite);
             }
         }
@@ -227,5 +241,20 @@ proptest! {
     fn impossible_groups_are_refused(x in 1..1000u64, n in 0..1000u64) {
         prop_assert_eq!(Proportion::new("control", n + x, n).is_err(), true);
         prop_assert!(Proportion::new("control", 0, 0).is_err());
+    }
+
+    #[test]
+    fn any_text_and_any_number_are_written_as_serde_writes_them(
+        texts in proptest::collection::vec(any::<String>(), 6),
+        numbers in proptest::collection::vec(prop_oneof![any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), Just(-0.0)], 4),
+        integer in any::<i64>()
+    ) {
+        let breakdown = Breakdown::new(texts[0].clone(), texts[1].clone())
+            .input(texts[2].clone(), integer)
+            .input("x", numbers[0])
+            .step(texts[3].clone(), texts[4].clone(), numbers[1]);
+        let kpi = Kpi::new(texts[5].clone(), numbers[2], Unit::Score, breakdown).note(texts[0].clone());
+        let answer = KpiResponse::new(kpi.clone()).with(Kpi { value: numbers[3], ..kpi });
+        assert_written_as_serde(&answer);
     }
 }

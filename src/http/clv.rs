@@ -237,5 +237,7 @@ pub async fn clv(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<ClvRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
-    request.compute(&state).and_then(super::finite_json)
+    request
+        .compute(&state)
+        .and_then(|answer| super::kpi_json::kpi_json(&answer))
 }

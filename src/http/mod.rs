@@ -11,6 +11,7 @@ pub mod error;
 pub mod examples;
 pub mod extract;
 pub mod health;
+pub mod kpi_json;
 pub mod kpis;
 pub mod models;
 pub mod nps;
@@ -98,15 +99,25 @@ pub fn finite_json<T: Serialize>(output: T) -> Result<FiniteJson, ApiError> {
     // Room for a KPI answer with its breakdown (about 1–3 KiB) without regrowing.
     let mut bytes = Vec::with_capacity(4096);
     serde_json::to_writer(&mut bytes, &output).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if has_bare_null(&bytes) {
-        return Err(crate::kpi::InvalidInput::new(
-            "",
-            "result out of range",
-            "a result overflows a 64-bit float with these inputs (too large or too small): use other units",
-        )
-        .into());
-    }
+    refuse_non_finite(&bytes)?;
     Ok(FiniteJson(bytes))
+}
+
+fn refuse_non_finite(bytes: &[u8]) -> Result<(), ApiError> {
+    if has_bare_null(bytes) {
+        return Err(non_finite_answer());
+    }
+    Ok(())
+}
+
+/// The 422 for an answer holding a number that overflowed.
+fn non_finite_answer() -> ApiError {
+    crate::kpi::InvalidInput::new(
+        "",
+        "result out of range",
+        "a result overflows a 64-bit float with these inputs (too large or too small): use other units",
+    )
+    .into()
 }
 
 /// Whether serialised JSON holds a `null` token outside its strings.
@@ -156,9 +167,11 @@ pub fn compute_value<T: Compute>(
     body: serde_json::Value,
 ) -> Result<Box<serde_json::value::RawValue>, ApiError> {
     let request = extract::parse_value::<T>(body)?;
-    let bytes = finite_json(request.compute(state)?)?.0;
-    let text = String::from_utf8(bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
-    serde_json::value::RawValue::from_string(text).map_err(|e| ApiError::Internal(e.to_string()))
+    // Serialised straight into a raw value (no second parse to validate our own output).
+    let raw = serde_json::value::to_raw_value(&request.compute(state)?)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    refuse_non_finite(raw.get().as_bytes())?;
+    Ok(raw)
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
