@@ -105,7 +105,7 @@ def main():
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} by `scripts/instructions.sh{' ' + base_revision if base_revision else ''}`: instructions the server "
         f"executes per request (valgrind callgrind, user space: the kernel's network work and wrk's are not counted), wrk with 1 thread and "
-        f"4 connections for {SECONDS} s per request, start-up and shut-down subtracted. Counts do not depend on the machine's load.",
+        f"4 connections for {SECONDS} s per request, start-up and shut-down subtracted. Unlike times, the counts barely move with the machine's load (about 1 % between runs here).",
         "",
         header,
         "|---" * (len(columns) + 1 + bool(base_revision)) + "|",
