@@ -19,8 +19,7 @@ use crate::kpi::{Benchmark, Breakdown, Context, Interval, Kpi, KpiResponse, Step
 /// Serialises a KPI answer, refusing one that holds a non-finite number with the same 422
 /// as [`super::finite_json`].
 pub fn kpi_json(answer: &KpiResponse) -> Result<FiniteJson, ApiError> {
-    let mut writer = Writer::with_capacity(4096);
-    writer.response(answer);
+    let writer = Writer::answer(answer);
     if writer.non_finite {
         return Err(super::non_finite_answer());
     }
@@ -29,9 +28,7 @@ pub fn kpi_json(answer: &KpiResponse) -> Result<FiniteJson, ApiError> {
 
 /// The bytes serde_json would write for the answer (non-finite numbers as `null`).
 pub fn to_vec(answer: &KpiResponse) -> Vec<u8> {
-    let mut writer = Writer::with_capacity(4096);
-    writer.response(answer);
-    writer.out
+    Writer::answer(answer).out
 }
 
 struct Writer {
@@ -41,11 +38,14 @@ struct Writer {
 }
 
 impl Writer {
-    fn with_capacity(capacity: usize) -> Self {
-        Self {
-            out: Vec::with_capacity(capacity),
+    /// A KPI answer written out (about 1–3 KiB, so 4 KiB holds it without regrowing).
+    fn answer(answer: &KpiResponse) -> Self {
+        let mut writer = Self {
+            out: Vec::with_capacity(4096),
             non_finite: false,
-        }
+        };
+        writer.response(answer);
+        writer
     }
 
     fn raw(&mut self, bytes: &[u8]) {

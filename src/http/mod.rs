@@ -96,7 +96,7 @@ pub trait Compute: DeserializeOwned {
 /// be one): an input so large or small that a result overflows a 64-bit float answers 422.
 /// Serialises once and scans the bytes, so the check costs no second copy of the answer.
 pub fn finite_json<T: Serialize>(output: T) -> Result<FiniteJson, ApiError> {
-    // Room for a KPI answer with its breakdown (about 1–3 KiB) without regrowing.
+    // Room for most answers (a few KiB) without regrowing; large ones grow as needed.
     let mut bytes = Vec::with_capacity(4096);
     serde_json::to_writer(&mut bytes, &output).map_err(|e| ApiError::Internal(e.to_string()))?;
     refuse_non_finite(&bytes)?;

@@ -90,14 +90,6 @@ impl Breakdown {
         self
     }
 
-    /// The input under a formula letter.
-    pub fn input_value(&self, letter: &str) -> Option<&Value> {
-        self.inputs
-            .iter()
-            .find(|(l, _)| l == letter)
-            .map(|(_, v)| v)
-    }
-
     /// Adds a step.
     pub fn step(mut self, label: impl Into<Text>, expression: impl Into<Text>, value: f64) -> Self {
         self.steps.push(Step {
