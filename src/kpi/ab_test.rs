@@ -68,7 +68,9 @@ impl RateKind {
 /// The statistical test behind the p-value.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct HypothesisTest {
-    /// `two_proportion_z_test`, `fisher_exact` or `z_test_nps_difference`.
+    /// `two_proportion_z_test`, `fisher_exact`, `z_test_nps_difference`,
+    /// `exact_permutation_nps_difference` (a group without spread or an expected count below
+    /// 5) or `z_test_nps_difference_pooled` (a group without spread and too many tables).
     pub method: String,
     /// The z statistic, for the z-tests.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -485,12 +487,37 @@ pub fn compare_nps(
         (-200.0, 200.0),
         "normal approximation, multinomial variance of each group",
     ));
-    let (statistic, p_value) = if se > 0.0 {
-        let z = difference / se;
-        (Some(z), two_sided_p(z))
+    // The normal approximation needs both groups' answers to vary and enough of each kind;
+    // otherwise the exact permutation test, when its tables are few enough to sum.
+    let small =
+        v1 == 0.0 || v2 == 0.0 || nps_expected_minimum(&control, &variant) < FISHER_BELOW_EXPECTED;
+    let exact = if small {
+        nps_exact_permutation_p(&control, &variant)
     } else {
-        headline = headline.note("Both groups answered with no spread: the p-value is 1 for equal scores and 0 otherwise.");
-        (None, if difference == 0.0 { 1.0 } else { 0.0 })
+        None
+    };
+    let (method, statistic, p_value) = if let Some(p_value) = exact {
+        headline = headline.note("A group's answers do not vary or an expected count is below 5: the exact permutation test (all splits of the pooled answers into groups of these sizes) gives the p-value.");
+        ("exact_permutation_nps_difference", None, p_value)
+    } else if se > 0.0 && v1 > 0.0 && v2 > 0.0 {
+        let z = difference / se;
+        ("z_test_nps_difference", Some(z), two_sided_p(z))
+    } else {
+        // Too many tables to sum and a group without spread: the score test, with the pooled
+        // answers' variance under "no difference" (0 only when every answer is of one kind,
+        // and then the groups are equal).
+        let ((p1, _, d1), (p2, _, d2)) = (control.counts(), variant.counts());
+        let n = n1 + n2;
+        let (p, q) = ((p1 + p2) as f64 / n, (d1 + d2) as f64 / n);
+        let v0 = p + q - (p - q) * (p - q);
+        let se0 = 100.0 * (v0 * (1.0 / n1 + 1.0 / n2)).sqrt();
+        headline = headline.note("A group's answers do not vary: the z statistic uses the pooled answers' variance under no difference.");
+        if se0 > 0.0 {
+            let z = difference / se0;
+            ("z_test_nps_difference_pooled", Some(z), two_sided_p(z))
+        } else {
+            ("z_test_nps_difference_pooled", Some(0.0), 1.0)
+        }
     };
     let mut control_kpi = first;
     control_kpi.metric = "control_nps".into();
@@ -533,7 +560,7 @@ pub fn compare_nps(
     Ok(AbTestReport {
         comparison: answer,
         test: HypothesisTest {
-            method: "z_test_nps_difference".to_owned(),
+            method: method.to_owned(),
             statistic,
             p_value,
             significant_at_5_pct: p_value < 0.05,
@@ -541,8 +568,82 @@ pub fn compare_nps(
     })
 }
 
+/// The smallest expected count of the 2 × 3 table (group × promoter/passive/detractor) under
+/// "no difference".
+fn nps_expected_minimum(a: &NpsCounts, b: &NpsCounts) -> f64 {
+    let (n1, n2) = (a.total() as f64, b.total() as f64);
+    let n = n1 + n2;
+    let ((p1, m1, d1), (p2, m2, d2)) = (a.counts(), b.counts());
+    [p1 + p2, m1 + m2, d1 + d2]
+        .iter()
+        .flat_map(|&k| [n1 * k as f64 / n, n2 * k as f64 / n])
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Two-sided exact permutation p-value of the NPS difference: over every split of the pooled
+/// answers into groups of the observed sizes (the multivariate hypergeometric distribution of
+/// the control group's promoters, passives and detractors), the probability of a difference
+/// at least as large in absolute value as the observed one (relative tolerance 1e-7, as
+/// R's fisher.test). `None` when more than `FISHER_MAX_TABLES` tables would be summed.
+///
+/// # Formula
+/// `P(a, b, c) = C(P, a) C(M, b) C(D, c) / C(N, n₁)` for control counts a + b + c = n₁ out of
+/// pooled P promoters, M passives, D detractors; `d = 100 (P−a − (D−c)) / n₂ − 100 (a − c) / n₁`.
+fn nps_exact_permutation_p(control: &NpsCounts, variant: &NpsCounts) -> Option<f64> {
+    use statrs::function::factorial::ln_binomial;
+    let ((p1, m1, d1), (p2, m2, d2)) = (control.counts(), variant.counts());
+    let (pro, pas, det) = (p1 + p2, m1 + m2, d1 + d2);
+    let (n1, n2) = (control.total(), variant.total());
+    if n1 == 0 || n2 == 0 {
+        return None;
+    }
+    let tables = (pro.min(n1) + 1).saturating_mul(pas.min(n1) + 1);
+    if tables > FISHER_MAX_TABLES {
+        return None;
+    }
+    let difference = |a: u64, c: u64| {
+        100.0 * ((pro - a) as f64 - (det - c) as f64) / n2 as f64
+            - 100.0 * (a as f64 - c as f64) / n1 as f64
+    };
+    let observed = difference(p1, d1).abs();
+    let ln_total = ln_binomial(pro + pas + det, n1);
+    let mut p_value = 0.0;
+    for a in 0..=pro.min(n1) {
+        for b in 0..=pas.min(n1 - a) {
+            let c = n1 - a - b;
+            if c > det {
+                continue;
+            }
+            if difference(a, c).abs() >= observed * (1.0 - 1e-7) {
+                p_value += (ln_binomial(pro, a) + ln_binomial(pas, b) + ln_binomial(det, c)
+                    - ln_total)
+                    .exp();
+            }
+        }
+    }
+    Some(p_value.min(1.0))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nps_groups_without_spread_get_an_exact_test() {
+        // One promoter against one detractor: either split is as extreme, p = 1.
+        let one = |p, m, d| NpsCounts::new(p, m, d).unwrap();
+        let report = compare_nps(one(1, 0, 0), one(0, 0, 1), None).unwrap();
+        assert_eq!(report.test.method, "exact_permutation_nps_difference");
+        assert!((report.test.p_value - 1.0).abs() < 1e-12);
+        assert!(!report.test.significant_at_5_pct);
+        // Ten promoters against ten detractors: only the observed split and its mirror are as
+        // extreme, 2 / C(20, 10) = 1.0825e-5.
+        let report = compare_nps(one(10, 0, 0), one(0, 0, 10), None).unwrap();
+        assert!((report.test.p_value - 2.0 / 184_756.0).abs() < 1e-15);
+        assert!(report.test.significant_at_5_pct);
+        // All answers alike: no difference, p = 1.
+        let report = compare_nps(one(4, 0, 0), one(7, 0, 0), None).unwrap();
+        assert!((report.test.p_value - 1.0).abs() < 1e-12);
+    }
+
     use super::*;
 
     fn proportion(x: u64, n: u64) -> Proportion {

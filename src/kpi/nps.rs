@@ -70,6 +70,11 @@ impl NpsCounts {
     pub fn total(&self) -> u64 {
         self.promoters + self.passives + self.detractors
     }
+
+    /// (promoters, passives, detractors).
+    pub fn counts(&self) -> (u64, u64, u64) {
+        (self.promoters, self.passives, self.detractors)
+    }
 }
 
 /// Net Promoter Score with a 95 % interval, and the three shares beside it.

@@ -60,9 +60,12 @@ impl MrrMovements {
         Ok(movements)
     }
 
-    /// MRR lost from the customers of the start: churned + contraction.
+    /// MRR lost from the customers of the start: churned + contraction, at most the start MRR.
+    /// `new` accepts losses up to `start × (1 + 1e-12)` (rounding in sums of amounts); within
+    /// that slack the sum is clamped to `start`, so that gross churn stays at most 100 % and
+    /// GRR at least 0 %.
     pub fn lost(&self) -> f64 {
-        self.churned + self.contraction
+        (self.churned + self.contraction).min(self.start)
     }
 }
 
@@ -118,7 +121,7 @@ pub fn gross_mrr_churn(m: &MrrMovements) -> Kpi {
 /// `net MRR churn (%) = (L + C − X − R) / S × 100`, X expansion and R reactivation MRR.
 /// Below 0 is negative churn.
 pub fn net_mrr_churn(m: &MrrMovements) -> Kpi {
-    let net = m.churned + m.contraction - m.expansion - m.reactivation;
+    let net = m.lost() - m.expansion - m.reactivation;
     let value = net / m.start * 100.0;
     let b = Breakdown::new(
         "net MRR churn = (L + C - X - R) / S × 100",
@@ -279,6 +282,18 @@ mod tests {
         let m = MrrMovements::new(100_000.0, 0.0, 0.0, 0.0, 5_000.0, 0.0).unwrap();
         assert!((gross_mrr_churn(&m).value - 5.0).abs() < 1e-12);
         assert!((gross_revenue_retention(&m).value - 95.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn losses_equal_to_the_start_up_to_rounding_stay_in_range() {
+        // 0.1 + 0.2 is one ulp above 0.3: accepted as equal, and every rate in its range.
+        let m = MrrMovements::new(0.3, 0.0, 0.0, 0.2, 0.1, 0.0).unwrap();
+        assert_eq!(gross_mrr_churn(&m).value, 100.0);
+        assert_eq!(gross_revenue_retention(&m).value, 0.0);
+        assert_eq!(net_revenue_retention(&m).value, 0.0);
+        assert_eq!(net_mrr_churn(&m).value, 100.0);
+        // Beyond the stated relative slack of 1e-12 it is a real excess.
+        assert!(MrrMovements::new(0.3, 0.0, 0.0, 0.2, 0.1 + 1e-12, 0.0).is_err());
     }
 
     #[test]
