@@ -1,12 +1,14 @@
-//! Times BG/NBD fits on summary CSVs (`frequency,recency,T` columns after an id):
-//! `cargo run --release --example fit_bench -- FILE REPEATS [FILE REPEATS …]`. Prints one
-//! JSON line per file: customers, distinct rows, median and minimum seconds (grouping
-//! included), parameters and log-likelihood. Used by scripts/bench_models.py.
+//! Times BG/NBD or Pareto/NBD fits on summary CSVs (`frequency,recency,T` columns):
+//! `cargo run --release --example fit_bench -- [--model bgnbd|pareto_nbd] FILE REPEATS
+//! [FILE REPEATS …]`. Prints one JSON line per file: customers, distinct rows, median and
+//! minimum seconds (grouping included), parameters, total log-likelihood, verdict. Used by
+//! scripts/bench_models.py.
 
 use std::time::Instant;
 
-use retention_kpi::models::bgnbd;
+use retention_kpi::models::fit::FitOutcome;
 use retention_kpi::models::rfm::{CustomerSummary, GroupedRfm};
+use retention_kpi::models::{bgnbd, pareto_nbd};
 
 fn load(path: &str) -> Vec<CustomerSummary> {
     let text = std::fs::read_to_string(path).expect("readable CSV");
@@ -28,8 +30,35 @@ fn load(path: &str) -> Vec<CustomerSummary> {
         .collect()
 }
 
+fn fit(model: &str, grouped: &GroupedRfm) -> (String, FitOutcome) {
+    if model == "pareto_nbd" {
+        let (m, outcome) = pareto_nbd::fit(grouped, 0.0);
+        (
+            format!(
+                "{{\"r\":{},\"alpha\":{},\"s\":{},\"beta\":{}}}",
+                m.r, m.alpha, m.s, m.beta
+            ),
+            outcome,
+        )
+    } else {
+        let (m, outcome) = bgnbd::fit(grouped, 0.0);
+        (
+            format!(
+                "{{\"r\":{},\"alpha\":{},\"a\":{},\"b\":{}}}",
+                m.r, m.alpha, m.a, m.b
+            ),
+            outcome,
+        )
+    }
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut model = "bgnbd".to_owned();
+    if args.first().map(String::as_str) == Some("--model") && args.len() >= 2 {
+        model = args[1].clone();
+        args.drain(..2);
+    }
     for pair in args.chunks(2) {
         let (path, repeats) = (&pair[0], pair[1].parse::<usize>().unwrap_or(1).max(1));
         let rows = load(path);
@@ -38,24 +67,21 @@ fn main() {
         for _ in 0..repeats {
             let start = Instant::now();
             let grouped = GroupedRfm::new(&rows);
-            let (model, outcome) = bgnbd::fit(&grouped, 0.0);
+            let (params, outcome) = fit(&model, &grouped);
             seconds.push(start.elapsed().as_secs_f64());
-            last = Some((model, outcome, grouped.distinct_rows));
+            last = Some((params, outcome, grouped.distinct_rows));
         }
         seconds.sort_by(f64::total_cmp);
-        let (model, outcome, distinct) = last.expect("at least one run");
+        let (params, outcome, distinct) = last.expect("at least one run");
         println!(
-            "{{\"file\":\"{path}\",\"customers\":{},\"distinct_rows\":{distinct},\"repeats\":{repeats},\"median_s\":{},\"min_s\":{},\"r\":{},\"alpha\":{},\"a\":{},\"b\":{},\"log_likelihood\":{},\"converged\":{},\"iterations\":{}}}",
+            "{{\"file\":\"{path}\",\"model\":\"{model}\",\"customers\":{},\"distinct_rows\":{distinct},\"repeats\":{repeats},\"median_s\":{},\"min_s\":{},\"params\":{params},\"log_likelihood\":{},\"converged\":{},\"iterations\":{},\"termination\":{:?}}}",
             rows.len(),
             seconds[seconds.len() / 2],
             seconds[0],
-            model.r,
-            model.alpha,
-            model.a,
-            model.b,
             outcome.log_likelihood,
             outcome.converged,
-            outcome.iterations
+            outcome.iterations,
+            outcome.termination
         );
     }
 }

@@ -25,6 +25,14 @@ async fn the_service_serves_the_committed_spec_as_yaml_and_json() {
     let committed = common::committed_spec();
     let yaml = common::send(Method::GET, "/openapi.yaml", None, "").await;
     assert_eq!(yaml.status, 200);
+    // Byte for byte: the service reads the examples' numbers exactly (serde_json's
+    // float_roundtrip is one of its own features, not only a test dependency's).
+    let file =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    assert!(
+        yaml.text == file,
+        "/openapi.yaml is not byte-equal to openapi.yaml"
+    );
     let served: serde_json::Value = yaml_serde::from_str(&yaml.text).unwrap();
     assert!(
         served == committed,

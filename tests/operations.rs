@@ -113,19 +113,23 @@ async fn api_keys_guard_the_computing_endpoints_only() {
     }
 }
 
-fn cdnow_body() -> String {
-    let customers: Vec<serde_json::Value> = std::fs::read_to_string(concat!(
+/// A Pareto/NBD request that keeps a worker busy for a while: the CDNOW sample ten times
+/// over, each copy shifted by a few seconds so that all 23,570 rows are distinct.
+fn slow_fit_body() -> String {
+    let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/cdnow_sample_summary.csv"
     ))
-    .unwrap()
-    .lines()
-    .skip(1)
-    .map(|l| {
-        let f: Vec<f64> = l.split(',').map(|v| v.parse().unwrap()).collect();
-        json!({"frequency": f[1], "recency": f[2], "T": f[3]})
-    })
-    .collect();
+    .unwrap();
+    let mut customers = Vec::new();
+    for copy in 0..10u32 {
+        let shift = f64::from(copy) * 1e-4;
+        for line in text.lines().skip(1) {
+            let f: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
+            let recency = if f[1] > 0.0 { f[2] + shift } else { 0.0 };
+            customers.push(json!({"frequency": f[1], "recency": recency, "T": f[3] + shift}));
+        }
+    }
     json!({ "customers": customers }).to_string()
 }
 
@@ -138,7 +142,7 @@ async fn requests_over_the_concurrency_limit_are_shed_with_503_and_retry_after()
     let app = retention_kpi::app(config);
     let slow = {
         let app = app.clone();
-        let body = cdnow_body();
+        let body = slow_fit_body();
         tokio::spawn(async move {
             common::send_to(
                 app,
@@ -150,7 +154,7 @@ async fn requests_over_the_concurrency_limit_are_shed_with_503_and_retry_after()
             .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
     let started = Instant::now();
     let shed = common::send_to(
         app.clone(),

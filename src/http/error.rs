@@ -66,6 +66,9 @@ pub enum ApiError {
     /// 405: the path exists, not with this method.
     #[error("{0} is not allowed here")]
     MethodNotAllowed(String),
+    /// 503: the request ran past its time budget; its work was cancelled.
+    #[error("the request did not finish within its time budget of {limit_ms} ms; its work was cancelled")]
+    TimeLimit { limit_ms: u64 },
     /// 500: a bug; the detail is logged, not shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -80,6 +83,7 @@ impl ApiError {
             ApiError::InvalidBody { .. } | ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TimeLimit { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +100,7 @@ impl ApiError {
             ApiError::Invalid(_) => ("validation", "Invalid input"),
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
+            ApiError::TimeLimit { .. } => ("time-limit", "Time budget exceeded"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         };
         let errors = match self {

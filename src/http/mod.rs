@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::{header, HeaderName, Method, StatusCode};
+use axum::http::{header, HeaderName, Method};
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use serde::de::DeserializeOwned;
@@ -36,7 +36,6 @@ use tower::load_shed::LoadShedLayer;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -235,6 +234,10 @@ pub fn app_with_readiness(config: Config) -> (Router, Arc<AtomicBool>) {
         .merge(operations)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // The deadline inside the metrics, so that time-outs are counted with their status.
+        .layer(middleware::from_fn(move |request, next| {
+            ops::deadline(timeout, request, next)
+        }))
         .layer(middleware::from_fn(ops::track))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state);
@@ -262,11 +265,7 @@ pub fn app_with_readiness(config: Config) -> (Router, Arc<AtomicBool>) {
                     .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
             )
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(middleware::from_fn(error::problem_for_bare_errors))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::SERVICE_UNAVAILABLE,
-                timeout,
-            )),
+            .layer(middleware::from_fn(error::problem_for_bare_errors)),
     );
     let router = match cors {
         Some(cors) => router.layer(cors),

@@ -10,7 +10,10 @@ use super::error::ApiError;
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
 use crate::kpi::InvalidInput;
-use crate::models::fit::FitOutcome;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::models::fit::{self, Direction, FitOutcome, Verdict};
 use crate::models::rfm::{
     parse_date, summarise, CustomerSummary, GroupedRfm, TimeUnit, Transaction,
 };
@@ -189,15 +192,32 @@ fn fit_summary(
     outcome: &FitOutcome,
     formula: &str,
 ) -> Result<FitSummary, InvalidInput> {
-    if !outcome.converged {
-        return Err(InvalidInput::new(
-            "",
-            "the model could not be fitted to this data",
-            format!(
-                "no maximum of the likelihood was found (optimiser: {}; log-likelihood {:.3}): the data do not identify the model's parameters (e.g. no repeat purchases, or too few customers), so none are returned",
-                outcome.termination, outcome.log_likelihood
-            ),
-        ));
+    match &outcome.verdict {
+        Verdict::Converged => {}
+        Verdict::Boundary(open) => {
+            return Err(InvalidInput::new(
+                "",
+                "the likelihood has no interior maximum",
+                boundary_detail(names, open, outcome.log_likelihood),
+            ))
+        }
+        Verdict::StoppedShort(why) => {
+            return Err(InvalidInput::new(
+                "",
+                "the optimiser stopped short of a maximum",
+                format!(
+                    "the optimiser stopped short of a maximum of the likelihood ({why}; {}), so no parameters are returned; the data may identify them poorly",
+                    outcome.termination
+                ),
+            ))
+        }
+        Verdict::Cancelled => {
+            return Err(InvalidInput::new(
+                "",
+                "the fit was cancelled",
+                "the fit was cancelled before it finished",
+            ))
+        }
     }
     let mut parameters = Map::new();
     for (i, name) in names.iter().enumerate() {
@@ -218,6 +238,50 @@ fn fit_summary(
         termination: outcome.termination.clone(),
         formula: formula.to_owned(),
     })
+}
+
+/// "a and b grow without bound: the data show no heterogeneity in dropout …"
+fn boundary_detail(names: &[&str], open: &[(usize, Direction)], log_likelihood: f64) -> String {
+    let mut parts = Vec::new();
+    for direction in [Direction::Grows, Direction::Shrinks] {
+        let named: Vec<&str> = open
+            .iter()
+            .filter(|(_, d)| *d == direction)
+            .filter_map(|(i, _)| names.get(*i).copied())
+            .collect();
+        if named.is_empty() {
+            continue;
+        }
+        let (verb_one, verb_many) = match direction {
+            Direction::Grows => ("grows without bound", "grow without bound"),
+            Direction::Shrinks => ("shrinks towards 0", "shrink towards 0"),
+        };
+        let list = match named.as_slice() {
+            [one] => format!("{one} {verb_one}"),
+            [init @ .., last] => format!("{} and {last} {verb_many}", init.join(", ")),
+            [] => continue,
+        };
+        parts.push(list);
+    }
+    let grown: Vec<&str> = open
+        .iter()
+        .filter(|(_, d)| *d == Direction::Grows)
+        .filter_map(|(i, _)| names.get(*i).copied())
+        .collect();
+    // A gamma or beta mixing distribution whose two parameters grow together collapses to a
+    // point: every customer behaves alike in that respect.
+    let hint = match grown.as_slice() {
+        ["a", "b"] => ": the data show no heterogeneity in dropout",
+        ["r", "alpha"] => ": the data show no heterogeneity in purchase rates",
+        ["s", "beta"] => ": the data show no heterogeneity in dropout rates",
+        ["alpha", "beta"] => ": the data show no heterogeneity in churn probability",
+        ["q", "gamma"] => ": the data show no heterogeneity in spend levels",
+        _ => "",
+    };
+    format!(
+        "{}{hint}. The likelihood keeps rising towards the edge of the parameter space (log-likelihood {log_likelihood:.3} and rising), so it has no maximum inside it and no parameters are returned; a model without that heterogeneity, or more customers, may fit",
+        parts.join("; ")
+    )
 }
 
 fn penalty(value: Option<f64>) -> Result<f64, InvalidInput> {
@@ -470,7 +534,10 @@ impl Compute for ParetoNbdRequest {
 }
 
 /// Runs a computation on the blocking pool, at most `fit_workers` at a time, so that fits do
-/// not hold up the async runtime (and `/healthz` stays prompt).
+/// not hold up the async runtime (and `/healthz` stays prompt). The worker slot is held by the
+/// blocking task itself, so it is released only when the work has really ended; if the request
+/// is abandoned (its deadline passed, its client went away) the work is cancelled at its next
+/// likelihood evaluation.
 async fn off_runtime<T>(
     state: AppState,
     model: &'static str,
@@ -480,15 +547,25 @@ where
     T: Compute + Send + 'static,
     T::Output: Send + 'static,
 {
-    let _permit = state
+    /// Raises the flag when the request's future is dropped unfinished.
+    struct CancelOnDrop(Arc<AtomicBool>);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let permit = state
         .fit_slots
         .clone()
         .acquire_owned()
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let flag = Arc::new(AtomicBool::new(false));
+    let _cancel_on_drop = CancelOnDrop(flag.clone());
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let started = std::time::Instant::now();
-        let answer = request.compute(&state);
+        let answer = fit::cancellable(flag, || request.compute(&state));
         super::ops::record_fit(model, started.elapsed().as_secs_f64());
         // Serialised here too: a large answer is CPU work the runtime should not do.
         answer.and_then(super::finite_json)

@@ -54,23 +54,83 @@ pub fn prometheus() -> Option<&'static PrometheusHandle> {
 }
 
 /// Middleware: counts requests by route, method and status, times them, and tracks the
-/// requests in flight.
+/// requests in flight. Labels are bounded: the router's matched path (or `unmatched`) and the
+/// standard methods (anything else is `other`). A request whose future is dropped before it
+/// answers (the client went away) still leaves the in-flight gauge and is counted with the
+/// status label `cancelled`.
 pub async fn track(request: Request, next: Next) -> Response {
+    /// Decrements the gauge however the request ends; counts it as cancelled unless answered.
+    struct InFlight {
+        labels: Option<[(&'static str, String); 2]>,
+        started: Instant,
+    }
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            metrics::gauge!("http_requests_in_flight").decrement(1.0);
+            if let Some([route, method]) = self.labels.take() {
+                let labels = [route, method, ("status", "cancelled".to_owned())];
+                metrics::counter!("http_requests_total", &labels).increment(1);
+                metrics::histogram!("http_request_duration_seconds", &labels)
+                    .record(self.started.elapsed().as_secs_f64());
+                tracing::info!(
+                    route = %labels[0].1,
+                    latency_ms = self.started.elapsed().as_millis() as u64,
+                    "request abandoned by its client before it was answered"
+                );
+            }
+        }
+    }
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    let method = method_label(request.method()).to_owned();
     let started = Instant::now();
     metrics::gauge!("http_requests_in_flight").increment(1.0);
+    let mut in_flight = InFlight {
+        labels: Some([("route", route), ("method", method)]),
+        started,
+    };
     let response = next.run(request).await;
-    metrics::gauge!("http_requests_in_flight").decrement(1.0);
+    let [route, method] = in_flight.labels.take().unwrap_or_default();
+    drop(in_flight);
     let status = response.status().as_u16().to_string();
-    let labels = [("route", route), ("method", method), ("status", status)];
+    let labels = [route, method, ("status", status)];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The method as a metrics label: the standard ones by name, anything else `other` (a client
+/// can send any token as a method; each would otherwise be a new time series).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
+/// Middleware: the request's time budget. Past it the request's future is dropped, which
+/// cancels its blocking work (see `models::off_runtime`), and the answer is a `time-limit`
+/// problem (503).
+pub async fn deadline(budget: std::time::Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(budget, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => super::error::ApiError::TimeLimit {
+            limit_ms: u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
+        }
+        .into_response(),
+    }
 }
 
 /// Records how long a model fit took.

@@ -4,7 +4,7 @@
 
 use super::fit::{maximise, FitOutcome, NegLogLikelihood};
 use super::rfm::GroupedRfm;
-use super::special::{digamma, hyp2f1_signed, ln_gamma, log_add_exp};
+use super::special::{hyp2f1_signed, ln_rising};
 
 /// Fitted BG/NBD parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,44 +22,56 @@ pub struct Likelihood<'a> {
     pub penalty: f64,
 }
 
-/// Rows above which one evaluation is split across the machine's cores.
+/// Rows above which one evaluation is split into [`PARTS`] slices summed in a fixed order.
 const PARALLEL_ROWS: usize = 20_000;
+/// How many slices a large evaluation is split into: a constant, not the machine's core
+/// count, so that the sums (and so the fit) are the same bits on every machine.
+const PARTS: usize = 4;
 
 impl Likelihood<'_> {
     /// The log-likelihood and its gradient over the `part`-th of `parts` slices of every
     /// frequency's rows (the terms shared by a frequency are added by part 0 only).
     fn partial(&self, p: &[f64], part: usize, parts: usize) -> (f64, [f64; 4]) {
         let (r, alpha, a, b) = (p[0], p[1], p[2], p[3]);
-        let (ln_alpha, psi_r, psi_ab, psi_b) = (alpha.ln(), digamma(r), digamma(a + b), digamma(b));
-        let (lg_r, lg_ab, lg_b, ln_a) = (ln_gamma(r), ln_gamma(a + b), ln_gamma(b), a.ln());
+        let (ln_alpha, ln_a) = (alpha.ln(), a.ln());
         let mut ll = 0.0;
         let mut g = [0.0f64; 4];
-        for (x, rows) in &self.data.by_frequency {
+        let mut ln_at_values = Vec::new();
+        for ((x, rows), (ts, t_index)) in self.data.by_frequency.iter().zip(&self.data.t_values) {
             let x = *x;
             let chunk = rows.len().div_ceil(parts);
-            let mine = &rows[(part * chunk).min(rows.len())..((part + 1) * chunk).min(rows.len())];
+            let range = (part * chunk).min(rows.len())..((part + 1) * chunk).min(rows.len());
+            let mine = rows[range.clone()].iter().zip(&t_index[range]);
+            // ln(α+T) once per distinct T of the group.
+            ln_at_values.clear();
+            ln_at_values.extend(ts.iter().map(|t| (alpha + t).ln()));
             if part == 0 {
                 let weight: f64 = rows.iter().map(|row| row.2).sum();
-                let psi_abx = digamma(a + b + x);
-                ll += weight
-                    * (ln_gamma(r + x) - lg_r + r * ln_alpha + lg_ab + ln_gamma(b + x)
-                        - lg_b
-                        - ln_gamma(a + b + x));
-                g[0] += weight * (digamma(r + x) - psi_r + ln_alpha);
+                let (rise_r, d_r) = ln_rising(r, x);
+                let (rise_b, d_b) = ln_rising(b, x);
+                let (rise_ab, d_ab) = ln_rising(a + b, x);
+                ll += weight * (rise_r + r * ln_alpha + rise_b - rise_ab);
+                g[0] += weight * (d_r + ln_alpha);
                 g[1] += weight * r / alpha;
-                g[2] += weight * (psi_ab - psi_abx);
-                g[3] += weight * (psi_ab + digamma(b + x) - psi_b - psi_abx);
+                g[2] += weight * -d_ab;
+                g[3] += weight * (d_b - d_ab);
             }
             let rx = r + x;
             if x > 0.0 {
                 let a4_const = ln_a - (b + x - 1.0).ln();
-                for &(tx, t, w) in mine {
-                    let ln_at = (alpha + t).ln();
+                for (&(tx, t, w), &k) in mine {
+                    let ln_at = ln_at_values[k as usize];
                     let ln_atx = (alpha + tx).ln();
                     let a3 = -rx * ln_at;
                     let a4 = a4_const - rx * ln_atx;
-                    let lse = log_add_exp(a3, a4);
-                    let w4 = (a4 - lse).exp();
+                    // ln(e^{A₃} + e^{A₄}) and the softmax weight of A₄ from one exponential.
+                    let e = (-(a3 - a4).abs()).exp();
+                    let lse = a3.max(a4) + e.ln_1p();
+                    let w4 = if a4 >= a3 {
+                        1.0 / (1.0 + e)
+                    } else {
+                        e / (1.0 + e)
+                    };
                     let w3 = 1.0 - w4;
                     ll += w * lse;
                     g[0] += w * (-w3 * ln_at - w4 * ln_atx);
@@ -68,8 +80,8 @@ impl Likelihood<'_> {
                     g[3] += w * (-w4 / (b + x - 1.0));
                 }
             } else {
-                for &(_, t, w) in mine {
-                    let ln_at = (alpha + t).ln();
+                for (&(_, t, w), &k) in mine {
+                    let ln_at = ln_at_values[k as usize];
                     ll += w * -rx * ln_at;
                     g[0] += w * -ln_at;
                     g[1] += w * (-rx / (alpha + t));
@@ -79,11 +91,11 @@ impl Likelihood<'_> {
         (ll, g)
     }
 
-    /// The negative log-likelihood and its gradient, split across cores for large data.
+    /// The negative log-likelihood and its gradient; large data in [`PARTS`] slices on scoped
+    /// threads, added in slice order whatever thread finishes first.
     fn evaluate(&self, p: &[f64]) -> (f64, Vec<f64>) {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let parts = if self.data.distinct_rows >= PARALLEL_ROWS {
-            cores.clamp(1, 8)
+            PARTS
         } else {
             1
         };
@@ -133,6 +145,10 @@ impl NegLogLikelihood for Likelihood<'_> {
 
     fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
         self.evaluate(p)
+    }
+
+    fn weight(&self) -> f64 {
+        self.data.customers
     }
 }
 

@@ -57,6 +57,10 @@ impl NegLogLikelihood for Likelihood<'_> {
             .map(|(gi, vi)| -gi + 2.0 * self.penalty * vi)
             .collect()
     }
+
+    fn weight(&self) -> f64 {
+        self.rows.iter().map(|r| r.2).sum()
+    }
 }
 
 /// Fits Gamma-Gamma from (x, m̄, weight) rows. Starting values p = q = 1, γ = mean m̄.

@@ -89,28 +89,64 @@ pub struct Likelihood<'a> {
     pub survivors: &'a [f64],
 }
 
-impl NegLogLikelihood for Likelihood<'_> {
+impl Likelihood<'_> {
     /// # Formula
-    /// `ln L = Σ_{t=1..n} (S_{t−1} − S_t) ln P(T = t) + S_n ln S(n)`.
-    fn value(&self, p: &[f64]) -> f64 {
-        let model = Sbg {
-            alpha: p[0],
-            beta: p[1],
-        };
+    /// `ln L = Σ_{t=1..n} (S_{t−1} − S_t) ln P(T = t) + S_n ln S(n)` with the recursions
+    /// `ln P(1) = ln α − ln(α+β)`, `ln P(t) = ln P(t−1) + ln(β+t−2) − ln(α+β+t−1)` and
+    /// `ln S(t) = ln S(t−1) + ln(β+t−1) − ln(α+β+t−1)`, differentiated term by term. Sums of
+    /// logarithms of ratios stay exact where α and β are large (a cohort whose churn barely
+    /// varies), where differences of ln Γ would lose the likelihood's slope to rounding.
+    fn evaluate(&self, p: &[f64]) -> (f64, Vec<f64>) {
+        let (a, b) = (p[0], p[1]);
         let n = self.survivors.len() - 1;
-        let churn = model.churn_probabilities(n);
-        let survival = model.survival(n);
-        let mut ll = 0.0;
+        // ln P(t) and its derivatives, then ln S(t) and its derivatives, advanced together.
+        let (mut lp, mut lp_a, mut lp_b) = ((a / (a + b)).ln(), b / (a * (a + b)), -1.0 / (a + b));
+        let (mut ls, mut ls_a, mut ls_b) = (0.0, 0.0, 0.0);
+        let (mut ll, mut ga, mut gb) = (0.0, 0.0, 0.0);
         for t in 1..=n {
+            let tf = t as f64;
+            if t > 1 {
+                let (num, den) = (b + tf - 2.0, a + b + tf - 1.0);
+                lp += (num / den).ln();
+                lp_a -= 1.0 / den;
+                lp_b += (a + 1.0) / (num * den);
+            }
+            let (num, den) = (b + tf - 1.0, a + b + tf - 1.0);
+            ls += (num / den).ln();
+            ls_a -= 1.0 / den;
+            ls_b += a / (num * den);
             let lost = self.survivors[t - 1] - self.survivors[t];
             if lost > 0.0 {
-                ll += lost * churn[t - 1].ln();
+                ll += lost * lp;
+                ga += lost * lp_a;
+                gb += lost * lp_b;
             }
         }
-        if self.survivors[n] > 0.0 {
-            ll += self.survivors[n] * survival[n].ln();
+        let last = self.survivors[n];
+        if last > 0.0 {
+            ll += last * ls;
+            ga += last * ls_a;
+            gb += last * ls_b;
         }
-        -ll
+        (-ll, vec![-ga, -gb])
+    }
+}
+
+impl NegLogLikelihood for Likelihood<'_> {
+    fn value(&self, p: &[f64]) -> f64 {
+        self.evaluate(p).0
+    }
+
+    fn gradient(&self, p: &[f64]) -> Vec<f64> {
+        self.evaluate(p).1
+    }
+
+    fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
+        self.evaluate(p)
+    }
+
+    fn weight(&self) -> f64 {
+        self.survivors[0]
     }
 }
 
