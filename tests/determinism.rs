@@ -13,19 +13,7 @@ use serde_json::{json, Value};
 use retention_kpi::config::Config;
 
 fn cdnow_customers() -> Vec<Value> {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/cdnow_sample_summary.csv"
-    ))
-    .unwrap()
-    .lines()
-    .skip(1)
-    .map(|line| {
-        let f: Vec<&str> = line.split(',').collect();
-        let n = |i: usize| f[i].parse::<f64>().unwrap();
-        json!({"id": f[0], "frequency": n(1), "recency": n(2), "T": n(3), "monetary_value": n(4)})
-    })
-    .collect()
+    common::cdnow_customers()
 }
 
 /// The spec's purchase-summary example with every count multiplied by `factor`.

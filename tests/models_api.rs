@@ -7,19 +7,7 @@ mod common;
 use serde_json::{json, Value};
 
 fn cdnow_customers() -> Vec<Value> {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/cdnow_sample_summary.csv"
-    ))
-    .unwrap()
-    .lines()
-    .skip(1)
-    .map(|line| {
-        let f: Vec<&str> = line.split(',').collect();
-        let n = |i: usize| f[i].parse::<f64>().unwrap();
-        json!({"id": f[0], "frequency": n(1), "recency": n(2), "T": n(3), "monetary_value": n(4)})
-    })
-    .collect()
+    common::cdnow_customers()
 }
 
 fn cdnow_transactions() -> Vec<Value> {

@@ -100,6 +100,24 @@ pub async fn post_json(path: &str, body: &Value) -> Answer {
     .await
 }
 
+/// The CDNOW sample's customer summaries as request rows (`id`, `frequency`, `recency`, `T`,
+/// `monetary_value`), from tests/fixtures/cdnow_sample_summary.csv.
+pub fn cdnow_customers() -> Vec<Value> {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cdnow_sample_summary.csv"
+    ))
+    .unwrap()
+    .lines()
+    .skip(1)
+    .map(|line| {
+        let f: Vec<&str> = line.split(',').collect();
+        let n = |i: usize| f[i].parse::<f64>().unwrap();
+        serde_json::json!({"id": f[0], "frequency": n(1), "recency": n(2), "T": n(3), "monetary_value": n(4)})
+    })
+    .collect()
+}
+
 /// The committed openapi.yaml, as JSON.
 pub fn committed_spec() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
