@@ -242,32 +242,25 @@ fn fit_summary(
 
 /// "a and b grow without bound: the data show no heterogeneity in dropout …"
 fn boundary_detail(names: &[&str], open: &[(usize, Direction)], log_likelihood: f64) -> String {
-    let mut parts = Vec::new();
-    for direction in [Direction::Grows, Direction::Shrinks] {
-        let named: Vec<&str> = open
-            .iter()
+    let named = |direction: Direction| -> Vec<&str> {
+        open.iter()
             .filter(|(_, d)| *d == direction)
             .filter_map(|(i, _)| names.get(*i).copied())
-            .collect();
-        if named.is_empty() {
-            continue;
-        }
-        let (verb_one, verb_many) = match direction {
-            Direction::Grows => ("grows without bound", "grow without bound"),
-            Direction::Shrinks => ("shrinks towards 0", "shrink towards 0"),
-        };
-        let list = match named.as_slice() {
-            [one] => format!("{one} {verb_one}"),
-            [init @ .., last] => format!("{} and {last} {verb_many}", init.join(", ")),
-            [] => continue,
-        };
-        parts.push(list);
-    }
-    let grown: Vec<&str> = open
-        .iter()
-        .filter(|(_, d)| *d == Direction::Grows)
-        .filter_map(|(i, _)| names.get(*i).copied())
-        .collect();
+            .collect()
+    };
+    let (grown, shrunk) = (named(Direction::Grows), named(Direction::Shrinks));
+    let phrase = |list: &[&str], one: &str, many: &str| match list {
+        [] => None,
+        [only] => Some(format!("{only} {one}")),
+        [init @ .., last] => Some(format!("{} and {last} {many}", init.join(", "))),
+    };
+    let parts: Vec<String> = [
+        phrase(&grown, "grows without bound", "grow without bound"),
+        phrase(&shrunk, "shrinks towards 0", "shrink towards 0"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     // A gamma or beta mixing distribution whose two parameters grow together collapses to a
     // point: every customer behaves alike in that respect.
     let hint = match grown.as_slice() {
@@ -565,7 +558,13 @@ where
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let started = std::time::Instant::now();
-        let answer = fit::cancellable(flag, || request.compute(&state));
+        let answer = fit::cancellable(flag.clone(), || request.compute(&state));
+        if flag.load(Ordering::Relaxed) {
+            // Nobody waits for this answer any more; say what happened, not a 422.
+            return Err(ApiError::TimeLimit {
+                limit_ms: state.config.request_timeout_ms,
+            });
+        }
         super::ops::record_fit(model, started.elapsed().as_secs_f64());
         // Serialised here too: a large answer is CPU work the runtime should not do.
         answer.and_then(super::finite_json)

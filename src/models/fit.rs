@@ -28,19 +28,9 @@ use nalgebra::{DMatrix, DVector, SymmetricEigen};
 
 /// A model's negative log-likelihood over its natural (positive) parameters.
 pub trait NegLogLikelihood: Sync {
-    /// The negative log-likelihood at `params` (natural scale); `+inf` or NaN when undefined.
-    fn value(&self, params: &[f64]) -> f64;
-
-    /// Its gradient with respect to the natural parameters. The default is a central
-    /// difference; models with an analytic gradient override it.
-    fn gradient(&self, params: &[f64]) -> Vec<f64> {
-        numerical_gradient(|p| self.value(p), params)
-    }
-
-    /// Both at once; models whose value and gradient share work override it.
-    fn value_and_gradient(&self, params: &[f64]) -> (f64, Vec<f64>) {
-        (self.value(params), self.gradient(params))
-    }
+    /// The negative log-likelihood at `params` (natural scale), `+inf` or NaN when undefined,
+    /// and its analytic gradient with respect to the natural parameters.
+    fn value_and_gradient(&self, params: &[f64]) -> (f64, Vec<f64>);
 
     /// The total weight of the data (customers, or a cohort's size): the optimiser works on
     /// the likelihood divided by it, so that multiplying every count by a constant leaves the
@@ -48,21 +38,6 @@ pub trait NegLogLikelihood: Sync {
     fn weight(&self) -> f64 {
         1.0
     }
-}
-
-fn numerical_gradient(f: impl Fn(&[f64]) -> f64, params: &[f64]) -> Vec<f64> {
-    let mut p = params.to_vec();
-    (0..params.len())
-        .map(|i| {
-            let h = 1e-6 * params[i].abs().max(1e-3);
-            p[i] = params[i] + h;
-            let up = f(&p);
-            p[i] = params[i] - h;
-            let down = f(&p);
-            p[i] = params[i];
-            (up - down) / (2.0 * h)
-        })
-        .collect()
 }
 
 thread_local! {
@@ -262,24 +237,24 @@ pub fn maximise<M: NegLogLikelihood>(model: &M, start: &[f64]) -> FitOutcome {
     iterations += steps;
     notes.push(note);
     if cancelled() {
-        return cancelled_outcome(&problem, model, start, iterations);
+        return cancelled_outcome(start, iterations);
     }
     let Some((mut theta, _)) = problem.best() else {
-        return cancelled_outcome(&problem, model, start, iterations);
+        return cancelled_outcome(start, iterations);
     };
 
     // 2. Newton polish, 3. verdict.
     let (verdict, steps, hessian) = polish_and_judge(&problem, &mut theta);
     iterations += steps;
     if cancelled() {
-        return cancelled_outcome(&problem, model, start, iterations);
+        return cancelled_outcome(start, iterations);
     }
     if steps > 0 {
         notes.push(format!("Newton: {steps} steps"));
     }
     let params = LogScale::<M>::natural(&theta);
     let std_errors = standard_errors(&hessian, &params, problem.scale);
-    let value = model.value(&params);
+    let value = model.value_and_gradient(&params).0;
     let converged = verdict == Verdict::Converged;
     notes.push(match &verdict {
         Verdict::Converged => "interior maximum".to_owned(),
@@ -298,12 +273,7 @@ pub fn maximise<M: NegLogLikelihood>(model: &M, start: &[f64]) -> FitOutcome {
     }
 }
 
-fn cancelled_outcome<M: NegLogLikelihood>(
-    _problem: &LogScale<'_, M>,
-    _model: &M,
-    start: &[f64],
-    iterations: u64,
-) -> FitOutcome {
+fn cancelled_outcome(start: &[f64], iterations: u64) -> FitOutcome {
     FitOutcome {
         params: start.to_vec(),
         std_errors: vec![None; start.len()],
@@ -627,11 +597,11 @@ mod tests {
     /// standard error sqrt(λ / n) = sqrt(0.3).
     struct Poisson(f64);
     impl NegLogLikelihood for Poisson {
-        fn value(&self, p: &[f64]) -> f64 {
-            self.0 * (10.0 * p[0] - 30.0 * p[0].ln())
-        }
-        fn gradient(&self, p: &[f64]) -> Vec<f64> {
-            vec![self.0 * (10.0 - 30.0 / p[0])]
+        fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
+            (
+                self.0 * (10.0 * p[0] - 30.0 * p[0].ln()),
+                vec![self.0 * (10.0 - 30.0 / p[0])],
+            )
         }
         fn weight(&self) -> f64 {
             10.0 * self.0
@@ -662,8 +632,8 @@ mod tests {
     /// A likelihood whose supremum is at λ → ∞: -ln L = 1/λ.
     struct RunsOff;
     impl NegLogLikelihood for RunsOff {
-        fn value(&self, p: &[f64]) -> f64 {
-            1.0 / p[0]
+        fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
+            (1.0 / p[0], vec![-1.0 / (p[0] * p[0])])
         }
     }
 

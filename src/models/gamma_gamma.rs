@@ -22,40 +22,32 @@ impl NegLogLikelihood for Likelihood<'_> {
     /// # Formula
     /// `ln L(p, q, γ | x, m̄) = ln Γ(px+q) − ln Γ(px) − ln Γ(q) + q ln γ + (px−1) ln m̄
     ///  + px ln x − (px+q) ln(γ + m̄x)`.
-    fn value(&self, v: &[f64]) -> f64 {
+    fn value_and_gradient(&self, v: &[f64]) -> (f64, Vec<f64>) {
         let (p, q, g) = (v[0], v[1], v[2]);
-        let (lg_q, ln_g) = (ln_gamma(q), g.ln());
-        let total: f64 = self
-            .rows
-            .iter()
-            .map(|&(x, m, w)| {
-                let px = p * x;
-                w * (ln_gamma(px + q) - ln_gamma(px) - lg_q
-                    + q * ln_g
-                    + (px - 1.0) * m.ln()
-                    + px * x.ln()
-                    - (px + q) * (g + m * x).ln())
-            })
-            .sum();
-        -total + self.penalty * v.iter().map(|t| t * t).sum::<f64>()
-    }
-
-    fn gradient(&self, v: &[f64]) -> Vec<f64> {
-        let (p, q, g) = (v[0], v[1], v[2]);
-        let (psi_q, ln_g) = (digamma(q), g.ln());
+        let (lg_q, psi_q, ln_g) = (ln_gamma(q), digamma(q), g.ln());
+        let mut ll = 0.0;
         let mut grad = [0.0f64; 3];
         for &(x, m, w) in self.rows {
             let px = p * x;
+            let (ln_m, ln_x, ln_gmx) = (m.ln(), x.ln(), (g + m * x).ln());
+            ll += w
+                * (ln_gamma(px + q) - ln_gamma(px) - lg_q
+                    + q * ln_g
+                    + (px - 1.0) * ln_m
+                    + px * ln_x
+                    - (px + q) * ln_gmx);
             let psi = digamma(px + q);
-            let ln_gmx = (g + m * x).ln();
-            grad[0] += w * x * (psi - digamma(px) + m.ln() + x.ln() - ln_gmx);
+            grad[0] += w * x * (psi - digamma(px) + ln_m + ln_x - ln_gmx);
             grad[1] += w * (psi - psi_q + ln_g - ln_gmx);
             grad[2] += w * (q / g - (px + q) / (g + m * x));
         }
-        grad.iter()
+        let value = -ll + self.penalty * v.iter().map(|t| t * t).sum::<f64>();
+        let gradient = grad
+            .iter()
             .zip(v)
             .map(|(gi, vi)| -gi + 2.0 * self.penalty * vi)
-            .collect()
+            .collect();
+        (value, gradient)
     }
 
     fn weight(&self) -> f64 {

@@ -89,14 +89,14 @@ pub struct Likelihood<'a> {
     pub survivors: &'a [f64],
 }
 
-impl Likelihood<'_> {
+impl NegLogLikelihood for Likelihood<'_> {
     /// # Formula
     /// `ln L = Σ_{t=1..n} (S_{t−1} − S_t) ln P(T = t) + S_n ln S(n)` with the recursions
     /// `ln P(1) = ln α − ln(α+β)`, `ln P(t) = ln P(t−1) + ln(β+t−2) − ln(α+β+t−1)` and
     /// `ln S(t) = ln S(t−1) + ln(β+t−1) − ln(α+β+t−1)`, differentiated term by term. Sums of
     /// logarithms of ratios stay exact where α and β are large (a cohort whose churn barely
     /// varies), where differences of ln Γ would lose the likelihood's slope to rounding.
-    fn evaluate(&self, p: &[f64]) -> (f64, Vec<f64>) {
+    fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
         let (a, b) = (p[0], p[1]);
         let n = self.survivors.len() - 1;
         // ln P(t) and its derivatives, then ln S(t) and its derivatives, advanced together.
@@ -129,20 +129,6 @@ impl Likelihood<'_> {
             gb += last * ls_b;
         }
         (-ll, vec![-ga, -gb])
-    }
-}
-
-impl NegLogLikelihood for Likelihood<'_> {
-    fn value(&self, p: &[f64]) -> f64 {
-        self.evaluate(p).0
-    }
-
-    fn gradient(&self, p: &[f64]) -> Vec<f64> {
-        self.evaluate(p).1
-    }
-
-    fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
-        self.evaluate(p)
     }
 
     fn weight(&self) -> f64 {
