@@ -36,15 +36,15 @@ impl Likelihood<'_> {
         let (ln_alpha, ln_a) = (alpha.ln(), a.ln());
         let mut ll = 0.0;
         let mut g = [0.0f64; 4];
-        let mut ln_at_values = Vec::new();
+        // ln(α+T) and 1/(α+T) once per distinct T of a group.
+        let mut at_values: Vec<(f64, f64)> = Vec::new();
         for ((x, rows), (ts, t_index)) in self.data.by_frequency.iter().zip(&self.data.t_values) {
             let x = *x;
             let chunk = rows.len().div_ceil(parts);
             let range = (part * chunk).min(rows.len())..((part + 1) * chunk).min(rows.len());
             let mine = rows[range.clone()].iter().zip(&t_index[range]);
-            // ln(α+T) once per distinct T of the group.
-            ln_at_values.clear();
-            ln_at_values.extend(ts.iter().map(|t| (alpha + t).ln()));
+            at_values.clear();
+            at_values.extend(ts.iter().map(|t| ((alpha + t).ln(), 1.0 / (alpha + t))));
             if part == 0 {
                 let weight: f64 = rows.iter().map(|row| row.2).sum();
                 let (rise_r, d_r) = ln_rising(r, x);
@@ -57,43 +57,57 @@ impl Likelihood<'_> {
                 g[3] += weight * (d_b - d_ab);
             }
             let rx = r + x;
+            // Per-group sums; the factors shared by the group are applied once at the end.
+            let (mut s_ll, mut s_ln, mut s_inv, mut s_w4) = (0.0, 0.0, 0.0, 0.0);
             if x > 0.0 {
                 let a4_const = ln_a - (b + x - 1.0).ln();
-                for (&(tx, t, w), &k) in mine {
-                    let ln_at = ln_at_values[k as usize];
+                for (&(tx, _, w), &k) in mine {
+                    let (ln_at, inv_at) = at_values[k as usize];
                     let ln_atx = (alpha + tx).ln();
                     let a3 = -rx * ln_at;
                     let a4 = a4_const - rx * ln_atx;
                     // ln(e^{A₃} + e^{A₄}) and the softmax weight of A₄ from one exponential.
                     let e = (-(a3 - a4).abs()).exp();
                     let lse = a3.max(a4) + e.ln_1p();
-                    let w4 = if a4 >= a3 {
-                        1.0 / (1.0 + e)
-                    } else {
-                        e / (1.0 + e)
-                    };
+                    let share = 1.0 / (1.0 + e);
+                    let w4 = if a4 >= a3 { share } else { e * share };
                     let w3 = 1.0 - w4;
-                    ll += w * lse;
-                    g[0] += w * (-w3 * ln_at - w4 * ln_atx);
-                    g[1] += w * (-rx * (w3 / (alpha + t) + w4 / (alpha + tx)));
-                    g[2] += w * w4 / a;
-                    g[3] += w * (-w4 / (b + x - 1.0));
+                    s_ll += w * lse;
+                    s_ln += w * (w3 * ln_at + w4 * ln_atx);
+                    s_inv += w * (w3 * inv_at + w4 / (alpha + tx));
+                    s_w4 += w * w4;
                 }
+                g[2] += s_w4 / a;
+                g[3] -= s_w4 / (b + x - 1.0);
             } else {
-                for (&(_, t, w), &k) in mine {
-                    let ln_at = ln_at_values[k as usize];
-                    ll += w * -rx * ln_at;
-                    g[0] += w * -ln_at;
-                    g[1] += w * (-rx / (alpha + t));
+                for (&(_, _, w), &k) in mine {
+                    let (ln_at, inv_at) = at_values[k as usize];
+                    s_ll -= w * rx * ln_at;
+                    s_ln += w * ln_at;
+                    s_inv += w * inv_at;
                 }
             }
+            ll += s_ll;
+            g[0] -= s_ln;
+            g[1] -= rx * s_inv;
         }
         (ll, g)
     }
+}
 
+impl NegLogLikelihood for Likelihood<'_> {
+    /// # Formula
+    /// `ln L(r, α, a, b | x, t_x, T) = A₁ + A₂ + ln(e^{A₃} + δ_{x>0} e^{A₄})` with
+    /// `A₁ = ln Γ(r+x) − ln Γ(r) + r ln α`,
+    /// `A₂ = ln Γ(a+b) + ln Γ(b+x) − ln Γ(b) − ln Γ(a+b+x)`,
+    /// `A₃ = −(r+x) ln(α+T)`, `A₄ = ln a − ln(b+x−1) − (r+x) ln(α+t_x)`
+    /// (Fader, Hardie & Lee 2005, eq. 6); the ln Γ differences as rising factorials
+    /// ([`ln_rising`]). The gradient from their derivatives and the softmax weights of A₃
+    /// and A₄.
+    ///
     /// The negative log-likelihood and its gradient; large data in [`PARTS`] slices on scoped
     /// threads, added in slice order whatever thread finishes first.
-    fn evaluate(&self, p: &[f64]) -> (f64, Vec<f64>) {
+    fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
         let parts = if self.data.distinct_rows >= PARALLEL_ROWS {
             PARTS
         } else {
@@ -124,27 +138,6 @@ impl Likelihood<'_> {
             .map(|(gi, pi)| -gi + 2.0 * self.penalty * pi)
             .collect();
         (value, gradient)
-    }
-}
-
-impl NegLogLikelihood for Likelihood<'_> {
-    /// # Formula
-    /// `ln L(r, α, a, b | x, t_x, T) = A₁ + A₂ + ln(e^{A₃} + δ_{x>0} e^{A₄})` with
-    /// `A₁ = ln Γ(r+x) − ln Γ(r) + r ln α`,
-    /// `A₂ = ln Γ(a+b) + ln Γ(b+x) − ln Γ(b) − ln Γ(a+b+x)`,
-    /// `A₃ = −(r+x) ln(α+T)`, `A₄ = ln a − ln(b+x−1) − (r+x) ln(α+t_x)`
-    /// (Fader, Hardie & Lee 2005, eq. 6). Its gradient uses ψ (digamma) and the softmax
-    /// weights of A₃ and A₄.
-    fn value(&self, p: &[f64]) -> f64 {
-        self.evaluate(p).0
-    }
-
-    fn gradient(&self, p: &[f64]) -> Vec<f64> {
-        self.evaluate(p).1
-    }
-
-    fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
-        self.evaluate(p)
     }
 
     fn weight(&self) -> f64 {

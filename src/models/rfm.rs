@@ -148,34 +148,32 @@ pub struct GroupedRfm {
 
 impl GroupedRfm {
     pub fn new(rows: &[CustomerSummary]) -> Self {
-        // foldhash: several times faster than SipHash on a million rows; the order of the
-        // groups does not depend on it (they are sorted below).
-        let mut merged: HashMap<(u64, u64, u64), f64, foldhash::fast::FixedState> =
-            HashMap::with_capacity_and_hasher(rows.len().min(1 << 20), Default::default());
-        for row in rows {
-            *merged
-                .entry((
-                    row.frequency.to_bits(),
-                    row.recency.to_bits(),
-                    row.t.to_bits(),
-                ))
-                .or_insert(0.0) += row.count;
-        }
-        let distinct_rows = merged.len();
-        let mut by_x: HashMap<u64, Rows, foldhash::fast::FixedState> = HashMap::default();
-        for ((x, tx, t), w) in merged {
-            by_x.entry(x)
-                .or_default()
-                .push((f64::from_bits(tx), f64::from_bits(t), w));
-        }
-        let mut by_frequency: Vec<(f64, Rows)> = by_x
-            .into_iter()
-            .map(|(x, mut v)| {
-                v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-                (f64::from_bits(x), v)
-            })
+        // Sorted by (x, t_x, T) and identical neighbours merged: one sort instead of hashing
+        // a million keys. Non-negative finite floats order as their bits (−0.0 is made 0.0
+        // first); counts are whole numbers below 2^53, so their sums are exact in any order.
+        let key = |v: f64| (v + 0.0).to_bits();
+        let mut keyed: Vec<(u64, u64, u64, f64)> = rows
+            .iter()
+            .map(|r| (key(r.frequency), key(r.recency), key(r.t), r.count))
             .collect();
-        by_frequency.sort_by(|a, b| a.0.total_cmp(&b.0));
+        keyed.sort_unstable_by_key(|k| (k.0, k.1, k.2));
+        let mut by_frequency: Vec<(f64, Rows)> = Vec::new();
+        let mut distinct_rows = 0;
+        for (x, tx, t, w) in keyed {
+            let x = f64::from_bits(x);
+            if by_frequency.last().is_none_or(|(last, _)| *last != x) {
+                by_frequency.push((x, Vec::new()));
+            }
+            let group = &mut by_frequency.last_mut().expect("pushed above").1;
+            let (tx, t) = (f64::from_bits(tx), f64::from_bits(t));
+            match group.last_mut() {
+                Some(last) if last.0 == tx && last.1 == t => last.2 += w,
+                _ => {
+                    group.push((tx, t, w));
+                    distinct_rows += 1;
+                }
+            }
+        }
         let t_values = by_frequency
             .iter()
             .map(|(_, rows)| {
