@@ -198,3 +198,33 @@ async fn a_supremum_at_the_edge_is_refused_naming_the_parameters() {
         "the likelihood has no interior maximum"
     );
 }
+
+#[tokio::test]
+async fn pareto_nbd_without_dropout_heterogeneity_is_refused_naming_s_and_beta() {
+    // Simulated with one dropout rate for everyone (tests/fixtures/
+    // pareto_nbd_homogeneous_dropout.py): the gamma mixing of dropout rates collapses.
+    let customers: Vec<Value> = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/pareto_nbd_homogeneous_dropout.csv"
+    ))
+    .unwrap()
+    .lines()
+    .skip(1)
+    .map(|line| {
+        let f: Vec<f64> = line.split(',').map(|v| v.parse().unwrap()).collect();
+        json!({"frequency": f[1], "recency": f[2], "T": f[3]})
+    })
+    .collect();
+    let answer = common::post_json("/models/pareto-nbd", &json!({ "customers": customers })).await;
+    answer.assert_problem(422, Some(""));
+    let detail = answer.body["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with(
+            "s and beta grow without bound: the data show no heterogeneity in dropout rates"
+        ),
+        "{detail}"
+    );
+    // BG/NBD on the same customers still has an interior maximum.
+    let bgnbd = common::post_json("/models/bgnbd", &json!({ "customers": customers })).await;
+    assert_eq!(bgnbd.status, 200, "{}", bgnbd.text);
+}

@@ -32,36 +32,58 @@ impl ParetoNbd {
         let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
         let c = r + s + x + 1.0;
         let (a_tau, b_tau) = (alpha + tau, beta + tau);
+        // r ln(α/(α+τ)) and s ln(β/(β+τ)) as ln_1p, exact where α or β is huge.
+        let (la1, lb1) = ((tau / alpha).ln_1p(), (tau / beta).ln_1p());
+        let (d_alpha_r, d_beta_s) = (r * tau / (alpha * a_tau), s * tau / (beta * b_tau));
         if alpha >= beta {
             let h = ln_hyp2f1_unit(r + x, c, (alpha - beta) / a_tau)?;
             Some((
-                -(r + x) * ln_a - s * ln_b + h.value,
+                -r * la1 - x * ln_a - s * lb1 + h.value,
                 [
-                    -ln_a + h.d_b + h.d_c,
-                    -(r + x) / a_tau + h.d_z * b_tau / (a_tau * a_tau),
-                    -ln_b + h.d_c,
-                    -s / b_tau - h.d_z / a_tau,
+                    -la1 + h.d_b + h.d_c,
+                    d_alpha_r - x / a_tau + h.d_z * b_tau / (a_tau * a_tau),
+                    -lb1 + h.d_c,
+                    d_beta_s - h.d_z / a_tau,
                 ],
             ))
         } else {
             let h = ln_hyp2f1_unit(s + 1.0, c, (beta - alpha) / b_tau)?;
             Some((
-                (1.0 - r - x) * ln_a - (s + 1.0) * ln_b + h.value,
+                -r * la1 + (1.0 - x) * ln_a - s * lb1 - ln_b + h.value,
                 [
-                    -ln_a + h.d_c,
-                    (1.0 - r - x) / a_tau - h.d_z / b_tau,
-                    -ln_b + h.d_b + h.d_c,
-                    -(s + 1.0) / b_tau + h.d_z * a_tau / (b_tau * b_tau),
+                    -la1 + h.d_c,
+                    d_alpha_r + (1.0 - x) / a_tau - h.d_z / b_tau,
+                    -lb1 + h.d_b + h.d_c,
+                    d_beta_s - 1.0 / b_tau + h.d_z * a_tau / (b_tau * b_tau),
                 ],
             ))
         }
     }
 
+    /// `ln f(u) + r ln α + s ln β` for the integrand `f(u) = (α+u)^{−(r+x)} (β+u)^{−(s+1)}` of
+    /// the "died" term, and its gradient, in the form exact for huge α or β:
+    /// `−r ln(1+u/α) − x ln(α+u) − s ln(1+u/β) − ln(β+u)`.
+    fn ln_integrand(&self, x: f64, u: f64) -> WithGradient {
+        let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
+        let (la1, lb1) = ((u / alpha).ln_1p(), (u / beta).ln_1p());
+        let (au, bu) = (alpha + u, beta + u);
+        (
+            -r * la1 - x * au.ln() - s * lb1 - bu.ln(),
+            [
+                -la1,
+                r * u / (alpha * au) - x / au,
+                -lb1,
+                s * u / (beta * bu) - 1.0 / bu,
+            ],
+        )
+    }
+
     /// The "died between t_x and T" term `ln(s/ρ) + ln A₀` with `A₀ = G(t_x) − G(T)`, and
     /// its gradient; `−∞` when t_x = T. Where T − t_x is so short that the difference would
     /// cancel (κ = (T−t_x)((r+x)/(α+t_x) + (s+1)/(β+t_x)) < 1e-3), Simpson's rule on the
-    /// integral instead, whose error there is below κ⁴/2880. `ln_at`, `ln_bt` are
-    /// `ln(α+T)`, `ln(β+T)`.
+    /// integral instead, whose error there is below κ⁴/2880; where the series would converge
+    /// slowly (z > 0.9, α and β far apart), Gauss–Legendre quadrature of the integral
+    /// ([`Self::ln_died_quadrature`]). `ln_at`, `ln_bt` are `ln(α+T)`, `ln(β+T)`.
     fn ln_died(&self, x: f64, tx: f64, t: f64, ln_at: f64, ln_bt: f64) -> Option<WithGradient> {
         if tx >= t {
             return Some((f64::NEG_INFINITY, [0.0; 4]));
@@ -69,9 +91,80 @@ impl ParetoNbd {
         if self.short_span(x, tx, t) {
             return Some(self.ln_died_simpson(x, tx, t));
         }
+        if self.slow_series(tx) {
+            return Some(self.ln_died_quadrature(x, tx, t));
+        }
         let g1 = self.ln_g(x, tx, (self.alpha + tx).ln(), (self.beta + tx).ln())?;
         let g2 = self.ln_g(x, t, ln_at, ln_bt)?;
         self.ln_died_from(x, g1, g2)
+    }
+
+    /// Whether the series for G at τ converges slowly: `z = |α−β| / (max(α,β)+τ) > 0.9`
+    /// (about 350 terms and more; z is largest at the smallest τ).
+    fn slow_series(&self, tau: f64) -> bool {
+        let (big, small) = (self.alpha.max(self.beta), self.alpha.min(self.beta));
+        big - small > 0.9 * (big + tau)
+    }
+
+    /// The "died" term by composite 8-point Gauss–Legendre quadrature of
+    /// `s ∫_{t_x}^T (α+u)^{−(r+x)} (β+u)^{−(s+1)} du`, for where the series is slow.
+    ///
+    /// # Formula
+    /// With `c = min(α, β)`, `d = max(α, β)` and `v = ln(c+u)`, `[t_x, T]` is cut into m
+    /// panels of equal length in v, `m = ⌈(e_c + e_d (c+T)/(d+t_x)) ln((c+T)/(c+t_x)) / 2⌉`
+    /// (at most 512; e_c, e_d the exponents r+x, s+1 of the factors with c and d), so that
+    /// the integrand's logarithm changes by at most 2 on a panel; each panel's integral
+    /// `∫ f(u(v)) e^v dv` by 8 Gauss–Legendre nodes (relative error about 1e-13 at that
+    /// variation). The gradient is the nodes' weighted average of `∂ ln f`:
+    /// `(−ln(α+u), −(r+x)/(α+u), −ln(β+u), −(s+1)/(β+u))`, plus `1/s` in s.
+    fn ln_died_quadrature(&self, x: f64, tx: f64, t: f64) -> WithGradient {
+        const NODES: [(f64, f64); 4] = [
+            (0.183_434_642_495_649_8, 0.362_683_783_378_362),
+            (0.525_532_409_916_329, 0.313_706_645_877_887_3),
+            (0.796_666_477_413_626_7, 0.222_381_034_453_374_5),
+            (0.960_289_856_497_536_3, 0.101_228_536_290_376_3),
+        ];
+        let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
+        let (p, q) = (r + x, s + 1.0);
+        let (c, d, near, far) = if alpha <= beta {
+            (alpha, beta, p, q)
+        } else {
+            (beta, alpha, q, p)
+        };
+        let (v0, v1) = ((c + tx).ln(), (c + t).ln());
+        // d ln f / dv is at most `near + far (c+T)/(d+t_x)` in size.
+        let slope = near + far * (c + t) / (d + tx);
+        let panels = (slope * (v1 - v0) / 2.0).ceil().clamp(1.0, 512.0);
+        let half = (v1 - v0) / panels / 2.0;
+        // Online log-sum-exp of the node terms, with the gradient's weighted sum alongside.
+        let (mut top, mut total) = (f64::NEG_INFINITY, 0.0f64);
+        let mut gradient = [0.0f64; 4];
+        for panel in 0..panels as usize {
+            let mid = v0 + (2 * panel + 1) as f64 * half;
+            for (node, weight) in NODES {
+                for v in [mid - node * half, mid + node * half] {
+                    let u = (v.exp() - c).max(0.0);
+                    let (value, d) = self.ln_integrand(x, u);
+                    let term = (weight * half).ln() + v + value;
+                    if term > top {
+                        let scale = (top - term).exp();
+                        total *= scale;
+                        gradient.iter_mut().for_each(|g| *g *= scale);
+                        top = term;
+                    }
+                    let e = (term - top).exp();
+                    total += e;
+                    for (g, di) in gradient.iter_mut().zip(d) {
+                        *g += e * di;
+                    }
+                }
+            }
+        }
+        for g in &mut gradient {
+            *g /= total;
+        }
+        gradient[2] += 1.0 / s;
+        (s.ln() + top + total.ln(), gradient)
     }
 
     /// Whether T − t_x is short enough for Simpson's rule (κ < 1e-3, see [`Self::ln_died`]).
@@ -81,18 +174,15 @@ impl ParetoNbd {
 
     /// The "died" term by Simpson's rule on `s ∫_{t_x}^T (α+u)^{−(r+x)} (β+u)^{−(s+1)} du`.
     fn ln_died_simpson(&self, x: f64, tx: f64, t: f64) -> WithGradient {
-        let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
+        let s = self.s;
         let span = t - tx;
         {
-            // ln f(u) = −(r+x) ln(α+u) − (s+1) ln(β+u); died = ln s + ln(h/6) + ln Σ wᵢ f(uᵢ).
+            // died = ln s + ln(h/6) + ln Σ wᵢ f(uᵢ) (with r ln α + s ln β, see ln_integrand).
             let mid = 0.5 * (tx + t);
             let mut parts = [(0.0f64, [0.0f64; 4]); 3];
             for (part, (u, weight)) in parts.iter_mut().zip([(tx, 1.0f64), (mid, 4.0), (t, 1.0)]) {
-                let (la, lb) = ((alpha + u).ln(), (beta + u).ln());
-                *part = (
-                    weight.ln() - (r + x) * la - (s + 1.0) * lb,
-                    [-la, -(r + x) / (alpha + u), -lb, -(s + 1.0) / (beta + u)],
-                );
+                let (value, gradient) = self.ln_integrand(x, u);
+                *part = (weight.ln() + value, gradient);
             }
             let top = parts.iter().fold(f64::NEG_INFINITY, |m, p| m.max(p.0));
             let total: f64 = parts.iter().map(|p| (p.0 - top).exp()).sum();
@@ -131,11 +221,17 @@ impl ParetoNbd {
     }
 
     /// The "alive at T" term `−(r+x) ln(α+T) − s ln(β+T)` and its gradient.
-    fn ln_alive(&self, x: f64, t: f64, ln_at: f64, ln_bt: f64) -> WithGradient {
+    fn ln_alive(&self, x: f64, t: f64, ln_at: f64) -> WithGradient {
         let (r, alpha, s, beta) = (self.r, self.alpha, self.s, self.beta);
+        let (la1, lb1) = ((t / alpha).ln_1p(), (t / beta).ln_1p());
         (
-            -(r + x) * ln_at - s * ln_bt,
-            [-ln_at, -(r + x) / (alpha + t), -ln_bt, -s / (beta + t)],
+            -r * la1 - x * ln_at - s * lb1,
+            [
+                -la1,
+                r * t / (alpha * (alpha + t)) - x / (alpha + t),
+                -lb1,
+                s * t / (beta * (beta + t)),
+            ],
         )
     }
 
@@ -143,7 +239,7 @@ impl ParetoNbd {
     /// "alive" term's share of the likelihood.
     pub fn p_alive(&self, x: f64, tx: f64, t: f64) -> Option<f64> {
         let (ln_at, ln_bt) = ((self.alpha + t).ln(), (self.beta + t).ln());
-        let alive = self.ln_alive(x, t, ln_at, ln_bt).0;
+        let alive = self.ln_alive(x, t, ln_at).0;
         let died = self.ln_died(x, tx, t, ln_at, ln_bt)?.0;
         let p = 1.0 / (1.0 + (died - alive).exp());
         p.is_finite().then_some(p)
@@ -182,7 +278,7 @@ pub struct Likelihood<'a> {
     pub penalty: f64,
 }
 
-impl Likelihood<'_> {
+impl NegLogLikelihood for Likelihood<'_> {
     /// The negative log-likelihood and its gradient.
     ///
     /// # Formula
@@ -190,15 +286,14 @@ impl Likelihood<'_> {
     /// e^{died})` with `alive = −(r+x) ln(α+T) − s ln(β+T)` and `died = ln(s/ρ) + ln A₀`
     /// ([`ParetoNbd::ln_g`]); the gradient from the rising factorial's derivative, the
     /// series' own derivatives and the softmax weights of the two terms.
-    fn evaluate(&self, p: &[f64]) -> (f64, Vec<f64>) {
+    fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
         let model = ParetoNbd {
             r: p[0],
             alpha: p[1],
             s: p[2],
             beta: p[3],
         };
-        let (r, alpha, s, beta) = (p[0], p[1], p[2], p[3]);
-        let (ln_alpha, ln_beta) = (alpha.ln(), beta.ln());
+        let (r, alpha, beta) = (p[0], p[1], p[3]);
         let mut ll = 0.0;
         let mut g = [0.0f64; 4];
         let mut done = 0usize;
@@ -212,19 +307,20 @@ impl Likelihood<'_> {
             at_t.clear();
             for &t in ts {
                 let (ln_at, ln_bt) = ((alpha + t).ln(), (beta + t).ln());
-                at_t.push((
-                    model.ln_alive(x, t, ln_at, ln_bt),
-                    model.ln_g(x, t, ln_at, ln_bt),
-                ));
+                // G(T) is needed only where the series path is taken (z(T) ≤ z(t_x)).
+                let g_t = if model.slow_series(t) {
+                    None
+                } else {
+                    model.ln_g(x, t, ln_at, ln_bt)
+                };
+                at_t.push((model.ln_alive(x, t, ln_at), g_t));
             }
             let mut g_zero = None;
             let weight: f64 = rows.iter().map(|row| row.2).sum();
             let (rise_r, d_r) = ln_rising(r, x);
-            ll += weight * (rise_r + r * ln_alpha + s * ln_beta);
-            g[0] += weight * (d_r + ln_alpha);
-            g[1] += weight * r / alpha;
-            g[2] += weight * ln_beta;
-            g[3] += weight * s / beta;
+            // r ln α + s ln β sit inside the alive and died terms (exact for huge α, β).
+            ll += weight * rise_r;
+            g[0] += weight * d_r;
             for (&(tx, t, w), &k) in rows.iter().zip(t_index) {
                 done += 1;
                 if done % 4096 == 0 && cancelled() {
@@ -235,6 +331,8 @@ impl Likelihood<'_> {
                     Some((f64::NEG_INFINITY, [0.0; 4]))
                 } else if model.short_span(x, tx, t) {
                     Some(model.ln_died_simpson(x, tx, t))
+                } else if model.slow_series(tx) {
+                    Some(model.ln_died_quadrature(x, tx, t))
                 } else {
                     let g_tx = if tx == 0.0 {
                         *g_zero.get_or_insert_with(|| model.ln_g(x, 0.0, alpha.ln(), beta.ln()))
@@ -262,20 +360,6 @@ impl Likelihood<'_> {
             .map(|(gi, pi)| -gi + 2.0 * self.penalty * pi)
             .collect();
         (value, gradient)
-    }
-}
-
-impl NegLogLikelihood for Likelihood<'_> {
-    fn value(&self, p: &[f64]) -> f64 {
-        self.evaluate(p).0
-    }
-
-    fn gradient(&self, p: &[f64]) -> Vec<f64> {
-        self.evaluate(p).1
-    }
-
-    fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
-        self.evaluate(p)
     }
 
     fn weight(&self) -> f64 {
@@ -325,25 +409,64 @@ mod tests {
     }
 
     #[test]
+    fn quadrature_agrees_with_the_series() {
+        // z = 0.5–0.85 here: both methods apply; value and gradient must agree.
+        for (model, x, tx, t) in [
+            ((0.55, 2.0, 0.61, 11.67), 2.0, 5.0, 38.0),
+            ((0.55, 40.0, 0.61, 6.0), 0.0, 0.0, 30.0),
+            ((1.3, 3.0, 2.0, 30.0), 25.0, 30.0, 39.0),
+        ] {
+            let m = ParetoNbd {
+                r: model.0,
+                alpha: model.1,
+                s: model.2,
+                beta: model.3,
+            };
+            let g1 = m
+                .ln_g(x, tx, (m.alpha + tx).ln(), (m.beta + tx).ln())
+                .unwrap();
+            let g2 = m.ln_g(x, t, (m.alpha + t).ln(), (m.beta + t).ln()).unwrap();
+            let (series, d_series) = m.ln_died_from(x, g1, g2).unwrap();
+            let (quad, d_quad) = m.ln_died_quadrature(x, tx, t);
+            assert!(
+                (series - quad).abs() < 1e-11 * series.abs().max(1.0),
+                "{series} vs {quad}"
+            );
+            for i in 0..4 {
+                assert!(
+                    (d_series[i] - d_quad[i]).abs() < 1e-9 * d_series[i].abs().max(1.0),
+                    "∂{i}: {} vs {}",
+                    d_series[i],
+                    d_quad[i]
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_analytic_gradient_matches_central_differences() {
         let data = data();
         let likelihood = Likelihood {
             data: &data,
             penalty: 0.0,
         };
-        // Both branches (α ≥ β and α < β), and near α = β.
+        // Both branches (α ≥ β and α < β), near α = β, and the quadrature.
         for p in [
             [0.55, 10.58, 0.61, 11.67],
             [0.55, 12.0, 0.61, 3.0],
             [2.0, 7.0, 1.5, 7.000001],
+            // α and β far apart: the quadrature path.
+            [0.55, 2.0, 30.0, 600.0],
         ] {
-            let (_, g) = likelihood.evaluate(&p);
+            let (_, g) = likelihood.value_and_gradient(&p);
             for i in 0..4 {
                 let h = 1e-6 * p[i];
                 let (mut up, mut down) = (p, p);
                 up[i] += h;
                 down[i] -= h;
-                let numeric = (likelihood.value(&up) - likelihood.value(&down)) / (2.0 * h);
+                let numeric = (likelihood.value_and_gradient(&up).0
+                    - likelihood.value_and_gradient(&down).0)
+                    / (2.0 * h);
                 assert!(
                     (g[i] - numeric).abs() < 1e-5 * numeric.abs().max(1.0),
                     "{p:?} ∂{i}: {} vs {numeric}",
