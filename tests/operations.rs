@@ -53,6 +53,64 @@ async fn metrics_count_requests_by_route_and_status() {
 }
 
 #[tokio::test]
+async fn metrics_labels_stay_bounded_and_time_outs_are_counted() {
+    // A made-up method to an unknown path is counted as `other` on `unmatched`, whatever its
+    // name: a client cannot create time series at will.
+    let app = common::app();
+    let weird = Method::from_bytes(&[b'X'; 3000]).unwrap();
+    common::send_to(app.clone(), weird, "/no-such-path", None, "").await;
+    // A request past its deadline answers the time-limit problem and is counted as a 503.
+    let slow = retention_kpi::app(Config {
+        request_timeout_ms: 1,
+        ..Config::default()
+    });
+    let answer = common::send_to(
+        slow,
+        Method::POST,
+        "/models/pareto-nbd",
+        Some("application/json"),
+        slow_fit_body(),
+    )
+    .await;
+    answer.assert_problem(503, None);
+    assert_eq!(answer.body["type"], "urn:retention-kpi:problem:time-limit");
+    let metrics = common::send_to(app, Method::GET, "/metrics", None, "").await;
+    assert!(
+        !metrics.text.contains("XXXX"),
+        "a method name became a label"
+    );
+    assert!(
+        metrics
+            .text
+            .contains(r#"http_requests_total{route="unmatched",method="other",status="404"}"#),
+        "{}",
+        metrics.text
+    );
+    assert!(
+        metrics.text.contains(
+            r#"http_requests_total{route="/models/pareto-nbd",method="POST",status="503"}"#
+        ),
+        "{}",
+        metrics.text
+    );
+}
+
+#[tokio::test]
+async fn answers_carry_security_headers() {
+    let answer = common::post_json("/crr", &serde_json::from_str(CRR).unwrap()).await;
+    assert_eq!(answer.headers["x-content-type-options"], "nosniff");
+    assert_eq!(answer.headers["cache-control"], "no-store");
+    let refused = common::post_json("/crr", &json!([100, 20, 95])).await;
+    refused.assert_problem(422, Some(""));
+    assert_eq!(refused.headers["x-content-type-options"], "nosniff");
+    let docs = common::send(Method::GET, "/docs/", None, "").await;
+    assert_eq!(docs.status, 200);
+    let csp = docs.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(docs.headers["x-frame-options"], "DENY");
+}
+
+#[tokio::test]
 async fn readiness_and_liveness_answer() {
     let ready = common::send(Method::GET, "/readyz", None, "").await;
     assert_eq!(

@@ -117,6 +117,22 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body is empty: send a JSON object".to_owned(),
         ));
     }
+    // Every request body is an object: serde would read an array as positional fields
+    // (`[100,20,95]` as start, new, end), so anything else is refused first.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        if let Err(syntax) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            return Err(ApiError::MalformedJson(format!(
+                "the body is not valid JSON: {syntax}"
+            )));
+        }
+        return Err(ApiError::InvalidBody {
+            pointer: String::new(),
+            reason: "must be a JSON object".to_owned(),
+            detail: "the body must be a JSON object with the fields documented for this endpoint"
+                .to_owned(),
+        });
+    }
     // Fast path: a good body parses once, without tracking the path; only a refused one is
     // parsed again to name the offending field.
     if let Ok(value) = serde_json::from_slice(bytes) {
@@ -153,7 +169,8 @@ fn shape_error(mut pointer: String, inner: serde_json::Error) -> ApiError {
     if inner.classify() != serde_json::error::Category::Data {
         return ApiError::MalformedJson(format!("the body is not valid JSON: {inner}"));
     }
-    let message = without_position(&inner.to_string());
+    let message = truncated(&without_position(&inner.to_string()));
+    pointer = truncated(&pointer);
     // serde names a missing field in the message, not in the path; an unknown one is in the
     // path too, except beside a flattened struct.
     let named = ["missing field `", "unknown field `"]
@@ -183,6 +200,22 @@ fn shape_error(mut pointer: String, inner: serde_json::Error) -> ApiError {
         pointer,
         reason,
     }
+}
+
+/// Client-supplied text echoed in a problem (field names, values) is cut to this many bytes.
+const ECHO_LIMIT: usize = 200;
+
+/// `text` cut at a character boundary near [`ECHO_LIMIT`] bytes, marked with `…`: an unknown
+/// field name of a megabyte is not echoed back whole.
+pub fn truncated(text: &str) -> String {
+    if text.len() <= ECHO_LIMIT {
+        return text.to_owned();
+    }
+    let mut end = ECHO_LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// serde_json appends " at line L column C"; the pointer says where, so drop it.
@@ -296,6 +329,41 @@ mod tests {
         assert_eq!(pointer_of(r#"{"start":"a"}"#), "/start");
         assert_eq!(pointer_of(r#"{"start":1,"list":[1,-2]}"#), "/list/1");
         assert_eq!(pointer_of(r#"{"start":1.5}"#), "/start");
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_refused() {
+        // An array would otherwise fill the fields by position.
+        for body in [&b"[1, 2]"[..], b" 42", b"\"text\"", b"null"] {
+            match parse_json::<Body>(body) {
+                Err(ApiError::InvalidBody {
+                    pointer, reason, ..
+                }) => {
+                    assert_eq!(pointer, "");
+                    assert_eq!(reason, "must be a JSON object");
+                }
+                other => panic!("{body:?}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse_json::<Body>(b"[1, 2"),
+            Err(ApiError::MalformedJson(_))
+        ));
+    }
+
+    #[test]
+    fn a_huge_unknown_field_name_is_not_echoed_whole() {
+        let name = "x".repeat(1_000_000);
+        let body = format!(r#"{{"start":1,"{name}":2}}"#);
+        match parse_json::<Body>(body.as_bytes()) {
+            Err(error @ ApiError::InvalidBody { .. }) => {
+                let problem = error.problem();
+                let size = serde_json::to_vec(&problem).unwrap().len();
+                assert!(size < 2_000, "{size} bytes");
+                assert!(problem.errors[0].pointer.starts_with("/xxx"));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

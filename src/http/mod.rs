@@ -265,6 +265,7 @@ pub fn app_with_readiness(config: Config) -> (Router, Arc<AtomicBool>) {
                     .on_failure(DefaultOnFailure::new().level(Level::DEBUG)),
             )
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(middleware::from_fn(ops::security_headers))
             .layer(middleware::from_fn(error::problem_for_bare_errors)),
     );
     let router = match cors {

@@ -556,7 +556,8 @@ impl Compute for SurvivalRequest {
                     .map(|o| {
                         (
                             Observation {
-                                duration: o.duration,
+                                // −0.0 is 0: it must not sort before the S(0) = 1 point.
+                                duration: o.duration + 0.0,
                                 observed: o.observed,
                             },
                             o.group,

@@ -179,8 +179,8 @@ impl EngagementInputs {
                 ),
             ));
         }
-        let total: f64 = components.iter().map(|c| c.weight).sum();
-        if total <= 0.0 || !total.is_finite() {
+        let largest = components.iter().fold(0.0f64, |m, c| m.max(c.weight));
+        if largest <= 0.0 || !largest.is_finite() {
             return Err(InvalidInput::new(
                 "/components/0/weight",
                 "weights must sum to more than zero",
@@ -188,6 +188,15 @@ impl EngagementInputs {
             ));
         }
         Ok(Self { components })
+    }
+
+    /// The weights normalised to sum to 1, each divided by the largest first so that the sum
+    /// cannot overflow (weights of 1e308 are as valid as weights of 1).
+    fn normalised_weights(&self) -> Vec<f64> {
+        let largest = self.components.iter().fold(0.0f64, |m, c| m.max(c.weight));
+        let scaled: Vec<f64> = self.components.iter().map(|c| c.weight / largest).collect();
+        let total: f64 = scaled.iter().sum();
+        scaled.iter().map(|w| w / total).collect()
     }
 }
 
@@ -220,13 +229,12 @@ pub struct EngagementReport {
 /// as participants / total, a raw measure as (value − min) / (max − min)), weighted by w_i
 /// (weights normalised to sum to 1).
 pub fn engagement_score(inputs: &EngagementInputs) -> Result<EngagementReport, InvalidInput> {
-    let total_weight: f64 = inputs.components.iter().map(|c| c.weight).sum();
+    let weights = inputs.normalised_weights();
     let mut breakdown = Breakdown::new("score = Σ w_i × x_i × 100 / Σ w_i", "");
     let mut parts = Vec::with_capacity(inputs.components.len());
     let mut terms = Vec::with_capacity(inputs.components.len());
-    for component in &inputs.components {
+    for (component, &w) in inputs.components.iter().zip(&weights) {
         let x = component.normalized();
-        let w = component.weight / total_weight;
         let contribution = x * w * 100.0;
         breakdown = breakdown
             .input(format!("x[{}]", component.name), x)
@@ -265,7 +273,10 @@ pub fn engagement_score(inputs: &EngagementInputs) -> Result<EngagementReport, I
     breakdown = breakdown.step("engagement score", "sum of contributions", score);
     let mut kpi = Kpi::new("engagement_score", score, Unit::Score, breakdown)
         .note("On 0–100: 100 means every component at its best.");
-    if (total_weight - 1.0).abs() > 1e-9 {
+    let total_weight: f64 = inputs.components.iter().map(|c| c.weight).sum();
+    if !total_weight.is_finite() {
+        kpi = kpi.note("Weights were normalised to sum to 1.");
+    } else if (total_weight - 1.0).abs() > 1e-9 {
         kpi = kpi.note(format!(
             "Weights summed to {}; they were normalised to sum to 1.",
             num(total_weight)
@@ -394,6 +405,26 @@ mod tests {
         // (0.5 × 0.3 + 0.5 × 0.5) × 100 = 40
         assert!((report.kpi.value - 40.0).abs() < 1e-12);
         assert!((report.components[0].share_pct - 37.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn huge_weights_are_normalised_without_overflow() {
+        let component = |i: usize, w: f64| {
+            Component::new(
+                &format!("/components/{i}"),
+                format!("c{i}"),
+                Measure::Rate {
+                    participants: 30,
+                    total: 100,
+                },
+                w,
+            )
+            .unwrap()
+        };
+        let inputs = EngagementInputs::new(vec![component(0, 1e308), component(1, 1e308)]);
+        let report = engagement_score(&inputs.unwrap()).unwrap();
+        assert!((report.kpi.value - 30.0).abs() < 1e-12);
+        assert!((report.components[0].weight - 0.5).abs() < 1e-15);
     }
 
     #[test]
