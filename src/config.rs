@@ -29,7 +29,12 @@ pub struct Config {
     #[arg(long, env = "MAX_BATCH_ITEMS", default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     pub max_batch_items: usize,
 
-    /// Model fits that may run at once, each on a blocking thread (default: the cores).
+    /// Most groups one `/survival` request may compare (422 above it).
+    #[arg(long, env = "MAX_SURVIVAL_GROUPS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
+    pub max_survival_groups: usize,
+
+    /// CPU work (model fits, /series, /cohorts, /survival) that may run at once, each on a
+    /// blocking thread (default: the cores); up to 4 × as many requests wait, more are shed.
     #[arg(long, env = "FIT_WORKERS", default_value_t = default_fit_workers(), value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     pub fit_workers: usize,
 
@@ -133,6 +138,7 @@ impl Default for Config {
             api_keys_file: None,
             cors_origins: Vec::new(),
             fit_workers: default_fit_workers(),
+            max_survival_groups: 100,
             log_format: LogFormat::Text,
         }
     }

@@ -95,6 +95,44 @@ async fn metrics_labels_stay_bounded_and_time_outs_are_counted() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpu_work_waits_in_a_bounded_queue_and_the_excess_is_shed() {
+    // One worker, so 1 running + 4 waiting; the rest are shed at once with Retry-After.
+    let app = retention_kpi::app(Config {
+        fit_workers: 1,
+        ..Config::default()
+    });
+    let body = slow_fit_body();
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (app, body) = (app.clone(), body.clone());
+            tokio::spawn(async move {
+                common::send_to(
+                    app,
+                    Method::POST,
+                    "/models/pareto-nbd",
+                    Some("application/json"),
+                    body,
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for handle in handles {
+        let answer = handle.await.unwrap();
+        if answer.status == 503 {
+            assert_eq!(answer.body["type"], "urn:retention-kpi:problem:overloaded");
+            assert_eq!(answer.headers["retry-after"], "1");
+        }
+        statuses.push(answer.status.as_u16());
+    }
+    let answered = statuses.iter().filter(|s| **s == 200).count();
+    let shed = statuses.iter().filter(|s| **s == 503).count();
+    assert_eq!(answered + shed, 8, "{statuses:?}");
+    assert!((1..=5).contains(&answered) && shed >= 3, "{statuses:?}");
+}
+
 #[tokio::test]
 async fn answers_carry_security_headers() {
     let answer = common::post_json("/crr", &serde_json::from_str(CRR).unwrap()).await;

@@ -160,6 +160,13 @@ async fn bad_records_are_refused_with_their_field() {
             json!({"as_of": "2026-01-01", "subscriptions": [{"start": "2026-05-01", "end": null}]}),
             "/subscriptions/0/start",
         ),
+        (
+            // 101 groups: over the default MAX_SURVIVAL_GROUPS (100), refused before the
+            // log-rank test's k × k work.
+            "/survival",
+            json!({"observations": (0..101).map(|g| json!({"duration": 1 + g % 3, "observed": true, "group": format!("g{g}")})).collect::<Vec<_>>()}),
+            "/observations",
+        ),
     ];
     for (path, body, pointer) in cases {
         common::post_json(path, &body)

@@ -27,7 +27,7 @@ problem+json naming the offending field by JSON pointer.\n\n\
 Problem types: `urn:retention-kpi:problem:validation` (values a formula cannot work with), \
 `invalid-body` (missing, unknown or mistyped field), `malformed-json`, `unsupported-media-type`, \
 `payload-too-large`, `not-found`, `method-not-allowed`, `unauthorized` (API keys configured, none or a wrong one \
-given), `overloaded` (503 with Retry-After: over the concurrency limit), `time-limit` (503: the request ran past `REQUEST_TIMEOUT_MS`; its work, a model fit included, is cancelled), `internal`.\n\n\
+given), `overloaded` (503 with Retry-After: over the concurrency limit, or too many requests waiting for a CPU worker), `time-limit` (503: the request ran past `REQUEST_TIMEOUT_MS`; its work, a model fit included, is cancelled), `internal`.\n\n\
 When API keys are configured, computing endpoints need `Authorization: Bearer <key>` or `x-api-key: <key>`.",
         license(name = "MIT OR Apache-2.0")
     ),

@@ -66,6 +66,9 @@ pub enum ApiError {
     /// 405: the path exists, not with this method.
     #[error("{0} is not allowed here")]
     MethodNotAllowed(String),
+    /// 503 with `Retry-After`: too much work in progress or waiting for a worker.
+    #[error("too many requests are being computed right now: retry after a second")]
+    Overloaded,
     /// 503: the request ran past its time budget; its work was cancelled.
     #[error("the request did not finish within its time budget of {limit_ms} ms; its work was cancelled")]
     TimeLimit { limit_ms: u64 },
@@ -83,7 +86,7 @@ impl ApiError {
             ApiError::InvalidBody { .. } | ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::TimeLimit { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TimeLimit { .. } | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -101,6 +104,7 @@ impl ApiError {
             ApiError::NotFound(_) => ("not-found", "Not found"),
             ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             ApiError::TimeLimit { .. } => ("time-limit", "Time budget exceeded"),
+            ApiError::Overloaded => ("overloaded", "Service overloaded"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         };
         let errors = match self {
@@ -152,7 +156,13 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(%cause, "internal error");
         }
-        problem_response(&self.problem())
+        let mut response = problem_response(&self.problem());
+        if matches!(self, ApiError::Overloaded) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
     }
 }
 

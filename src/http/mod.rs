@@ -18,6 +18,7 @@ pub mod nps;
 pub mod ops;
 pub mod records;
 pub mod revenue;
+pub mod work;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -52,8 +53,10 @@ pub struct AppState(Arc<Shared>);
 #[derive(Debug)]
 pub struct Shared {
     pub config: Config,
-    /// Model fits running at once are bounded by `fit_workers`.
-    pub fit_slots: Arc<Semaphore>,
+    /// CPU work (fits, record analytics) running at once is bounded by `fit_workers`.
+    pub work_slots: Arc<Semaphore>,
+    /// Requests waiting for a worker slot (bounded, see [`work`]).
+    pub work_waiting: std::sync::atomic::AtomicUsize,
     /// The accepted API keys (none: no authentication).
     pub api_keys: Vec<String>,
     /// Lowered when shutdown begins: `/readyz` then answers 503.
@@ -71,7 +74,8 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(config: Config) -> Self {
         Self(Arc::new(Shared {
-            fit_slots: Arc::new(Semaphore::new(config.fit_workers)),
+            work_slots: Arc::new(Semaphore::new(config.fit_workers)),
+            work_waiting: std::sync::atomic::AtomicUsize::new(0),
             api_keys: config
                 .api_keys
                 .iter()

@@ -10,10 +10,7 @@ use super::error::ApiError;
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
 use crate::kpi::InvalidInput;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
-use crate::models::fit::{self, Direction, FitOutcome, Verdict};
+use crate::models::fit::{Direction, FitOutcome, Verdict};
 use crate::models::rfm::{
     parse_date, summarise, CustomerSummary, GroupedRfm, TimeUnit, Transaction,
 };
@@ -526,11 +523,8 @@ impl Compute for ParetoNbdRequest {
     }
 }
 
-/// Runs a computation on the blocking pool, at most `fit_workers` at a time, so that fits do
-/// not hold up the async runtime (and `/healthz` stays prompt). The worker slot is held by the
-/// blocking task itself, so it is released only when the work has really ended; if the request
-/// is abandoned (its deadline passed, its client went away) the work is cancelled at its next
-/// likelihood evaluation.
+/// Runs a model request through the shared CPU-work path ([`super::work`]), serialising its
+/// answer there too (a large answer is CPU work the runtime should not do).
 async fn off_runtime<T>(
     state: AppState,
     model: &'static str,
@@ -540,37 +534,13 @@ where
     T: Compute + Send + 'static,
     T::Output: Send + 'static,
 {
-    /// Raises the flag when the request's future is dropped unfinished.
-    struct CancelOnDrop(Arc<AtomicBool>);
-    impl Drop for CancelOnDrop {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::Relaxed);
-        }
-    }
-    let permit = state
-        .fit_slots
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let flag = Arc::new(AtomicBool::new(false));
-    let _cancel_on_drop = CancelOnDrop(flag.clone());
-    tokio::task::spawn_blocking(move || {
-        let _permit = permit;
+    super::work::off_runtime(state, model, move |state| {
         let started = std::time::Instant::now();
-        let answer = fit::cancellable(flag.clone(), || request.compute(&state));
-        if flag.load(Ordering::Relaxed) {
-            // Nobody waits for this answer any more; say what happened, not a 422.
-            return Err(ApiError::TimeLimit {
-                limit_ms: state.config.request_timeout_ms,
-            });
-        }
+        let answer = request.compute(state);
         super::ops::record_fit(model, started.elapsed().as_secs_f64());
-        // Serialised here too: a large answer is CPU work the runtime should not do.
         answer.and_then(super::finite_json)
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("fit task failed: {e}")))?
 }
 
 /// BG/NBD fit and predictions

@@ -269,15 +269,5 @@ pub async fn require_api_key(
 
 /// The answer to a request shed by the concurrency limit: 503 with `Retry-After`.
 pub async fn overloaded(_: tower::BoxError) -> Response {
-    let mut response = problem_response(&Problem {
-        problem_type: "urn:retention-kpi:problem:overloaded".to_owned(),
-        title: "Service overloaded".to_owned(),
-        status: 503,
-        detail: "too many requests are being computed right now: retry after a second".to_owned(),
-        errors: Vec::new(),
-    });
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    response
+    super::error::ApiError::Overloaded.into_response()
 }

@@ -302,19 +302,23 @@ pub async fn series(
     State(state): State<AppState>,
     records: Records,
 ) -> Result<super::FiniteJson, ApiError> {
-    let request = match records {
-        Records::Json(bytes) => parse_json::<SeriesRequest>(&bytes)?,
-        Records::Csv(bytes, q) => {
-            let params: SeriesParams = query(q)?;
-            SeriesRequest {
-                events: csv_rows(&bytes, "events")?,
-                period: params.period,
-                from: params.from,
-                to: params.to,
+    // Parsing and computing both grow with the body: off the runtime, in the worker bound.
+    super::work::off_runtime(state, "series", move |state| {
+        let request = match records {
+            Records::Json(bytes) => parse_json::<SeriesRequest>(&bytes)?,
+            Records::Csv(bytes, q) => {
+                let params: SeriesParams = query(q)?;
+                SeriesRequest {
+                    events: csv_rows(&bytes, "events")?,
+                    period: params.period,
+                    from: params.from,
+                    to: params.to,
+                }
             }
-        }
-    };
-    request.compute(&state).and_then(super::finite_json)
+        };
+        request.compute(state).and_then(super::finite_json)
+    })
+    .await
 }
 
 // ----- /cohorts -----
@@ -425,18 +429,21 @@ pub async fn cohorts(
     State(state): State<AppState>,
     records: Records,
 ) -> Result<super::FiniteJson, ApiError> {
-    let request = match records {
-        Records::Json(bytes) => parse_json::<CohortsRequest>(&bytes)?,
-        Records::Csv(bytes, q) => {
-            let params: CohortParams = query(q)?;
-            CohortsRequest {
-                events: csv_rows(&bytes, "events")?,
-                period: params.period,
-                retention: params.retention,
+    super::work::off_runtime(state, "cohorts", move |state| {
+        let request = match records {
+            Records::Json(bytes) => parse_json::<CohortsRequest>(&bytes)?,
+            Records::Csv(bytes, q) => {
+                let params: CohortParams = query(q)?;
+                CohortsRequest {
+                    events: csv_rows(&bytes, "events")?,
+                    period: params.period,
+                    retention: params.retention,
+                }
             }
-        }
-    };
-    request.compute(&state).and_then(super::finite_json)
+        };
+        request.compute(state).and_then(super::finite_json)
+    })
+    .await
 }
 
 // ----- /survival -----
@@ -537,7 +544,8 @@ pub struct SurvivalResponse {
 
 impl Compute for SurvivalRequest {
     type Output = SurvivalResponse;
-    fn compute(self, _state: &AppState) -> Result<SurvivalResponse, ApiError> {
+    fn compute(self, state: &AppState) -> Result<SurvivalResponse, ApiError> {
+        let observations_given = self.observations.is_some();
         let (rows, unit): (Vec<(Observation, Option<String>)>, Option<DurationUnit>) = match (
             self.observations,
             self.subscriptions,
@@ -628,6 +636,23 @@ impl Compute for SurvivalRequest {
                     .push(*o);
             }
         }
+        let max_groups = state.config.max_survival_groups;
+        if by_group.len() > max_groups {
+            let field = if observations_given {
+                "/observations"
+            } else {
+                "/subscriptions"
+            };
+            return Err(InvalidInput::new(
+                field,
+                format!("at most {max_groups} groups"),
+                format!(
+                    "the rows name {} groups; a survival request compares at most {max_groups} (MAX_SURVIVAL_GROUPS)",
+                    by_group.len()
+                ),
+            )
+            .into());
+        }
         let groups: Vec<GroupCurve> = by_group
             .iter()
             .map(|(g, obs)| GroupCurve {
@@ -683,28 +708,31 @@ pub async fn survival(
     State(state): State<AppState>,
     records: Records,
 ) -> Result<super::FiniteJson, ApiError> {
-    let request = match records {
-        Records::Json(bytes) => parse_json::<SurvivalRequest>(&bytes)?,
-        Records::Csv(bytes, q) => {
-            let params: SurvivalParams = query(q)?;
-            let header = std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(|t| t.lines().next())
-                .unwrap_or("");
-            let columns: Vec<&str> = header.split(',').map(str::trim).collect();
-            let (observations, subscriptions) = if columns.contains(&"duration") {
-                (Some(csv_rows(&bytes, "observations")?), None)
-            } else {
-                (None, Some(csv_rows(&bytes, "subscriptions")?))
-            };
-            SurvivalRequest {
-                observations,
-                subscriptions,
-                as_of: params.as_of,
-                unit: params.unit,
-                horizon: params.horizon,
+    super::work::off_runtime(state, "survival", move |state| {
+        let request = match records {
+            Records::Json(bytes) => parse_json::<SurvivalRequest>(&bytes)?,
+            Records::Csv(bytes, q) => {
+                let params: SurvivalParams = query(q)?;
+                let header = std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|t| t.lines().next())
+                    .unwrap_or("");
+                let columns: Vec<&str> = header.split(',').map(str::trim).collect();
+                let (observations, subscriptions) = if columns.contains(&"duration") {
+                    (Some(csv_rows(&bytes, "observations")?), None)
+                } else {
+                    (None, Some(csv_rows(&bytes, "subscriptions")?))
+                };
+                SurvivalRequest {
+                    observations,
+                    subscriptions,
+                    as_of: params.as_of,
+                    unit: params.unit,
+                    horizon: params.horizon,
+                }
             }
-        }
-    };
-    request.compute(&state).and_then(super::finite_json)
+        };
+        request.compute(state).and_then(super::finite_json)
+    })
+    .await
 }
