@@ -25,6 +25,25 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
     pub request_timeout_ms: u64,
 
+    /// A client must send a whole request head within this many milliseconds (an idle
+    /// keep-alive connection too); past it the connection is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: u64,
+
+    /// Largest request head (request line and headers), in bytes (at least 8192).
+    #[arg(long, env = "MAX_HEADER_BYTES", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(8192..).map(|v| v as usize))]
+    pub max_header_bytes: usize,
+
+    /// Connections open at once; more are closed as they are accepted.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
+    pub max_connections: usize,
+
+    /// On SIGTERM, how long in-flight requests may take to finish before their connections
+    /// (and their work) are dropped, in milliseconds; keep it below the orchestrator's grace
+    /// period.
+    #[arg(long, env = "SHUTDOWN_GRACE_MS", default_value_t = 20_000)]
+    pub shutdown_grace_ms: u64,
+
     /// Most items one `/kpis` batch may hold (422 above it).
     #[arg(long, env = "MAX_BATCH_ITEMS", default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     pub max_batch_items: usize,
@@ -132,6 +151,10 @@ impl Default for Config {
             port: 8080,
             body_limit: 2 * 1024 * 1024,
             request_timeout_ms: 30_000,
+            header_read_timeout_ms: 10_000,
+            max_header_bytes: 65_536,
+            max_connections: 1024,
+            shutdown_grace_ms: 20_000,
             max_batch_items: crate::http::kpis::DEFAULT_MAX_BATCH_ITEMS,
             concurrency_limit: 256,
             api_keys: Vec::new(),

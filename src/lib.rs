@@ -8,6 +8,7 @@ pub mod config;
 pub mod http;
 pub mod kpi;
 pub mod models;
+pub mod server;
 pub mod telemetry;
 
 pub use http::{app, app_with_readiness, openapi};

@@ -66,17 +66,26 @@ async fn main() {
         .map(|a| a.to_string())
         .unwrap_or_default();
     tracing::info!(%address, keys = config.api_keys.len(), "retention-kpi listening");
+    let limits = retention_kpi::server::Limits {
+        header_read_timeout: Duration::from_millis(config.header_read_timeout_ms),
+        max_header_bytes: config.max_header_bytes,
+        max_connections: config.max_connections,
+        shutdown_grace: Duration::from_millis(config.shutdown_grace_ms),
+    };
     let (app, ready) = retention_kpi::app_with_readiness(config);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            ready.store(false, std::sync::atomic::Ordering::SeqCst);
-        })
-        .await;
-    if let Err(e) = served {
-        refuse(&format!("server error: {e}"));
+    let drained = retention_kpi::server::serve(listener, app, limits, async move {
+        shutdown_signal().await;
+        ready.store(false, std::sync::atomic::Ordering::SeqCst);
+    })
+    .await;
+    if drained {
+        tracing::info!("in-flight requests finished; shut down");
+    } else {
+        tracing::warn!(
+            grace_ms = limits.shutdown_grace.as_millis() as u64,
+            "shutdown deadline passed: the remaining requests were dropped and their work cancelled"
+        );
     }
-    tracing::info!("in-flight requests finished; shut down");
 }
 
 /// One `GET /healthz` over loopback, answered 200 within two seconds.

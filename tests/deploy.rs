@@ -27,6 +27,24 @@ fn kubernetes_manifests_probe_the_service_endpoints() {
             .unwrap()
             >= 30
     );
+    // The drain deadline plus the preStop pause fit in the grace period, so that SIGTERM's
+    // drain ends (cancelling leftover work) before Kubernetes kills the process.
+    let grace_s = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        .as_f64()
+        .unwrap();
+    let pre_stop_s = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+        .as_f64()
+        .unwrap();
+    let drain_ms: f64 = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "SHUTDOWN_GRACE_MS")
+        .and_then(|e| e["value"].as_str())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(pre_stop_s + drain_ms / 1000.0 < grace_s);
     let spec = retention_kpi::openapi();
     for path in ["/readyz", "/healthz", "/metrics"] {
         assert!(

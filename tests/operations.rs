@@ -311,25 +311,127 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[test]
-fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
+/// The real binary on a free loopback port with `env`, and a first connection to it.
+fn start_server(env: &[(&str, &str)]) -> (std::process::Child, u16, TcpStream) {
     let port = free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_retention-kpi"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_retention-kpi"));
+    command
         .env("PORT", port.to_string())
         .env("HOST", "127.0.0.1")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let server = command.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut stream = loop {
+    let stream = loop {
         match TcpStream::connect(("127.0.0.1", port)) {
             Ok(stream) => break stream,
             Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
             Err(e) => panic!("the server did not start: {e}"),
         }
     };
+    (server, port, stream)
+}
+
+/// Waits up to `limit` for the process to exit; its status.
+fn exit_within(server: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not exit in {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn slow_heads_big_heads_and_surplus_connections_are_cut_off() {
+    let (mut server, port, mut first) = start_server(&[
+        ("HEADER_READ_TIMEOUT_MS", "300"),
+        ("MAX_CONNECTIONS", "2"),
+        ("MAX_HEADER_BYTES", "16384"),
+    ]);
+    // Half a request head, then nothing: closed once the header-read timeout passes.
+    first
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    first
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buffer = Vec::new();
+    let _ = first.read_to_end(&mut buffer);
+    assert!(buffer.is_empty() && started.elapsed() < Duration::from_secs(3));
+    // A 64 KiB header: 431, not a 64 KiB allocation per connection kept.
+    let mut big = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(65_536)
+    );
+    let _ = big.write_all(head.as_bytes());
+    let mut answer = String::new();
+    big.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = big.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer:.60}");
+    // Two idle connections hold the cap; a third is closed without an answer.
+    let held: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(50));
+    let mut third = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let _ = third.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut refused = Vec::new();
+    let _ = third.read_to_end(&mut refused);
+    assert!(
+        refused.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&refused)
+    );
+    drop(held);
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+#[test]
+fn sigterm_ends_requests_that_outlast_the_shutdown_grace() {
+    let (mut server, _, mut stream) = start_server(&[("SHUTDOWN_GRACE_MS", "300")]);
+    let body = slow_fit_body();
+    let head = format!("POST /models/pareto-nbd HTTP/1.1\r\nHost: localhost\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+    stream.write_all(head.as_bytes()).unwrap();
+    // All but the last byte: the request is in flight, its fit not started, when SIGTERM
+    // arrives; the drain deadline then ends it.
+    stream
+        .write_all(&body.as_bytes()[..body.len() - 1])
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let sent = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = exit_within(&mut server, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
+}
+
+#[test]
+fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
+    let (mut server, port, mut stream) = start_server(&[]);
     // Half a request: in flight when the signal arrives.
     let head = format!("POST /crr HTTP/1.1\r\nHost: localhost\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", CRR.len());
     stream.write_all(head.as_bytes()).unwrap();
@@ -354,16 +456,6 @@ fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
     stream.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"value\":75.0"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server did not exit after draining"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = exit_within(&mut server, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0));
 }
