@@ -65,6 +65,15 @@ pub struct Config {
     #[arg(long, env = "API_KEYS", value_delimiter = ',', hide_env_values = true)]
     pub api_keys: Vec<Secret>,
 
+    /// Requests per second each API key may make on average (token bucket; 0: no limit);
+    /// over it, 429 with `Retry-After`. Applies only when API keys are configured.
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 50)]
+    pub rate_limit_per_second: u32,
+
+    /// Requests an API key may send in a burst above its rate.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_burst: u32,
+
     /// A file of API keys, one per line (blank lines and `#` comments skipped).
     #[arg(long, env = "API_KEYS_FILE")]
     pub api_keys_file: Option<std::path::PathBuf>,
@@ -158,6 +167,8 @@ impl Default for Config {
             max_batch_items: crate::http::kpis::DEFAULT_MAX_BATCH_ITEMS,
             concurrency_limit: 256,
             api_keys: Vec::new(),
+            rate_limit_per_second: 50,
+            rate_limit_burst: 100,
             api_keys_file: None,
             cors_origins: Vec::new(),
             fit_workers: default_fit_workers(),

@@ -134,6 +134,40 @@ async fn cpu_work_waits_in_a_bounded_queue_and_the_excess_is_shed() {
 }
 
 #[tokio::test]
+async fn each_api_key_has_its_own_token_bucket() {
+    let app = retention_kpi::app(Config {
+        api_keys: vec![Secret::new("k-one"), Secret::new("k-two")],
+        rate_limit_per_second: 1,
+        rate_limit_burst: 2,
+        ..Config::default()
+    });
+    let call = |key: &'static str| {
+        let app = app.clone();
+        async move {
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri("/crr")
+                .header("content-type", "application/json")
+                .header("x-api-key", key)
+                .body(Body::from(CRR))
+                .unwrap();
+            app.oneshot(request).await.unwrap()
+        }
+    };
+    assert_eq!(call("k-one").await.status(), 200);
+    assert_eq!(call("k-one").await.status(), 200);
+    let limited = call("k-one").await;
+    assert_eq!(limited.status(), 429);
+    assert_eq!(limited.headers()["retry-after"], "1");
+    assert_eq!(
+        limited.headers()["content-type"],
+        "application/problem+json"
+    );
+    // The other key's bucket is full.
+    assert_eq!(call("k-two").await.status(), 200);
+}
+
+#[tokio::test]
 async fn answers_carry_security_headers() {
     let answer = common::post_json("/crr", &serde_json::from_str(CRR).unwrap()).await;
     assert_eq!(answer.headers["x-content-type-options"], "nosniff");

@@ -27,7 +27,7 @@ problem+json naming the offending field by JSON pointer.\n\n\
 Problem types: `urn:retention-kpi:problem:validation` (values a formula cannot work with), \
 `invalid-body` (missing, unknown or mistyped field), `malformed-json`, `unsupported-media-type`, \
 `payload-too-large`, `not-found`, `method-not-allowed`, `unauthorized` (API keys configured, none or a wrong one \
-given), `overloaded` (503 with Retry-After: over the concurrency limit, or too many requests waiting for a CPU worker), `time-limit` (503: the request ran past `REQUEST_TIMEOUT_MS`; its work, a model fit included, is cancelled), `internal`.\n\n\
+given), `overloaded` (503 with Retry-After: over the concurrency limit, or too many requests waiting for a CPU worker), `time-limit` (503: the request ran past `REQUEST_TIMEOUT_MS`; its work, a model fit included, is cancelled), `rate-limited` (429 with Retry-After: an API key over `RATE_LIMIT_PER_SECOND`), `internal`.\n\n\
 When API keys are configured, computing endpoints need `Authorization: Bearer <key>` or `x-api-key: <key>`.",
         license(name = "MIT OR Apache-2.0")
     ),
@@ -112,13 +112,17 @@ fn add_problem_responses(operation: &mut Operation) {
         ("401", "API keys are configured and none, or a wrong one, was given"),
         ("415", "The body is not declared as application/json"),
         (
+            "429",
+            "The API key is over its request rate (with `Retry-After`)",
+        ),
+        (
             "422",
             "A field is missing, unknown or of the wrong type, or the values are impossible \
              (the problem's `errors` point at the field)",
         ),
         (
             "503",
-            "Over the concurrency limit (with `Retry-After`), or the computation exceeded its time budget",
+            "Over the concurrency limit or the CPU-work queue (with `Retry-After`), or the computation exceeded its time budget",
         ),
     ];
     for (status, description) in problems {

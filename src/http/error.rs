@@ -66,6 +66,9 @@ pub enum ApiError {
     /// 405: the path exists, not with this method.
     #[error("{0} is not allowed here")]
     MethodNotAllowed(String),
+    /// 429 with `Retry-After`: this API key is over its request rate.
+    #[error("this API key is over its rate of requests: retry after {retry_after_s} s")]
+    RateLimited { retry_after_s: u64 },
     /// 503 with `Retry-After`: too much work in progress or waiting for a worker.
     #[error("too many requests are being computed right now: retry after a second")]
     Overloaded,
@@ -87,6 +90,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TimeLimit { .. } | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,6 +109,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => ("method-not-allowed", "Method not allowed"),
             ApiError::TimeLimit { .. } => ("time-limit", "Time budget exceeded"),
             ApiError::Overloaded => ("overloaded", "Service overloaded"),
+            ApiError::RateLimited { .. } => ("rate-limited", "Too many requests"),
             ApiError::Internal(_) => ("internal", "Internal server error"),
         };
         let errors = match self {
@@ -157,10 +162,15 @@ impl IntoResponse for ApiError {
             tracing::error!(%cause, "internal error");
         }
         let mut response = problem_response(&self.problem());
-        if matches!(self, ApiError::Overloaded) {
+        let retry_after = match self {
+            ApiError::Overloaded => Some(1),
+            ApiError::RateLimited { retry_after_s } => Some(retry_after_s),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

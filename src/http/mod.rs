@@ -59,6 +59,9 @@ pub struct Shared {
     pub work_waiting: std::sync::atomic::AtomicUsize,
     /// The accepted API keys (none: no authentication).
     pub api_keys: Vec<String>,
+    /// A token bucket per API key (by its index in `api_keys`); none without keys or with
+    /// `RATE_LIMIT_PER_SECOND` 0.
+    pub rate_limits: Option<governor::DefaultKeyedRateLimiter<usize>>,
     /// Lowered when shutdown begins: `/readyz` then answers 503.
     pub ready: Arc<AtomicBool>,
 }
@@ -75,6 +78,7 @@ impl AppState {
     pub fn new(config: Config) -> Self {
         Self(Arc::new(Shared {
             work_slots: Arc::new(Semaphore::new(config.fit_workers)),
+            rate_limits: ops::rate_limits(&config),
             work_waiting: std::sync::atomic::AtomicUsize::new(0),
             api_keys: config
                 .api_keys

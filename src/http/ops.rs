@@ -240,16 +240,29 @@ pub async fn require_api_key(
     if state.api_keys.is_empty() {
         return next.run(request).await;
     }
-    let accepted = presented_key(&request).is_some_and(|given| {
-        state
-            .api_keys
-            .iter()
-            .fold(subtle::Choice::from(0), |found, key| {
-                found | key.as_bytes().ct_eq(given)
-            })
-            .into()
+    // Every key is compared, in constant time each; the index of the match picks its bucket.
+    let matched = presented_key(&request).and_then(|given| {
+        let mut found = None;
+        for (i, key) in state.api_keys.iter().enumerate() {
+            let equal: bool = key.as_bytes().ct_eq(given).into();
+            if equal && found.is_none() {
+                found = Some(i);
+            }
+        }
+        found
     });
-    if accepted {
+    if let Some(index) = matched {
+        if let Some(limits) = &state.rate_limits {
+            if let Err(not_until) = limits.check_key(&index) {
+                use governor::clock::{Clock, DefaultClock};
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                metrics::counter!("rate_limited_total").increment(1);
+                return super::error::ApiError::RateLimited {
+                    retry_after_s: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                }
+                .into_response();
+            }
+        }
         return next.run(request).await;
     }
     let mut response = problem_response(&Problem {
@@ -265,6 +278,22 @@ pub async fn require_api_key(
         .headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     response
+}
+
+/// One token bucket per API key: `RATE_LIMIT_PER_SECOND` on average, bursts of
+/// `RATE_LIMIT_BURST`; none without keys or with a rate of 0.
+pub fn rate_limits(
+    config: &crate::config::Config,
+) -> Option<governor::DefaultKeyedRateLimiter<usize>> {
+    use std::num::NonZeroU32;
+    let rate = NonZeroU32::new(config.rate_limit_per_second)?;
+    if config.api_keys.is_empty() {
+        return None;
+    }
+    let burst = NonZeroU32::new(config.rate_limit_burst).unwrap_or(NonZeroU32::MIN);
+    Some(governor::RateLimiter::keyed(
+        governor::Quota::per_second(rate).allow_burst(burst),
+    ))
 }
 
 /// The answer to a request shed by the concurrency limit: 503 with `Retry-After`.
