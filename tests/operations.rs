@@ -168,6 +168,55 @@ async fn each_api_key_has_its_own_token_bucket() {
 }
 
 #[tokio::test]
+async fn a_body_still_arriving_holds_no_computing_slot() {
+    // With one slot, a client that never finishes its body must not shed everyone else.
+    let app = retention_kpi::app(Config {
+        concurrency_limit: 1,
+        ..Config::default()
+    });
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    sender
+        .send(Ok(b"{\"start_customers\":".to_vec()))
+        .await
+        .unwrap();
+    let trickle = Body::from_stream(tokio_stream_from(receiver));
+    let stuck = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri("/crr")
+                .header("content-type", "application/json")
+                .body(trickle)
+                .unwrap();
+            app.oneshot(request).await.unwrap().status()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let answer = common::send_to(app, Method::POST, "/crr", Some("application/json"), CRR).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    drop(sender);
+    stuck.abort();
+}
+
+/// A receiver as a body stream.
+fn tokio_stream_from(
+    receiver: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    struct Stream<T>(tokio::sync::mpsc::Receiver<T>);
+    impl<T> futures_core::Stream for Stream<T> {
+        type Item = T;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<T>> {
+            self.0.poll_recv(cx)
+        }
+    }
+    Stream(receiver)
+}
+
+#[tokio::test]
 async fn answers_carry_security_headers() {
     let answer = common::post_json("/crr", &serde_json::from_str(CRR).unwrap()).await;
     assert_eq!(answer.headers["x-content-type-options"], "nosniff");

@@ -222,7 +222,12 @@ pub fn app_with_readiness(config: Config) -> (Router, Arc<AtomicBool>) {
                 .layer(HandleErrorLayer::new(ops::overloaded))
                 .layer(LoadShedLayer::new())
                 .layer(GlobalConcurrencyLimitLayer::new(concurrency)),
-        );
+        )
+        // Bodies are read before a slot is taken (this layer wraps the limit).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ops::read_body_first,
+        ));
     // No keys configured, no authentication layer (rather than one that lets all through).
     let compute = if state.api_keys.is_empty() {
         compute

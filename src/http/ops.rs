@@ -280,6 +280,37 @@ pub async fn require_api_key(
     response
 }
 
+/// Middleware, outside the concurrency limit: reads the whole body (within `BODY_LIMIT`)
+/// before the request takes a computing slot, so that clients trickling their bodies hold a
+/// connection (bounded by `MAX_CONNECTIONS`, cut by `REQUEST_TIMEOUT_MS`) but not a slot.
+pub async fn read_body_first(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    match axum::body::to_bytes(body, state.config.body_limit).await {
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(error) => {
+            let too_large = error
+                .into_inner()
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            if too_large {
+                super::error::ApiError::PayloadTooLarge {
+                    limit: state.config.body_limit,
+                }
+            } else {
+                super::error::ApiError::MalformedJson("the body could not be read".to_owned())
+            }
+            .into_response()
+        }
+    }
+}
+
 /// One token bucket per API key: `RATE_LIMIT_PER_SECOND` on average, bursts of
 /// `RATE_LIMIT_BURST`; none without keys or with a rate of 0.
 pub fn rate_limits(
