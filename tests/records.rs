@@ -224,3 +224,27 @@ async fn subscriptions_become_censored_durations() {
     assert!((s[1].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
     assert_eq!(answer.body["unit"], "day");
 }
+
+#[tokio::test]
+async fn csv_ids_are_text_whatever_they_look_like() {
+    // CSV cells have no type: "1" and "abc" are both ids, and numeric-only JSON ids are fine.
+    let csv = "customer_id,date,amount\n1,2026-01-05,40\nabc,2026-01-20,60\n1,2026-02-11,25\n";
+    let answer = common::send(Method::POST, "/cohorts?period=month", Some("text/csv"), csv).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let numeric = common::post_json(
+        "/series",
+        &json!({"period": "month", "events": [{"customer_id": 1, "date": "2026-01-05", "mrr": 10}, {"customer_id": 2, "date": "2026-02-05", "mrr": 20}]}),
+    )
+    .await;
+    assert_eq!(numeric.status, 200, "{}", numeric.text);
+    assert_eq!(numeric.body["customers"], 2);
+    // In JSON, ids keep their type: 1 and "1" are two customers, not one.
+    let mixed = common::post_json(
+        "/series",
+        &json!({"period": "month", "events": [{"customer_id": 1, "date": "2026-01-05", "mrr": 10}, {"customer_id": "1", "date": "2026-01-06", "mrr": 20}]}),
+    )
+    .await;
+    assert_eq!(mixed.status, 200, "{}", mixed.text);
+    assert_eq!(mixed.body["customers"], 2);
+    assert_eq!(mixed.body["periods"][0]["end_mrr"], 30.0);
+}

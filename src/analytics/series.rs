@@ -258,27 +258,40 @@ fn figures(period: CalendarPeriod, index: i64, t: &Tally) -> PeriodFigures {
 
 /// Interns customer ids to dense indices. foldhash: several times faster than SipHash on
 /// a million short ids, and seeded per process, so ids chosen to collide cannot be precomputed.
+/// Ids given as numbers live apart from text ids: `1` and `"1"` are two customers.
 #[derive(Debug, Default)]
 pub struct Interner {
-    ids: HashMap<String, usize, foldhash::fast::RandomState>,
+    text: HashMap<String, usize, foldhash::fast::RandomState>,
+    numbers: HashMap<String, usize, foldhash::fast::RandomState>,
 }
 
 impl Interner {
+    /// A text id's index.
     pub fn index(&mut self, id: &str) -> usize {
-        if let Some(&i) = self.ids.get(id) {
+        self.index_of(id, false)
+    }
+
+    /// The index of an id given as text (`numeric` false) or as a number (`numeric` true).
+    pub fn index_of(&mut self, id: &str, numeric: bool) -> usize {
+        let next = self.len();
+        let ids = if numeric {
+            &mut self.numbers
+        } else {
+            &mut self.text
+        };
+        if let Some(&i) = ids.get(id) {
             return i;
         }
-        let i = self.ids.len();
-        self.ids.insert(id.to_owned(), i);
-        i
+        ids.insert(id.to_owned(), next);
+        next
     }
 
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.text.len() + self.numbers.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.len() == 0
     }
 }
 

@@ -21,27 +21,52 @@ use crate::analytics::survival::{
 use crate::kpi::InvalidInput;
 
 /// A customer id given as a string or a whole number.
-fn id_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    struct IdVisitor;
-    impl Visitor<'_> for IdVisitor {
-        type Value = String;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a customer id (string or whole number)")
+/// A customer id as given: a string, or a whole number — kept apart from the string of the
+/// same digits, so that `1` and `"1"` are two customers, as their JSON types say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerId {
+    pub id: String,
+    /// Given as a JSON number.
+    pub numeric: bool,
+}
+
+impl<'de> Deserialize<'de> for CustomerId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = CustomerId;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a customer id (string or whole number)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CustomerId, E> {
+                Ok(CustomerId {
+                    id: v.to_owned(),
+                    numeric: false,
+                })
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<CustomerId, E> {
+                Ok(CustomerId {
+                    id: v.to_string(),
+                    numeric: true,
+                })
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<CustomerId, E> {
+                Ok(CustomerId {
+                    id: v.to_string(),
+                    numeric: true,
+                })
+            }
         }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
-            Ok(v.to_owned())
-        }
-        fn visit_string<E: de::Error>(self, v: String) -> Result<String, E> {
-            Ok(v)
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
-            Ok(v.to_string())
-        }
+        deserializer.deserialize_any(IdVisitor)
     }
-    deserializer.deserialize_any(IdVisitor)
+}
+
+/// CSV cells have no type: every id read from CSV is text (`1` and `abc` alike).
+fn text_ids<T>(mut rows: Vec<T>, id: impl Fn(&mut T) -> &mut CustomerId) -> Vec<T> {
+    for row in &mut rows {
+        id(row).numeric = false;
+    }
+    rows
 }
 
 /// `true`/`false`, `1`/`0` (as CSV writes them).
@@ -189,9 +214,8 @@ fn optional_day(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MrrEventRow {
-    #[serde(deserialize_with = "id_string")]
     #[schema(value_type = String)]
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     /// `YYYY-MM-DD` (UTC).
     pub date: String,
     #[schema(minimum = 0)]
@@ -251,7 +275,7 @@ impl Compute for SeriesRequest {
                     ));
                 }
                 Ok(MrrEvent {
-                    customer: ids.index(&e.customer_id),
+                    customer: ids.index_of(&e.customer_id.id, e.customer_id.numeric),
                     date: parse_day(&format!("/events/{i}/date"), &e.date)?,
                     mrr: e.mrr,
                 })
@@ -309,7 +333,9 @@ pub async fn series(
             Records::Csv(bytes, q) => {
                 let params: SeriesParams = query(q)?;
                 SeriesRequest {
-                    events: csv_rows(&bytes, "events")?,
+                    events: text_ids(csv_rows(&bytes, "events")?, |r: &mut MrrEventRow| {
+                        &mut r.customer_id
+                    }),
                     period: params.period,
                     from: params.from,
                     to: params.to,
@@ -327,9 +353,8 @@ pub async fn series(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityRow {
-    #[serde(deserialize_with = "id_string")]
     #[schema(value_type = String)]
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     /// `YYYY-MM-DD` (UTC).
     pub date: String,
     /// Revenue of the activity, for revenue retention.
@@ -387,7 +412,7 @@ impl Compute for CohortsRequest {
                     ));
                 }
                 Ok(Activity {
-                    customer: ids.index(&e.customer_id),
+                    customer: ids.index_of(&e.customer_id.id, e.customer_id.numeric),
                     date: parse_day(&format!("/events/{i}/date"), &e.date)?,
                     amount: e.amount,
                 })
@@ -435,7 +460,9 @@ pub async fn cohorts(
             Records::Csv(bytes, q) => {
                 let params: CohortParams = query(q)?;
                 CohortsRequest {
-                    events: csv_rows(&bytes, "events")?,
+                    events: text_ids(csv_rows(&bytes, "events")?, |r: &mut ActivityRow| {
+                        &mut r.customer_id
+                    }),
                     period: params.period,
                     retention: params.retention,
                 }
