@@ -48,6 +48,12 @@ pub struct Config {
     #[arg(long, env = "MAX_BATCH_ITEMS", default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     pub max_batch_items: usize,
 
+    /// Memory, in bytes, that the requests being read and computed may take together,
+    /// estimated as 8 × each body's size; a body over the whole budget is 413, one that does
+    /// not fit beside the others is shed with 503 and `Retry-After`.
+    #[arg(long, env = "MEMORY_BUDGET_BYTES", default_value_t = 256 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub memory_budget_bytes: u64,
+
     /// Most groups one `/survival` request may compare (422 above it).
     #[arg(long, env = "MAX_SURVIVAL_GROUPS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
     pub max_survival_groups: usize,
@@ -173,6 +179,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             fit_workers: default_fit_workers(),
             max_survival_groups: 100,
+            memory_budget_bytes: 256 * 1024 * 1024,
             log_format: LogFormat::Text,
         }
     }

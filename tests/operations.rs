@@ -199,6 +199,58 @@ async fn a_body_still_arriving_holds_no_computing_slot() {
     stuck.abort();
 }
 
+#[tokio::test]
+async fn request_work_fits_in_a_memory_budget() {
+    // 1 MiB budget, 8 bytes of work memory per body byte: 128 KiB bodies at most.
+    let app = retention_kpi::app(Config {
+        memory_budget_bytes: 1 << 20,
+        ..Config::default()
+    });
+    let padded = format!("{{\"pad\":\"{}\"}}", "x".repeat(200_000));
+    let too_big = common::send_to(
+        app.clone(),
+        Method::POST,
+        "/crr",
+        Some("application/json"),
+        padded,
+    )
+    .await;
+    too_big.assert_problem(413, None);
+    // A 100 KB body still arriving, declared by its Content-Length, holds 800 KB of the
+    // budget: a second one does not fit beside it and is shed at once.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    sender.send(Ok(b"{".to_vec())).await.unwrap();
+    let holding = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri("/crr")
+                .header("content-type", "application/json")
+                .header("content-length", "100000")
+                .body(Body::from_stream(tokio_stream_from(receiver)))
+                .unwrap();
+            app.oneshot(request).await.unwrap().status()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/crr")
+        .header("content-type", "application/json")
+        .header("content-length", "100000")
+        .body(Body::from(" ".repeat(100_000)))
+        .unwrap();
+    let shed = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(shed.status(), 503);
+    assert_eq!(shed.headers()["retry-after"], "1");
+    // Small requests still fit.
+    let small = common::send_to(app, Method::POST, "/crr", Some("application/json"), CRR).await;
+    assert_eq!(small.status, 200);
+    drop(sender);
+    holding.abort();
+}
+
 /// A receiver as a body stream.
 fn tokio_stream_from(
     receiver: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,

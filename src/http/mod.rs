@@ -55,6 +55,8 @@ pub struct Shared {
     pub config: Config,
     /// CPU work (fits, record analytics) running at once is bounded by `fit_workers`.
     pub work_slots: Arc<Semaphore>,
+    /// The memory budget of request work, in KiB permits (see `ops::read_body_first`).
+    pub memory: Arc<Semaphore>,
     /// Requests waiting for a worker slot (bounded, see [`work`]).
     pub work_waiting: std::sync::atomic::AtomicUsize,
     /// The accepted API keys (none: no authentication).
@@ -80,6 +82,11 @@ impl AppState {
             work_slots: Arc::new(Semaphore::new(config.fit_workers)),
             rate_limits: ops::rate_limits(&config),
             work_waiting: std::sync::atomic::AtomicUsize::new(0),
+            memory: Arc::new(Semaphore::new(
+                usize::try_from(config.memory_budget_bytes / 1024)
+                    .unwrap_or(usize::MAX)
+                    .clamp(1, Semaphore::MAX_PERMITS),
+            )),
             api_keys: config
                 .api_keys
                 .iter()

@@ -280,35 +280,83 @@ pub async fn require_api_key(
     response
 }
 
+/// Memory a request's work is assumed to take, per byte of body: the body itself, its parsed
+/// rows and the analytics over them (measured: two 11 MB CSV `/series` bodies peak at about
+/// 144 MiB of process memory, BENCHMARKS.md).
+pub const MEMORY_PER_BODY_BYTE: u64 = 8;
+
 /// Middleware, outside the concurrency limit: reads the whole body (within `BODY_LIMIT`)
 /// before the request takes a computing slot, so that clients trickling their bodies hold a
-/// connection (bounded by `MAX_CONNECTIONS`, cut by `REQUEST_TIMEOUT_MS`) but not a slot.
+/// connection (bounded by `MAX_CONNECTIONS`, cut by `REQUEST_TIMEOUT_MS`) but not a slot; and
+/// charges the request's estimated memory, [`MEMORY_PER_BODY_BYTE`] × its body, to the
+/// process-wide `MEMORY_BUDGET_BYTES` until it has been answered. A request whose estimate
+/// exceeds the whole budget is 413; one that does not fit beside the work in progress is
+/// shed with 503 `overloaded` and `Retry-After`. With a `Content-Length`, both are decided
+/// before the body is read.
 pub async fn read_body_first(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let (parts, body) = request.into_parts();
-    match axum::body::to_bytes(body, state.config.body_limit).await {
-        Ok(bytes) => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
+    use super::error::ApiError;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let charge = |bytes: u64| -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ApiError> {
+        let kib = (bytes * MEMORY_PER_BODY_BYTE).div_ceil(1024);
+        if kib == 0 {
+            return Ok(None);
         }
+        let budget_kib = (state.config.memory_budget_bytes / 1024).max(1);
+        if kib > budget_kib {
+            return Err(ApiError::PayloadTooLarge {
+                limit: usize::try_from(budget_kib * 1024 / MEMORY_PER_BODY_BYTE)
+                    .unwrap_or(usize::MAX),
+            });
+        }
+        let permits = u32::try_from(kib).unwrap_or(u32::MAX);
+        match state.memory.clone().try_acquire_many_owned(permits) {
+            Ok(permit) => Ok(Some(permit)),
+            Err(_) => {
+                metrics::counter!("memory_budget_shed_total").increment(1);
+                Err(ApiError::Overloaded)
+            }
+        }
+    };
+    let early = match declared.map(charge) {
+        Some(Err(error)) => return error.into_response(),
+        Some(Ok(permit)) => permit,
+        None => None,
+    };
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, state.config.body_limit).await {
+        Ok(bytes) => bytes,
         Err(error) => {
             let too_large = error
                 .into_inner()
                 .downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some();
-            if too_large {
-                super::error::ApiError::PayloadTooLarge {
+            return if too_large {
+                ApiError::PayloadTooLarge {
                     limit: state.config.body_limit,
                 }
             } else {
-                super::error::ApiError::MalformedJson("the body could not be read".to_owned())
+                ApiError::MalformedJson("the body could not be read".to_owned())
             }
-            .into_response()
+            .into_response();
         }
-    }
+    };
+    let _charged = match early {
+        Some(permit) => Some(permit),
+        None => match charge(bytes.len() as u64) {
+            Ok(permit) => permit,
+            Err(error) => return error.into_response(),
+        },
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// One token bucket per API key: `RATE_LIMIT_PER_SECOND` on average, bursts of
