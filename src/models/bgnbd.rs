@@ -2,7 +2,7 @@
 //! a gamma-mixed Poisson rate λ ~ Γ(r, α), dropout after any purchase with a beta-mixed
 //! probability p ~ B(a, b).
 
-use super::fit::{maximise, FitOutcome, NegLogLikelihood};
+use super::fit::{maximise, penalised, FitOutcome, NegLogLikelihood};
 use super::rfm::GroupedRfm;
 use super::special::{hyp2f1_signed, ln_rising};
 
@@ -131,13 +131,7 @@ impl NegLogLikelihood for Likelihood<'_> {
                 total
             })
         };
-        let value = -ll + self.penalty * p.iter().map(|v| v * v).sum::<f64>();
-        let gradient = g
-            .iter()
-            .zip(p)
-            .map(|(gi, pi)| -gi + 2.0 * self.penalty * pi)
-            .collect();
-        (value, gradient)
+        penalised(ll, &g, p, self.penalty)
     }
 
     fn weight(&self) -> f64 {

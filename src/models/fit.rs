@@ -40,6 +40,18 @@ pub trait NegLogLikelihood: Sync {
     }
 }
 
+/// The negative log-likelihood and its gradient from the log-likelihood `ll` and its gradient
+/// `g`, with lifetimes' L2 penalty `penalty × Σ pᵢ²` (0 for none) added.
+pub fn penalised(ll: f64, g: &[f64], params: &[f64], penalty: f64) -> (f64, Vec<f64>) {
+    let value = -ll + penalty * params.iter().map(|v| v * v).sum::<f64>();
+    let gradient = g
+        .iter()
+        .zip(params)
+        .map(|(gi, pi)| -gi + 2.0 * penalty * pi)
+        .collect();
+    (value, gradient)
+}
+
 thread_local! {
     static CANCEL: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
 }

@@ -1,7 +1,7 @@
 //! Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV"): a customer's
 //! transaction values are Γ(p, ν) with ν ~ Γ(q, γ) across customers.
 
-use super::fit::{maximise, FitOutcome, NegLogLikelihood};
+use super::fit::{maximise, penalised, FitOutcome, NegLogLikelihood};
 use super::special::{digamma, ln_gamma};
 
 /// Fitted Gamma-Gamma parameters.
@@ -41,13 +41,7 @@ impl NegLogLikelihood for Likelihood<'_> {
             grad[1] += w * (psi - psi_q + ln_g - ln_gmx);
             grad[2] += w * (q / g - (px + q) / (g + m * x));
         }
-        let value = -ll + self.penalty * v.iter().map(|t| t * t).sum::<f64>();
-        let gradient = grad
-            .iter()
-            .zip(v)
-            .map(|(gi, vi)| -gi + 2.0 * self.penalty * vi)
-            .collect();
-        (value, gradient)
+        penalised(ll, &grad, v, self.penalty)
     }
 
     fn weight(&self) -> f64 {

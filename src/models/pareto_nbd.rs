@@ -1,7 +1,7 @@
 //! Pareto/NBD (Schmittlein, Morrison & Colombo 1987): purchases at a gamma-mixed Poisson
 //! rate λ ~ Γ(r, α), an exponential lifetime with a gamma-mixed dropout rate μ ~ Γ(s, β).
 
-use super::fit::{cancelled, maximise, FitOutcome, NegLogLikelihood};
+use super::fit::{cancelled, maximise, penalised, FitOutcome, NegLogLikelihood};
 use super::rfm::GroupedRfm;
 use super::special::{ln_hyp2f1_unit, ln_rising, log_add_exp};
 
@@ -353,13 +353,7 @@ impl NegLogLikelihood for Likelihood<'_> {
                 }
             }
         }
-        let value = -ll + self.penalty * p.iter().map(|v| v * v).sum::<f64>();
-        let gradient = g
-            .iter()
-            .zip(p)
-            .map(|(gi, pi)| -gi + 2.0 * self.penalty * pi)
-            .collect();
-        (value, gradient)
+        penalised(ll, &g, p, self.penalty)
     }
 
     fn weight(&self) -> f64 {
