@@ -4,6 +4,7 @@
 //! router that `main` serves and the tests drive in-process.
 
 pub mod analytics;
+pub mod cancel;
 pub mod config;
 pub mod http;
 pub mod kpi;

@@ -75,7 +75,11 @@ pub fn cohort_table(
     // Per customer: first period and activity count.
     let mut first = vec![i64::MAX; customers];
     let mut events = vec![0u64; customers];
-    for (a, &p) in activities.iter().zip(&index) {
+    for (i, (a, &p)) in activities.iter().zip(&index).enumerate() {
+        // An abandoned request's answer is never sent: stop (http::work answers time-limit).
+        if crate::cancel::stop_at(i) {
+            break;
+        }
         first[a.customer] = first[a.customer].min(p);
         events[a.customer] += 1;
     }
@@ -104,7 +108,11 @@ pub fn cohort_table(
     let mut active: Vec<(usize, usize)> =
         Vec::with_capacity(if narrow { 0 } else { activities.len() });
     let mut last_offset = vec![0usize; customers];
-    for (a, &p) in activities.iter().zip(&index) {
+    for (i, (a, &p)) in activities.iter().zip(&index).enumerate() {
+        // An abandoned request's answer is never sent: stop (http::work answers time-limit).
+        if crate::cancel::stop_at(i) {
+            break;
+        }
         let c = (first[a.customer] - p0) as usize;
         let offset = (p - first[a.customer]) as usize;
         if narrow {

@@ -134,8 +134,13 @@ pub fn mrr_series(
     // Stable: events of one customer and day keep their input order.
     events.sort_by(|a, b| a.customer.cmp(&b.customer).then(a.date.cmp(&b.date)));
     let mut tallies = vec![Tally::default(); periods];
-    let mut i = 0;
+    let (mut i, mut customers) = (0, 0usize);
     while i < events.len() {
+        // An abandoned request's answer is never sent: stop (http::work answers time-limit).
+        customers += 1;
+        if crate::cancel::stop_at(customers) {
+            break;
+        }
         let customer = events[i].customer;
         let mut j = i;
         while j < events.len() && events[j].customer == customer {

@@ -206,7 +206,13 @@ pub fn log_rank(groups: &[Vec<Observation>]) -> Option<LogRankTest> {
     let mut observed_minus_expected = vec![0.0; k];
     let mut variance = vec![vec![0.0; k]; k];
     let mut i = 0;
+    let mut times = 0usize;
     while i < all.len() {
+        // k² work per event time: poll for cancellation every 4,096 times.
+        times += 1;
+        if crate::cancel::stop_at(times) {
+            return None;
+        }
         let t = all[i].0;
         let mut deaths = vec![0.0; k];
         let mut leaving = vec![0.0; k];
@@ -290,6 +296,22 @@ mod tests {
             .zip(e)
             .map(|(&duration, &observed)| Observation { duration, observed })
             .collect()
+    }
+
+    #[test]
+    fn an_abandoned_log_rank_stops_early() {
+        let group = |offset: f64| -> Vec<Observation> {
+            (0..5000)
+                .map(|i| Observation {
+                    duration: f64::from(i) + offset,
+                    observed: i % 3 != 0,
+                })
+                .collect()
+        };
+        let groups = [group(0.25), group(0.5)];
+        assert!(log_rank(&groups).is_some());
+        let raised = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        assert!(crate::cancel::cancellable(raised, || log_rank(&groups)).is_none());
     }
 
     #[test]

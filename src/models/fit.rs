@@ -20,9 +20,7 @@
 //! machine. A fit can be abandoned (a request's deadline, a vanished client) through
 //! [`cancellable`]; it then ends with [`Verdict::Cancelled`] and returns no estimate.
 
-use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 
@@ -52,34 +50,7 @@ pub fn penalised(ll: f64, g: &[f64], params: &[f64], penalty: f64) -> (f64, Vec<
     (value, gradient)
 }
 
-thread_local! {
-    static CANCEL: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
-}
-
-/// Runs `work` on this thread with `flag` as its cancellation flag: once the flag is set, every
-/// fit inside stops at its next likelihood evaluation and answers [`Verdict::Cancelled`].
-/// Setting the flag never changes what a fit that finishes returns.
-pub fn cancellable<T>(flag: Arc<AtomicBool>, work: impl FnOnce() -> T) -> T {
-    struct Reset(Option<Arc<AtomicBool>>);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            let previous = self.0.take();
-            CANCEL.with(|c| *c.borrow_mut() = previous);
-        }
-    }
-    let previous = CANCEL.with(|c| c.borrow_mut().replace(flag));
-    let _reset = Reset(previous);
-    work()
-}
-
-/// Whether the work running on this thread has been cancelled.
-pub fn cancelled() -> bool {
-    CANCEL.with(|c| {
-        c.borrow()
-            .as_ref()
-            .is_some_and(|flag| flag.load(Ordering::Relaxed))
-    })
-}
+pub use crate::cancel::{cancellable, cancelled};
 
 /// Log-parameters beyond ±LOG_BOUND (e^±40) are outside the model: the cost there is +∞.
 const LOG_BOUND: f64 = 40.0;
@@ -658,7 +629,7 @@ mod tests {
 
     #[test]
     fn a_cancelled_fit_says_so() {
-        let flag = Arc::new(AtomicBool::new(true));
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let fit = cancellable(flag, || maximise(&Poisson(1.0), &[0.5]));
         assert_eq!(fit.verdict, Verdict::Cancelled);
         assert!(!cancelled());
