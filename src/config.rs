@@ -54,6 +54,15 @@ pub struct Config {
     #[arg(long, env = "MEMORY_BUDGET_BYTES", default_value_t = 256 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
     pub memory_budget_bytes: u64,
 
+    /// Most events (rows) one `/series`, `/cohorts` or `/survival` request may hold (422 above).
+    #[arg(long, env = "MAX_EVENTS", default_value_t = 5_000_000, value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
+    pub max_events: usize,
+
+    /// Most distinct (frequency, recency, T) rows one BG/NBD or Pareto/NBD fit may take (422
+    /// above it).
+    #[arg(long, env = "MAX_MODEL_ROWS", default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
+    pub max_model_rows: usize,
+
     /// Most groups one `/survival` request may compare (422 above it).
     #[arg(long, env = "MAX_SURVIVAL_GROUPS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
     pub max_survival_groups: usize,
@@ -179,6 +188,8 @@ impl Default for Config {
             cors_origins: Vec::new(),
             fit_workers: default_fit_workers(),
             max_survival_groups: 100,
+            max_events: 5_000_000,
+            max_model_rows: 1_000_000,
             memory_budget_bytes: 256 * 1024 * 1024,
             log_format: LogFormat::Text,
         }

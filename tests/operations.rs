@@ -251,6 +251,45 @@ async fn request_work_fits_in_a_memory_budget() {
     holding.abort();
 }
 
+#[tokio::test]
+async fn event_and_model_row_limits_are_settings_named_in_the_refusal() {
+    let app = retention_kpi::app(Config {
+        max_events: 2,
+        max_model_rows: 10,
+        ..Config::default()
+    });
+    let events = json!({"period": "month", "events": [
+        {"customer_id": "a", "date": "2026-01-05", "mrr": 10},
+        {"customer_id": "b", "date": "2026-01-06", "mrr": 10},
+        {"customer_id": "c", "date": "2026-01-07", "mrr": 10}]});
+    let answer = common::send_to(
+        app.clone(),
+        Method::POST,
+        "/series",
+        Some("application/json"),
+        events.to_string(),
+    )
+    .await;
+    answer.assert_problem(422, Some("/events"));
+    assert!(answer.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("MAX_EVENTS"));
+    let fit = common::send_to(
+        app,
+        Method::POST,
+        "/models/bgnbd",
+        Some("application/json"),
+        json!({ "customers": common::cdnow_customers() }).to_string(),
+    )
+    .await;
+    fit.assert_problem(422, Some("/customers"));
+    assert!(fit.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("MAX_MODEL_ROWS"));
+}
+
 /// A receiver as a body stream.
 fn tokio_stream_from(
     receiver: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,

@@ -446,8 +446,19 @@ fn fit_purchase_model(
     name: PurchaseModelName,
     rows: &[CustomerSummary],
     penalty_value: f64,
+    max_rows: usize,
 ) -> Result<(FittedPurchaseModel, FitSummary, GroupedRfm), InvalidInput> {
     let grouped = GroupedRfm::new(rows);
+    if grouped.distinct_rows > max_rows {
+        return Err(InvalidInput::new(
+            "/customers",
+            format!("at most {max_rows} distinct summary rows"),
+            format!(
+                "the customers form {} distinct (frequency, recency, T) rows; a fit takes at most {max_rows} (MAX_MODEL_ROWS): round recency and T to days or weeks, or sample the customers",
+                grouped.distinct_rows
+            ),
+        ));
+    }
     match name {
         PurchaseModelName::Bgnbd => {
             let (model, outcome) = bgnbd::fit(&grouped, penalty_value);
@@ -465,6 +476,7 @@ fn fit_purchase_model(
 fn purchase_model(
     name: PurchaseModelName,
     request: PurchaseModelRequest,
+    max_rows: usize,
 ) -> Result<PurchaseModelResponse, ApiError> {
     let rows = request.data.summaries(true)?;
     let penalty_value = penalty(request.penalty)?;
@@ -473,7 +485,7 @@ fn purchase_model(
         .as_ref()
         .map(|p| horizon(p.horizon, "/predict/horizon"))
         .transpose()?;
-    let (model, fit, grouped) = fit_purchase_model(name, &rows, penalty_value)?;
+    let (model, fit, grouped) = fit_purchase_model(name, &rows, penalty_value, max_rows)?;
     let predictions = match (horizon_value, &model) {
         (None, _) => None,
         (Some(h), FittedPurchaseModel::BgNbd(m)) => Some(predictions(m, &rows, h, |t| {
@@ -511,15 +523,19 @@ pub struct ParetoNbdRequest(pub PurchaseModelRequest);
 
 impl Compute for PurchaseModelRequest {
     type Output = PurchaseModelResponse;
-    fn compute(self, _state: &AppState) -> Result<PurchaseModelResponse, ApiError> {
-        purchase_model(PurchaseModelName::Bgnbd, self)
+    fn compute(self, state: &AppState) -> Result<PurchaseModelResponse, ApiError> {
+        purchase_model(PurchaseModelName::Bgnbd, self, state.config.max_model_rows)
     }
 }
 
 impl Compute for ParetoNbdRequest {
     type Output = PurchaseModelResponse;
-    fn compute(self, _state: &AppState) -> Result<PurchaseModelResponse, ApiError> {
-        purchase_model(PurchaseModelName::ParetoNbd, self.0)
+    fn compute(self, state: &AppState) -> Result<PurchaseModelResponse, ApiError> {
+        purchase_model(
+            PurchaseModelName::ParetoNbd,
+            self.0,
+            state.config.max_model_rows,
+        )
     }
 }
 
@@ -869,7 +885,7 @@ fn fraction(
 
 impl Compute for ModelClvRequest {
     type Output = ModelClvResponse;
-    fn compute(self, _state: &AppState) -> Result<ModelClvResponse, ApiError> {
+    fn compute(self, state: &AppState) -> Result<ModelClvResponse, ApiError> {
         let horizon_value = horizon(self.horizon, "/horizon")?;
         let period_length = self.period_length.unwrap_or(1.0);
         if !(period_length.is_finite() && period_length > 0.0)
@@ -912,7 +928,8 @@ impl Compute for ModelClvRequest {
             )
             .into());
         }
-        let (model, fit, grouped) = fit_purchase_model(self.purchase_model, &rows, 0.0)?;
+        let (model, fit, grouped) =
+            fit_purchase_model(self.purchase_model, &rows, 0.0, state.config.max_model_rows)?;
         let (spend, spend_fit, fitted) = spend_model(&rows, 0.0)?;
         let undefined = || {
             InvalidInput::new(

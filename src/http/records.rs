@@ -61,6 +61,18 @@ impl<'de> Deserialize<'de> for CustomerId {
     }
 }
 
+/// Refuses more rows than `MAX_EVENTS`, naming the collection.
+fn within_max_events(rows: usize, collection: &str, max: usize) -> Result<(), InvalidInput> {
+    if rows > max {
+        return Err(InvalidInput::new(
+            format!("/{collection}"),
+            format!("at most {max} rows"),
+            format!("{rows} {collection} given; a request takes at most {max} (MAX_EVENTS)"),
+        ));
+    }
+    Ok(())
+}
+
 /// CSV cells have no type: every id read from CSV is text (`1` and `abc` alike).
 fn text_ids<T>(mut rows: Vec<T>, id: impl Fn(&mut T) -> &mut CustomerId) -> Vec<T> {
     for row in &mut rows {
@@ -256,8 +268,9 @@ pub struct SeriesResponse {
 
 impl Compute for SeriesRequest {
     type Output = SeriesResponse;
-    fn compute(self, _state: &AppState) -> Result<SeriesResponse, ApiError> {
+    fn compute(self, state: &AppState) -> Result<SeriesResponse, ApiError> {
         let mut ids = Interner::default();
+        within_max_events(self.events.len(), "events", state.config.max_events)?;
         let count = self.events.len();
         let events = self
             .events
@@ -397,7 +410,8 @@ struct CohortParams {
 
 impl Compute for CohortsRequest {
     type Output = CohortTable;
-    fn compute(self, _state: &AppState) -> Result<CohortTable, ApiError> {
+    fn compute(self, state: &AppState) -> Result<CohortTable, ApiError> {
+        within_max_events(self.events.len(), "events", state.config.max_events)?;
         let mut ids = Interner::default();
         let activities = self
             .events
@@ -643,6 +657,15 @@ impl Compute for SurvivalRequest {
             )
             .into()),
         };
+        within_max_events(
+            rows.len(),
+            if observations_given {
+                "observations"
+            } else {
+                "subscriptions"
+            },
+            state.config.max_events,
+        )?;
         let all: Vec<Observation> = rows.iter().map(|r| r.0).collect();
         check(&all)?;
         if let Some(h) = self.horizon.filter(|h| !h.is_finite() || *h < 0.0) {
