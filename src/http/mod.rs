@@ -272,11 +272,13 @@ pub fn app_with_readiness(config: Config) -> (Router, Arc<AtomicBool>) {
                             .get(REQUEST_ID)
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or("-");
+                        // Client-supplied text, cut to 200 bytes: a 10 KB method or path
+                        // is not logged whole.
                         tracing::info_span!(
                             "request",
-                            method = %request.method(),
-                            path = %request.uri().path(),
-                            request_id = %request_id,
+                            method = %extract::truncated(request.method().as_str()),
+                            path = %extract::truncated(request.uri().path()),
+                            request_id = %extract::truncated(request_id),
                         )
                     })
                     .on_response(DefaultOnResponse::new().level(Level::INFO))
