@@ -9,11 +9,15 @@ FROM rust:${RUST_VERSION}-slim-bookworm AS build
 WORKDIR /src
 # Dependencies first, so that a source change does not rebuild them.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src && echo "fn main() {}" > src/main.rs && touch src/lib.rs \
+COPY crates/retention-core/Cargo.toml crates/retention-core/
+RUN mkdir src crates/retention-core/src && echo "fn main() {}" > src/main.rs \
+    && touch src/lib.rs crates/retention-core/src/lib.rs \
     && cargo build --release --locked \
-    && rm -rf src
+    && rm -rf src crates/retention-core/src
+COPY crates ./crates
 COPY src ./src
-RUN touch src/main.rs src/lib.rs && cargo build --release --locked \
+RUN touch src/main.rs src/lib.rs crates/retention-core/src/lib.rs \
+    && cargo build --release --locked \
     && strip target/release/retention-kpi
 
 # Distroless: glibc and libgcc only, no shell, no package manager; runs as uid 65532.

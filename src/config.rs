@@ -5,6 +5,9 @@ use std::net::IpAddr;
 use clap::builder::TypedValueParser;
 use clap::{Parser, ValueEnum};
 
+/// The default bound on items in one `/kpis` batch (`--max-batch-items` / `MAX_BATCH_ITEMS`).
+pub const DEFAULT_MAX_BATCH_ITEMS: usize = 100;
+
 /// Every setting of the service. Each flag has an environment variable of the same name in
 /// upper case (`--port` / `PORT`).
 #[derive(Debug, Clone, Parser)]
@@ -179,7 +182,7 @@ impl Default for Config {
             max_header_bytes: 65_536,
             max_connections: 1024,
             shutdown_grace_ms: 20_000,
-            max_batch_items: crate::http::kpis::DEFAULT_MAX_BATCH_ITEMS,
+            max_batch_items: DEFAULT_MAX_BATCH_ITEMS,
             concurrency_limit: 256,
             api_keys: Vec::new(),
             rate_limit_per_second: 50,

@@ -10,8 +10,7 @@ use super::extract::ValidJson;
 use super::{compute_value, AppState, Compute};
 use crate::kpi::InvalidInput;
 
-/// The default bound on items in one batch (`--max-batch-items` / `MAX_BATCH_ITEMS`).
-pub const DEFAULT_MAX_BATCH_ITEMS: usize = 100;
+pub use crate::config::DEFAULT_MAX_BATCH_ITEMS;
 
 /// The metrics a batch item can ask for; each takes the body of its endpoint.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]

@@ -5,7 +5,6 @@
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Discrete, Hypergeometric, Normal};
 use statrs::function::erf::erfc;
-use utoipa::ToSchema;
 
 use super::breakdown::{num, Breakdown, Interval, Kpi, KpiResponse, Unit};
 use super::error::InvalidInput;
@@ -66,7 +65,8 @@ impl RateKind {
 }
 
 /// The statistical test behind the p-value.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HypothesisTest {
     /// `two_proportion_z_test`, `fisher_exact`, `z_test_nps_difference`,
     /// `exact_permutation_nps_difference` (a group without spread or an expected count below
@@ -83,7 +83,8 @@ pub struct HypothesisTest {
 
 /// The comparison: the difference (headline, with its interval), the two rates, the lift and
 /// the sample size in `related`, and the test.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AbTestReport {
     #[serde(flatten)]
     pub comparison: KpiResponse,

@@ -2,7 +2,6 @@
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::periods::CalendarPeriod;
 use crate::kpi::engagement::{repeat_purchase_rate, Share};
@@ -26,7 +25,8 @@ pub enum Retention {
 }
 
 /// One cohort's row.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cohort {
     /// The period of the cohort's first activity.
     pub cohort: String,
@@ -45,7 +45,8 @@ pub struct Cohort {
 }
 
 /// The cohort table.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CohortTable {
     pub cohorts: Vec<Cohort>,
     /// Size-weighted average share at each offset, over the cohorts old enough to have it:

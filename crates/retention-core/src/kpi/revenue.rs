@@ -2,7 +2,6 @@
 //! (formulas.md § 3).
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::breakdown::{num, Breakdown, Kpi, Unit};
 use super::error::{finite_result, non_negative, InvalidInput};
@@ -70,7 +69,8 @@ impl MrrMovements {
 }
 
 /// The revenue-churn answer: the metrics, and whether the period had negative churn.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevenueChurnReport {
     /// True when net MRR churn is below 0: expansion and reactivation outweigh the losses.
     pub negative_churn: bool,

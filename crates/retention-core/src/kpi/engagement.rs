@@ -2,7 +2,6 @@
 //! (formulas.md § 6).
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::breakdown::{num, Breakdown, Kpi, Unit};
 use super::error::{finite_result, InvalidInput};
@@ -201,7 +200,8 @@ impl EngagementInputs {
 }
 
 /// One component's part in the score.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComponentContribution {
     pub name: String,
     /// The component on 0–1.
@@ -215,7 +215,8 @@ pub struct ComponentContribution {
 }
 
 /// The engagement answer: the score and each component's part.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EngagementReport {
     #[serde(flatten)]
     pub kpi: Kpi,

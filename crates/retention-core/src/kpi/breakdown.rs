@@ -2,17 +2,17 @@
 
 use std::borrow::Cow;
 
-use serde::ser::{SerializeMap, SerializeStruct, Serializer};
+use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value;
-use utoipa::ToSchema;
 
 /// Text in an answer: most labels, formulas and notes are fixed (`&'static str`, no
 /// allocation per request); substitutions and numbers-bearing notes are built (`String`).
 pub type Text = Cow<'static, str>;
 
 /// What a value measures in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// A percent number: 5.0 means 5 %.
@@ -32,25 +32,27 @@ pub enum Unit {
 }
 
 /// One step of a computation: what it is, the arithmetic, and its value.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Step {
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub label: Text,
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub expression: Text,
     pub value: f64,
 }
 
 /// How a value was obtained: the formula, the formula with the inputs substituted, the
 /// inputs by their formula letters, and the intermediate steps.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Breakdown {
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub formula: Text,
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub substitution: Text,
     /// The inputs by the letters the formula uses, in the formula's order.
-    #[schema(value_type = std::collections::HashMap<String, f64>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, f64>))]
     #[serde(serialize_with = "inputs_as_object")]
     pub inputs: Vec<(Text, Value)>,
     pub steps: Vec<Step>,
@@ -102,13 +104,14 @@ impl Breakdown {
 }
 
 /// A published benchmark band, reported as context (never as a verdict).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Benchmark {
     /// Who the band is quoted for, e.g. `SaaS`.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub segment: Text,
     /// What the band means, e.g. `healthy` or `usual target`.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub description: Text,
     /// Lower end of the band, absent when open below.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,20 +121,25 @@ pub struct Benchmark {
     pub high: Option<f64>,
     /// The period the band's rates are quoted per (`month`, `year`), when it matters.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub period: Option<Text>,
 }
 
 /// Notes and benchmark bands that help read a value.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Context {
-    #[schema(value_type = Vec<String>)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub notes: Vec<Text>,
     pub benchmarks: Vec<Benchmark>,
 }
 
+/// The normal quantile of a two-sided 95 % interval (1.96, as the NPS and A/B sources write it).
+pub const Z_95: f64 = 1.96;
+
 /// A confidence interval around a value.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Interval {
     /// Confidence level in percent (95 means a 95 % interval).
     pub level_pct: f64,
@@ -140,7 +148,7 @@ pub struct Interval {
     /// Half the interval's width before any clipping to the value's range.
     pub margin_of_error: f64,
     pub standard_error: f64,
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub method: Text,
 }
 
@@ -152,7 +160,7 @@ impl Interval {
         range: (f64, f64),
         method: impl Into<Text>,
     ) -> Self {
-        let margin = super::nps::Z_95 * standard_error;
+        let margin = Z_95 * standard_error;
         Self {
             level_pct: 95.0,
             lower: (value - margin).max(range.0),
@@ -165,10 +173,11 @@ impl Interval {
 }
 
 /// One KPI value with its unit, breakdown and context.
-#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Kpi {
     /// The metric's name, e.g. `customer_retention_rate`.
-    #[schema(value_type = String)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub metric: Text,
     /// Full precision; rounding is the client's choice.
     pub value: f64,
@@ -180,22 +189,6 @@ pub struct Kpi {
 }
 
 impl Kpi {
-    /// The fields in their documented order; `interval` only when there is one.
-    fn serialize_fields<S: SerializeStruct>(&self, fields: &mut S) -> Result<(), S::Error> {
-        fields.serialize_field("metric", &self.metric)?;
-        fields.serialize_field("value", &self.value)?;
-        fields.serialize_field("unit", &self.unit)?;
-        fields.serialize_field("breakdown", &self.breakdown)?;
-        match &self.interval {
-            Some(interval) => fields.serialize_field("interval", interval)?,
-            None => fields.skip_field("interval")?,
-        }
-        fields.serialize_field("context", &self.context)
-    }
-
-    fn field_count(&self) -> usize {
-        5 + usize::from(self.interval.is_some())
-    }
     pub fn new(metric: impl Into<Text>, value: f64, unit: Unit, breakdown: Breakdown) -> Self {
         Self {
             metric: metric.into(),
@@ -220,31 +213,13 @@ impl Kpi {
 
 /// The answer of a KPI endpoint: the headline KPI, and the companion KPIs computed from the
 /// same inputs (the churn beside a retention rate, the annual equivalent of a monthly rate).
-#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KpiResponse {
     #[serde(flatten)]
     pub kpi: Kpi,
     /// Companion KPIs from the same inputs, each with its own breakdown.
     pub related: Vec<Kpi>,
-}
-
-impl Serialize for Kpi {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut fields = serializer.serialize_struct("Kpi", self.field_count())?;
-        self.serialize_fields(&mut fields)?;
-        fields.end()
-    }
-}
-
-// One flat object (the KPI's fields, then `related`), written field by field rather than
-// through the map serialiser serde's `flatten` needs.
-impl Serialize for KpiResponse {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut fields = serializer.serialize_struct("KpiResponse", self.kpi.field_count() + 1)?;
-        self.kpi.serialize_fields(&mut fields)?;
-        fields.serialize_field("related", &self.related)?;
-        fields.end()
-    }
 }
 
 impl KpiResponse {

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::periods::CalendarPeriod;
 use crate::kpi::retention::{
@@ -27,7 +26,8 @@ pub struct MrrEvent {
 }
 
 /// One period's figures.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PeriodFigures {
     /// `2026-01` (month), `2026-Q1`, `2026`, or the Monday of a week.
     pub period: String,

@@ -4,7 +4,6 @@
 
 use serde::Serialize;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
-use utoipa::ToSchema;
 
 use crate::kpi::InvalidInput;
 
@@ -19,7 +18,8 @@ pub struct Observation {
 }
 
 /// A Kaplan–Meier curve.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SurvivalCurve {
     /// 0 and every distinct duration.
     pub timeline: Vec<f64>,
@@ -181,7 +181,8 @@ fn restricted_mean(timeline: &[f64], survival: &[f64], horizon: f64) -> f64 {
 }
 
 /// A log-rank test between groups.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogRankTest {
     /// Σ (O − E)ᵀ V⁻¹ (O − E) over the first k − 1 groups: chi-square with k − 1 degrees of freedom.
     pub test_statistic: f64,

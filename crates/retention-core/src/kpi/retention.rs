@@ -1,7 +1,6 @@
 //! Customer retention rate, customer churn rate, and churn compounding between periods.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::benchmarks;
 use super::breakdown::{num, Breakdown, Kpi, KpiResponse, Unit};
@@ -89,7 +88,8 @@ pub fn customer_retention_rate(counts: &RetentionCounts) -> Kpi {
 }
 
 /// The length of the period a rate is measured over, for compounding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Period {
     Day,

@@ -3,8 +3,7 @@
 use super::breakdown::{num, Breakdown, Interval, Kpi, KpiResponse, Unit};
 use super::error::InvalidInput;
 
-/// The normal quantile of a two-sided 95 % interval, as formulas.md writes it.
-pub const Z_95: f64 = 1.96;
+pub use super::breakdown::Z_95;
 
 /// Responses counted per bucket: promoters (9–10), passives (7–8), detractors (0–6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
