@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use retention_kpi::http::kpi_json;
+use retention_kpi::http::respond;
 use retention_kpi::kpi::ab_test::{
     compare_nps, compare_rates, Proportion, RateKind, SampleSizeGoal,
 };
@@ -43,12 +43,22 @@ fn assert_finite(kpi: &Kpi) {
     }
 }
 
-/// The directly written JSON of an answer is byte for byte serde_json's.
-fn assert_written_as_serde(answer: &KpiResponse) {
-    assert_eq!(
-        String::from_utf8(kpi_json::to_vec(answer)).unwrap(),
-        serde_json::to_string(answer).unwrap()
-    );
+/// The answer writer's JSON is byte for byte serde_json's when every number is finite; an
+/// answer holding a NaN or an infinity is refused (serde_json would write `null`).
+fn assert_written_as_serde(answer: &KpiResponse, all_finite: bool) {
+    match respond::to_vec(answer) {
+        Ok(bytes) => {
+            assert!(all_finite, "an answer with a non-finite number was written");
+            assert_eq!(
+                String::from_utf8(bytes).unwrap(),
+                serde_json::to_string(answer).unwrap()
+            );
+        }
+        Err(refused) => {
+            assert!(!all_finite, "a finite answer was refused: {refused}");
+            assert_eq!(refused, respond::Refused::NonFinite);
+        }
+    }
 }
 
 fn period() -> impl Strategy<Value = Period> {
@@ -84,9 +94,9 @@ proptest! {
                 prop_assert!((0.0..=100.0).contains(&crr));
                 assert_finite(&report.kpi);
                 report.related.iter().for_each(assert_finite);
-                assert_written_as_serde(&report);
+                assert_written_as_serde(&report, true);
                 let churn_answer = churn_report(&ChurnCounts::from_counts(counts), p);
-                assert_written_as_serde(&churn_answer);
+                assert_written_as_serde(&churn_answer, true);
                 prop_assert!((churn_answer.kpi.value - churn).abs() < 1e-9);
                 for kpi in std::iter::once(&churn_answer.kpi).chain(&churn_answer.related) {
                     assert_finite(kpi);
@@ -105,7 +115,7 @@ proptest! {
                 let answer = churn_report(&counts, p);
                 prop_assert!((answer.kpi.value + answer.related[0].value - 100.0).abs() < 1e-9);
                 std::iter::once(&answer.kpi).chain(&answer.related).for_each(assert_finite);
-                assert_written_as_serde(&answer);
+                assert_written_as_serde(&answer, true);
             }
             Err(_) => prop_assert!(s == 0 || lost > s),
         }
@@ -148,7 +158,7 @@ proptest! {
             Ok(counts) => {
                 let answer = net_promoter_score(&counts);
                 assert_finite(&answer.kpi);
-                assert_written_as_serde(&answer);
+                assert_written_as_serde(&answer, true);
                 answer.related.iter().for_each(assert_finite);
                 let nps = answer.kpi.value;
                 prop_assert!((-100.0..=100.0).contains(&nps));
@@ -187,7 +197,7 @@ proptest! {
             let cac = cac.filter(|&c| c > 0.0);
             if let Ok(answer) = customer_lifetime_value(&method, cac) {
                 assert_finite(&answer.kpi);
-                assert_written_as_serde(&answer);
+                assert_written_as_serde(&answer, true);
                 answer.related.iter().for_each(assert_finite);
             }
         }
@@ -255,6 +265,6 @@ proptest! {
             .step(texts[3].clone(), texts[4].clone(), numbers[1]);
         let kpi = Kpi::new(texts[5].clone(), numbers[2], Unit::Score, breakdown).note(texts[0].clone());
         let answer = KpiResponse::new(kpi.clone()).with(Kpi { value: numbers[3], ..kpi });
-        assert_written_as_serde(&answer);
+        assert_written_as_serde(&answer, numbers.iter().all(|x| x.is_finite()));
     }
 }

@@ -78,7 +78,5 @@ pub async fn churn(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<ChurnRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
-    request
-        .compute(&state)
-        .and_then(|answer| super::kpi_json::kpi_json(&answer))
+    request.compute(&state).and_then(super::finite_json)
 }

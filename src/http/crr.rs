@@ -52,7 +52,5 @@ pub async fn crr(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<CrrRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
-    request
-        .compute(&state)
-        .and_then(|answer| super::kpi_json::kpi_json(&answer))
+    request.compute(&state).and_then(super::finite_json)
 }

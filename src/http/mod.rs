@@ -11,12 +11,12 @@ pub mod error;
 pub mod examples;
 pub mod extract;
 pub mod health;
-pub mod kpi_json;
 pub mod kpis;
 pub mod models;
 pub mod nps;
 pub mod ops;
 pub mod records;
+pub mod respond;
 pub mod revenue;
 pub mod work;
 
@@ -43,6 +43,7 @@ use tracing::Level;
 use crate::config::Config;
 pub use docs::openapi;
 pub use error::{ApiError, Problem};
+pub use respond::{finite_json, FiniteJson};
 
 /// What every handler can see: the configuration in force. One `Arc`, so that the clone
 /// every extractor and middleware takes is a single reference-count increment.
@@ -105,75 +106,6 @@ pub trait Compute: DeserializeOwned {
     fn compute(self, state: &AppState) -> Result<Self::Output, ApiError>;
 }
 
-/// Refuses an answer holding a non-finite number (serde_json writes one as `null`; every
-/// optional field of an answer is left out when absent, so a `null` outside a string can only
-/// be one): an input so large or small that a result overflows a 64-bit float answers 422.
-/// Serialises once and scans the bytes, so the check costs no second copy of the answer.
-pub fn finite_json<T: Serialize>(output: T) -> Result<FiniteJson, ApiError> {
-    // Room for most answers (a few KiB) without regrowing; large ones grow as needed.
-    let mut bytes = Vec::with_capacity(4096);
-    serde_json::to_writer(&mut bytes, &output).map_err(|e| ApiError::Internal(e.to_string()))?;
-    refuse_non_finite(&bytes)?;
-    Ok(FiniteJson(bytes))
-}
-
-fn refuse_non_finite(bytes: &[u8]) -> Result<(), ApiError> {
-    if has_bare_null(bytes) {
-        return Err(non_finite_answer());
-    }
-    Ok(())
-}
-
-/// The 422 for an answer holding a number that overflowed.
-fn non_finite_answer() -> ApiError {
-    crate::kpi::InvalidInput::new(
-        "",
-        "result out of range",
-        "a result overflows a 64-bit float with these inputs (too large or too small): use other units",
-    )
-    .into()
-}
-
-/// Whether serialised JSON holds a `null` token outside its strings.
-fn has_bare_null(bytes: &[u8]) -> bool {
-    // Fast path: most answers hold no `null` at all (a SIMD substring search, not a walk).
-    if memchr::memmem::find(bytes, b"null").is_none() {
-        return false;
-    }
-    let (mut in_string, mut escaped) = (false, false);
-    for (i, &b) in bytes.iter().enumerate() {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-        } else if b == b'"' {
-            in_string = true;
-        } else if b == b'n' && bytes[i..].starts_with(b"null") {
-            return true;
-        }
-    }
-    false
-}
-
-/// A JSON answer already serialised and checked by [`finite_json`].
-pub struct FiniteJson(pub Vec<u8>);
-
-impl axum::response::IntoResponse for FiniteJson {
-    fn into_response(self) -> axum::response::Response {
-        (
-            [(
-                header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/json"),
-            )],
-            self.0,
-        )
-            .into_response()
-    }
-}
-
 /// Parses a JSON value as `T`'s body and computes it: the path of a batch item and of the
 /// spec's examples.
 pub fn compute_value<T: Compute>(
@@ -181,11 +113,10 @@ pub fn compute_value<T: Compute>(
     body: serde_json::Value,
 ) -> Result<Box<serde_json::value::RawValue>, ApiError> {
     let request = extract::parse_value::<T>(body)?;
-    // Serialised straight into a raw value (no second parse to validate our own output).
-    let raw = serde_json::value::to_raw_value(&request.compute(state)?)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    refuse_non_finite(raw.get().as_bytes())?;
-    Ok(raw)
+    let bytes = respond::to_vec(&request.compute(state)?)?;
+    // The writer writes UTF-8 JSON, so neither check below can fail.
+    let json = String::from_utf8(bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
+    serde_json::value::RawValue::from_string(json).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -326,17 +257,4 @@ async fn not_found(request: Request) -> ApiError {
 
 async fn method_not_allowed(request: Request) -> ApiError {
     ApiError::MethodNotAllowed(format!("{} {}", request.method(), request.uri().path()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::has_bare_null;
-
-    #[test]
-    fn only_nulls_outside_strings_count() {
-        assert!(has_bare_null(br#"{"value":null}"#));
-        assert!(has_bare_null(br#"[1,null]"#));
-        assert!(!has_bare_null(br#"{"note":"end or null","x":1}"#));
-        assert!(!has_bare_null(br#"{"note":"a \"null\" \\","x":1}"#));
-    }
 }

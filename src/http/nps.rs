@@ -99,7 +99,5 @@ pub async fn nps(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<NpsRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
-    request
-        .compute(&state)
-        .and_then(|answer| super::kpi_json::kpi_json(&answer))
+    request.compute(&state).and_then(super::finite_json)
 }
