@@ -113,3 +113,63 @@ async fn an_item_whose_answer_would_overflow_gets_a_problem() {
     .await;
     assert_eq!(answer.body["results"][0]["status"], 422);
 }
+
+/// The batch's metric list is checked against the endpoint list: its metrics are exactly the
+/// spec's KPI-from-counts endpoints (tags retention, value, revenue, loyalty), and every
+/// example of each endpoint answers in a batch item as the endpoint itself answers it.
+#[tokio::test]
+async fn the_batch_offers_exactly_the_kpi_endpoints_and_answers_as_they_do() {
+    let spec = common::committed_spec();
+    let mut metrics: Vec<String> = spec["components"]["schemas"]["BatchMetric"]["enum"]
+        .as_array()
+        .expect("BatchMetric is an enum in the spec")
+        .iter()
+        .map(|m| m.as_str().unwrap().to_owned())
+        .collect();
+    let kpi_tags = ["retention", "value", "revenue", "loyalty"];
+    let mut endpoints: Vec<(String, &serde_json::Value)> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(path, item)| {
+            let operation = item.get("post")?;
+            let tags = operation["tags"].as_array()?;
+            tags.iter()
+                .any(|t| kpi_tags.contains(&t.as_str().unwrap_or("")))
+                .then(|| (path.trim_start_matches('/').replace('-', "_"), operation))
+        })
+        .collect();
+    metrics.sort();
+    endpoints.sort_by(|a, b| a.0.cmp(&b.0));
+    let names: Vec<&String> = endpoints.iter().map(|(name, _)| name).collect();
+    assert_eq!(metrics.iter().collect::<Vec<_>>(), names);
+
+    for (metric, operation) in endpoints {
+        let path = format!("/{}", metric.replace('_', "-"));
+        let examples = operation["requestBody"]["content"]["application/json"]["examples"]
+            .as_object()
+            .unwrap();
+        assert!(!examples.is_empty(), "{path} has examples");
+        for (name, example) in examples {
+            let body = &example["value"];
+            let direct = common::post_json(&path, body).await;
+            let mut item = body.as_object().unwrap().clone();
+            // An A/B test's own metric travels as `ab_metric` in a batch.
+            if let Some(ab_metric) = item.remove("metric") {
+                item.insert("ab_metric".into(), ab_metric);
+            }
+            item.insert("metric".into(), json!(metric));
+            let batch = common::post_json("/kpis", &json!({"items": [item]})).await;
+            assert_eq!(batch.status, 200, "{path} {name}");
+            let result = &batch.body["results"][0];
+            assert_eq!(
+                result["status"],
+                json!(direct.status.as_u16()),
+                "{path} {name}"
+            );
+            if direct.status == 200 {
+                assert_eq!(result["result"], direct.body, "{path} {name}");
+            }
+        }
+    }
+}

@@ -4,14 +4,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use retention_kpi::http::examples;
+use retention_kpi::http::endpoints;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else {
         return;
     };
-    let operations = examples::all();
-    let operation = &operations[usize::from(selector) % operations.len()];
+    let endpoints = endpoints::computing();
+    let operation = (endpoints[usize::from(selector) % endpoints.len()].examples)();
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return;
     };

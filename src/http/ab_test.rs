@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::examples::{example, Examples};
 use super::extract::{Count, ValidJson};
 use super::nps::{NpsRequest, Score};
 use super::{AppState, Compute};
@@ -12,6 +13,7 @@ use crate::kpi::ab_test::{
     compare_nps, compare_rates, AbTestReport, Proportion, RateKind, SampleSizeGoal,
 };
 use crate::kpi::InvalidInput;
+use serde_json::json;
 
 /// What the groups are compared on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
@@ -179,4 +181,35 @@ pub async fn ab_test(
     ValidJson(request): ValidJson<AbTestRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
+}
+
+/// The examples of `POST /ab-test` in the spec, each answered as a request would be.
+pub fn ab_test_examples() -> Examples {
+    Examples::of::<AbTestRequest>(vec![
+        example(
+            "retention_tactic",
+            "42.0 % vs 46.5 % retained of 1,000 each, and the size of a test for 3 points",
+            json!({"control": {"retained": 420, "started": 1000}, "variant": {"retained": 465, "started": 1000}, "minimum_detectable_effect": 3}),
+        ),
+        example(
+            "small_pilot_fisher",
+            "A pilot with small groups: Fisher's exact test",
+            json!({"control": {"retained": 5, "started": 12}, "variant": {"retained": 10, "started": 11}}),
+        ),
+        example(
+            "churn_comparison",
+            "Churn of two groups (retained counts in, churn rates out)",
+            json!({"metric": "churn", "control": {"retained": 940, "started": 1000}, "variant": {"retained": 962, "started": 1000}}),
+        ),
+        example(
+            "nps_comparison",
+            "Two groups' NPS from bucket counts",
+            json!({"metric": "nps", "control": {"promoters": 200, "passives": 120, "detractors": 80}, "variant": {"promoters": 230, "passives": 110, "detractors": 60}}),
+        ),
+        example(
+            "refused_retained_exceeds_started",
+            "More retained than started: refused",
+            json!({"control": {"retained": 120, "started": 100}, "variant": {"retained": 50, "started": 100}}),
+        ),
+    ])
 }

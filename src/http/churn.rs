@@ -5,10 +5,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::examples::{example, Examples};
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
 use crate::kpi::retention::{churn_report, ChurnCounts, Period, RetentionCounts};
 use crate::kpi::{InvalidInput, KpiResponse};
+use serde_json::json;
 
 /// Customers lost over a period: give `lost_customers`, or `new_customers` and
 /// `end_customers` (then lost = start + new - end).
@@ -79,4 +81,30 @@ pub async fn churn(
     ValidJson(request): ValidJson<ChurnRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
+}
+
+/// The examples of `POST /churn` in the spec, each answered as a request would be.
+pub fn churn_examples() -> Examples {
+    Examples::of::<ChurnRequest>(vec![
+        example(
+            "churn_5_pct",
+            "1,000 at the start, 950 at the end, 50 lost: 5 % churn",
+            json!({"start_customers": 1000, "end_customers": 950, "lost_customers": 50}),
+        ),
+        example(
+            "churn_8_pct_monthly",
+            "20 of 250 lost in a month: 8 %, with its annual equivalent",
+            json!({"start_customers": 250, "lost_customers": 20, "period": "month"}),
+        ),
+        example(
+            "churn_from_counts_quarterly",
+            "From start, new and end counts over a quarter",
+            json!({"start_customers": 100, "new_customers": 20, "end_customers": 95, "period": "quarter"}),
+        ),
+        example(
+            "refused_lost_exceeds_start",
+            "More customers lost than there were at the start: refused",
+            json!({"start_customers": 40, "lost_customers": 50}),
+        ),
+    ])
 }

@@ -5,10 +5,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::examples::{example, Examples};
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
 use crate::kpi::clv::{self, customer_lifetime_value, ClvMethod, MAX_PERIODS};
 use crate::kpi::{InvalidInput, KpiResponse};
+use serde_json::json;
 
 /// How to compute CLV.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -238,4 +240,45 @@ pub async fn clv(
     ValidJson(request): ValidJson<ClvRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
+}
+
+/// The examples of `POST /clv` in the spec, each answered as a request would be.
+pub fn clv_examples() -> Examples {
+    Examples::of::<ClvRequest>(vec![
+        example(
+            "simple_750",
+            "$50 a purchase, 5 purchases a year, 3 years: $750",
+            json!({"method": "simple", "average_purchase_value": 50, "purchase_frequency": 5, "lifespan": 3}),
+        ),
+        example(
+            "simple_300",
+            "$150 a year for 2 years: $300",
+            json!({"method": "simple", "average_purchase_value": 150, "lifespan": 2}),
+        ),
+        example(
+            "churn_based_with_cac",
+            "$40 ARPU a month, 75 % margin, 2.5 % monthly churn, $300 to acquire",
+            json!({"method": "churn_based", "arpu": 40, "gross_margin_pct": 75, "churn_rate_pct": 2.5, "acquisition_cost": 300}),
+        ),
+        example(
+            "discounted_3_years",
+            "$100 margin a year for 3 years, 80 % retention, 10 % discount rate",
+            json!({"method": "discounted", "margin_per_period": 100, "periods": 3, "retention_rate_pct": 80, "discount_rate_pct": 10}),
+        ),
+        example(
+            "historical",
+            "Four past purchases at a 40 % gross margin",
+            json!({"method": "historical", "purchases": [120, 80, 95.5, 150], "gross_margin_pct": 40}),
+        ),
+        example(
+            "refused_zero_churn",
+            "A churn rate of 0 would make the lifespan infinite: refused",
+            json!({"method": "churn_based", "arpu": 40, "gross_margin_pct": 75, "churn_rate_pct": 0}),
+        ),
+        example(
+            "refused_negative_money",
+            "A negative purchase value: refused",
+            json!({"method": "simple", "average_purchase_value": -50, "lifespan": 3}),
+        ),
+    ])
 }

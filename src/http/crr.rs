@@ -5,10 +5,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::examples::{example, Examples};
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
 use crate::kpi::retention::{retention_report, RetentionCounts};
 use crate::kpi::KpiResponse;
+use serde_json::json;
 
 /// Customer counts of one period.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -53,4 +55,35 @@ pub async fn crr(
     ValidJson(request): ValidJson<CrrRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
+}
+
+/// The examples of `POST /crr` in the spec, each answered as a request would be.
+pub fn crr_examples() -> Examples {
+    Examples::of::<CrrRequest>(vec![
+        example(
+            "retention_75_pct",
+            "100 at the start, 20 new, 95 at the end: 75 % retained",
+            json!({"start_customers": 100, "new_customers": 20, "end_customers": 95}),
+        ),
+        example(
+            "retention_90_pct",
+            "200 at the start, 20 new, 200 at the end: 90 % retained",
+            json!({"start_customers": 200, "new_customers": 20, "end_customers": 200}),
+        ),
+        example(
+            "refused_new_exceeds_end",
+            "More new customers than customers at the end: refused",
+            json!({"start_customers": 100, "new_customers": 30, "end_customers": 20}),
+        ),
+        example(
+            "refused_no_start_customers",
+            "No customers at the start: refused",
+            json!({"start_customers": 0, "new_customers": 5, "end_customers": 5}),
+        ),
+        example(
+            "refused_more_retained_than_started",
+            "More retained customers than there were at the start: refused",
+            json!({"start_customers": 100, "new_customers": 0, "end_customers": 120}),
+        ),
+    ])
 }

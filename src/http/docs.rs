@@ -5,16 +5,16 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use axum::Router;
 use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDocument, Ref, RefOr, ResponseBuilder};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use super::error::{FieldError, Problem, PROBLEM_JSON};
-use super::{examples, AppState};
+use super::{endpoints, examples, AppState};
 use crate::config::Config;
 
 #[derive(OpenApi)]
@@ -30,30 +30,6 @@ Problem types: `urn:retention-kpi:problem:validation` (values a formula cannot w
 given), `overloaded` (503 with Retry-After: over the concurrency limit, or too many requests waiting for a CPU worker), `time-limit` (503: the request ran past `REQUEST_TIMEOUT_MS`; its work, a model fit included, is cancelled), `rate-limited` (429 with Retry-After: an API key over `RATE_LIMIT_PER_SECOND`), `internal`.\n\n\
 When API keys are configured, computing endpoints need `Authorization: Bearer <key>` or `x-api-key: <key>`.",
         license(name = "MIT OR Apache-2.0")
-    ),
-    paths(
-        super::crr::crr,
-        super::churn::churn,
-        super::clv::clv,
-        super::nps::nps,
-        super::revenue::revenue_churn,
-        super::engagement::engagement,
-        super::engagement::loyalty,
-        super::ab_test::ab_test,
-        super::kpis::kpis,
-        super::records::series,
-        super::records::cohorts,
-        super::records::survival,
-        super::models::bgnbd,
-        super::models::pareto_nbd,
-        super::models::gamma_gamma,
-        super::models::model_clv,
-        super::models::sbg,
-        super::health::healthz,
-        super::ops::readyz,
-        super::ops::metrics_text,
-        openapi_json,
-        openapi_yaml,
     ),
     components(schemas(Problem, FieldError, super::kpis::BatchItem, super::kpis::BatchMetric)),
     tags(
@@ -73,30 +49,27 @@ struct ApiDoc;
 /// computation can give, and each operation's examples with the answers the service gives.
 ///
 /// # Panics
-/// When an example names a path or status the document does not have (a test catches it).
+/// When an example answers a status the operation does not document (a test catches it).
 pub fn openapi() -> OpenApiDocument {
-    let mut doc = ApiDoc::openapi();
-    for item in doc.paths.paths.values_mut() {
-        if let Some(operation) = item.post.as_mut() {
-            add_problem_responses(operation);
-        }
-    }
     let state = AppState::new(Config::default());
-    for operation_examples in examples::all() {
-        let operation = doc
-            .paths
-            .paths
-            .get_mut(operation_examples.path)
-            .and_then(|item| item.post.as_mut())
-            .unwrap_or_else(|| {
-                panic!("examples for undocumented path {}", operation_examples.path)
-            });
-        for example in operation_examples.examples {
-            let (status, answer) = (operation_examples.answer)(&state, &example.body);
-            add_example(operation, &example, status, answer);
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    for endpoint in endpoints::computing() {
+        let (schemas, mut paths, method_router) = endpoint.route;
+        let examples = (endpoint.examples)();
+        for item in paths.paths.values_mut() {
+            let operation = item.post.as_mut().expect("computing endpoints are POST");
+            add_problem_responses(operation);
+            for example in &examples.examples {
+                let (status, answer) = (examples.answer)(&state, &example.body);
+                add_example(operation, example, status, answer);
+            }
         }
+        router = router.routes((schemas, paths, method_router));
     }
-    doc
+    for route in endpoints::operations() {
+        router = router.routes(route);
+    }
+    router.into_openapi()
 }
 
 fn problem_content() -> utoipa::openapi::Content {
@@ -216,7 +189,7 @@ pub fn openapi_yaml_text() -> &'static str {
     operation_id = "openapi_json",
     responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/json", body = Object))
 )]
-async fn openapi_json() -> impl IntoResponse {
+pub async fn openapi_json() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/json")],
         rendered().json.as_str(),
@@ -231,18 +204,15 @@ async fn openapi_json() -> impl IntoResponse {
     operation_id = "openapi_yaml",
     responses((status = 200, description = "This OpenAPI 3.1 document", content_type = "application/yaml", body = Object))
 )]
-async fn openapi_yaml() -> impl IntoResponse {
+pub async fn openapi_yaml() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/yaml")],
         openapi_yaml_text(),
     )
 }
 
-/// The spec routes and the Swagger UI, which is compiled into the binary (nothing is loaded
-/// from a CDN) and reads `/openapi.json`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(openapi_json))
-        .route("/openapi.yaml", get(openapi_yaml))
-        .merge(SwaggerUi::new("/docs").config(SwaggerConfig::from("/openapi.json")))
+/// The Swagger UI, which is compiled into the binary (nothing is loaded from a CDN) and reads
+/// `/openapi.json`.
+pub fn swagger_ui() -> Router<AppState> {
+    Router::new().merge(SwaggerUi::new("/docs").config(SwaggerConfig::from("/openapi.json")))
 }

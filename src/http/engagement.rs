@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::examples::{example, Examples};
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
 use crate::kpi::engagement::{
@@ -13,6 +14,7 @@ use crate::kpi::engagement::{
     repeat_purchase_rate, Component, EngagementInputs, EngagementReport, Measure, Share,
 };
 use crate::kpi::{InvalidInput, Kpi};
+use serde_json::json;
 
 /// One input of the engagement score: either a rate (`participants` of `total`) or a raw
 /// measure (`value` with its `min` and `max`).
@@ -237,4 +239,54 @@ pub async fn loyalty(
     ValidJson(request): ValidJson<LoyaltyRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
+}
+
+/// The examples of `POST /engagement` in the spec, each answered as a request would be.
+pub fn engagement_examples() -> Examples {
+    Examples::of::<EngagementRequest>(vec![
+        example(
+            "weighted_components",
+            "Two participation rates and two usage measures, weighted",
+            json!({"components": [
+                {"name": "loyalty_members", "participants": 300, "total": 1000, "weight": 0.2},
+                {"name": "in_training", "participants": 150, "total": 1000, "weight": 0.2},
+                {"name": "weekly_logins", "value": 3.5, "min": 0, "max": 7, "weight": 0.4},
+                {"name": "days_since_last_login", "value": 6, "min": 0, "max": 30, "higher_is_better": false, "weight": 0.2}
+            ]}),
+        ),
+        example(
+            "equal_weights",
+            "No weights given: the components count equally",
+            json!({"components": [
+                {"name": "feature_adoption", "participants": 640, "total": 1000},
+                {"name": "key_actions_per_week", "value": 12, "min": 0, "max": 20}
+            ]}),
+        ),
+        example(
+            "refused_value_out_of_range",
+            "A measure outside its own range: refused",
+            json!({"components": [{"name": "weekly_logins", "value": 9, "min": 0, "max": 7}]}),
+        ),
+    ])
+}
+
+/// The examples of `POST /loyalty` in the spec, each answered as a request would be.
+pub fn loyalty_examples() -> Examples {
+    Examples::of::<LoyaltyRequest>(vec![
+        example(
+            "all_rates",
+            "Programme members, customers in training and repeat buyers",
+            json!({"customers": 5000, "loyalty_members": 1200, "customers_in_training": 450, "purchasing_customers": 3800, "repeat_customers": 1406}),
+        ),
+        example(
+            "repeat_purchase_only",
+            "Only the repeat purchase rate",
+            json!({"purchasing_customers": 946, "repeat_customers": 400}),
+        ),
+        example(
+            "refused_members_exceed_customers",
+            "More loyalty members than customers: refused",
+            json!({"customers": 100, "loyalty_members": 150}),
+        ),
+    ])
 }

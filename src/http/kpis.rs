@@ -6,9 +6,11 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, Problem};
+use super::examples::{example, Examples};
 use super::extract::ValidJson;
 use super::{compute_value, AppState, Compute};
 use crate::kpi::InvalidInput;
+use serde_json::json;
 
 pub use crate::config::DEFAULT_MAX_BATCH_ITEMS;
 
@@ -33,13 +35,19 @@ pub struct BatchItem {
     pub metric: BatchMetric,
     /// The caller's name for this item, echoed in its result.
     pub id: Option<String>,
+    /// For `ab_test` items: the A/B test's own `metric` (`retention`, `churn` or `nps`), which
+    /// the item's `metric` field already names.
+    pub ab_metric: Option<String>,
 }
 
 /// A batch of metrics; at most 100 items by default (`MAX_BATCH_ITEMS` configures the
 /// bound; more is refused with 422). Each item is an object with `metric` (`crr`, `churn`,
 /// `revenue_churn`, `clv`, `nps`, `engagement`, `loyalty`, `ab_test`), an optional string `id`,
-/// and that metric's request fields (see `BatchItem`). Items are checked one by one: an item
-/// that is not such an object gets a problem in its place, and the others still answer.
+/// and that metric's request fields (see `BatchItem`; an `ab_test` item gives the test's own
+/// `metric` as `ab_metric`). Items are checked one by one: an item
+/// refused (an unknown metric, a missing field, impossible values) gets a problem in its
+/// place, and the others still answer; an item that is not a JSON object refuses the whole
+/// batch (422 pointing at it).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KpisRequest {
@@ -111,6 +119,13 @@ fn split_item(item: Value) -> Result<SplitItem, (Option<String>, ApiError)> {
             )
         }),
     }?;
+    // The A/B test's own `metric` (retention, churn or nps) would collide with the item's:
+    // in a batch it is `ab_metric`.
+    if matches!(metric, BatchMetric::AbTest) {
+        if let Some(ab_metric) = body.remove("ab_metric") {
+            body.insert("metric".to_owned(), ab_metric);
+        }
+    }
     Ok((metric, id, Value::Object(body)))
 }
 
@@ -224,4 +239,26 @@ pub async fn kpis(
     ValidJson(request): ValidJson<KpisRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
+}
+
+/// The examples of `POST /kpis` in the spec, each answered as a request would be.
+pub fn kpis_examples() -> Examples {
+    Examples::of::<KpisRequest>(vec![
+        example(
+            "dashboard_with_one_invalid_item",
+            "Four metrics for a dashboard; the last item is invalid and gets a problem",
+            json!({"items": [
+                {"id": "q3_retention", "metric": "crr", "start_customers": 100, "new_customers": 20, "end_customers": 95},
+                {"id": "q3_churn", "metric": "churn", "start_customers": 1000, "lost_customers": 50, "period": "quarter"},
+                {"id": "q3_mrr", "metric": "revenue_churn", "start_mrr": 100000, "churned_mrr": 5000},
+                {"id": "survey", "metric": "nps", "promoters": 200, "passives": 120, "detractors": 80},
+                {"id": "broken", "metric": "crr", "start_customers": 100, "new_customers": 30, "end_customers": 20}
+            ]}),
+        ),
+        example(
+            "refused_empty_batch",
+            "An empty batch: refused",
+            json!({"items": []}),
+        ),
+    ])
 }

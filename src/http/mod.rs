@@ -6,6 +6,7 @@ pub mod churn;
 pub mod clv;
 pub mod crr;
 pub mod docs;
+pub mod endpoints;
 pub mod engagement;
 pub mod error;
 pub mod examples;
@@ -27,7 +28,6 @@ use std::time::Duration;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderName, Method};
-use axum::routing::{get, post};
 use axum::{middleware, Router};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -39,6 +39,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
 pub use docs::openapi;
@@ -137,24 +138,13 @@ pub fn app_with_readiness(config: Config) -> (Router, Arc<AtomicBool>) {
     ops::prometheus();
     // Computing routes: API key first (when keys are configured), then the concurrency limit
     // that sheds the excess.
-    let compute = Router::new()
-        .route("/crr", post(crr::crr))
-        .route("/churn", post(churn::churn))
-        .route("/clv", post(clv::clv))
-        .route("/nps", post(nps::nps))
-        .route("/revenue-churn", post(revenue::revenue_churn))
-        .route("/engagement", post(engagement::engagement))
-        .route("/loyalty", post(engagement::loyalty))
-        .route("/ab-test", post(ab_test::ab_test))
-        .route("/kpis", post(kpis::kpis))
-        .route("/series", post(records::series))
-        .route("/cohorts", post(records::cohorts))
-        .route("/survival", post(records::survival))
-        .route("/models/bgnbd", post(models::bgnbd))
-        .route("/models/pareto-nbd", post(models::pareto_nbd))
-        .route("/models/gamma-gamma", post(models::gamma_gamma))
-        .route("/models/clv", post(models::model_clv))
-        .route("/models/sbg", post(models::sbg))
+    let compute = endpoints::computing()
+        .into_iter()
+        .fold(OpenApiRouter::new(), |router, endpoint| {
+            router.routes(endpoint.route)
+        })
+        .split_for_parts()
+        .0
         .layer(
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(ops::overloaded))
@@ -176,11 +166,12 @@ pub fn app_with_readiness(config: Config) -> (Router, Arc<AtomicBool>) {
         ))
     };
     // Operations stay open and outside the limit, so that probes answer under load.
-    let operations = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics_text))
-        .merge(docs::router());
+    let operations = endpoints::operations()
+        .into_iter()
+        .fold(OpenApiRouter::new(), OpenApiRouter::routes)
+        .split_for_parts()
+        .0
+        .merge(docs::swagger_ui());
     let api = compute
         .merge(operations)
         .fallback(not_found)

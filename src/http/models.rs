@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::examples::{data, example, Examples};
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
 use crate::kpi::InvalidInput;
@@ -16,6 +17,7 @@ use crate::models::rfm::{
 };
 use crate::models::value::{customer_value, tiers, PurchasePredictor, ValuationTerms};
 use crate::models::{bgnbd, gamma_gamma, pareto_nbd, sbg};
+use serde_json::json;
 
 /// Most points of a population curve or periods of a CLV breakdown.
 const MAX_CURVE_POINTS: f64 = 1000.0;
@@ -1248,4 +1250,94 @@ pub async fn sbg(
     ValidJson(request): ValidJson<SbgRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
     off_runtime(state, "sbg", request).await
+}
+
+/// The examples of `POST /models/bgnbd` in the spec, each answered as a request would be.
+pub fn bgnbd_examples() -> Examples {
+    Examples::of::<PurchaseModelRequest>(vec![
+        example(
+            "grouped_summaries",
+            "1,927 customers in 12 distinct summary rows, with predictions over 39 weeks",
+            data(include_str!("example_data/purchase_summaries.json")),
+        ),
+        example(
+            "cdnow_transactions",
+            "Raw transactions of 40 CDNOW customers, calibration to 1997-09-30, in weeks",
+            data(include_str!("example_data/cdnow_40_transactions.json")),
+        ),
+        example(
+            "refused_no_repeat_purchases",
+            "No customer bought twice: the model cannot be identified",
+            json!({"customers": [{"frequency": 0, "recency": 0, "T": 30, "count": 50}, {"frequency": 0, "recency": 0, "T": 20, "count": 30}]}),
+        ),
+    ])
+}
+
+/// The examples of `POST /models/pareto-nbd` in the spec, each answered as a request would be.
+pub fn pareto_nbd_examples() -> Examples {
+    Examples::of::<ParetoNbdRequest>(vec![
+        example(
+            "grouped_summaries",
+            "1,927 customers in 12 distinct summary rows, with predictions over 39 weeks",
+            data(include_str!("example_data/purchase_summaries.json")),
+        ),
+        example(
+            "refused_recency_after_t",
+            "A last purchase after the end of calibration: refused",
+            json!({"customers": [{"frequency": 2, "recency": 40, "T": 30}]}),
+        ),
+    ])
+}
+
+/// The examples of `POST /models/gamma-gamma` in the spec, each answered as a request would be.
+pub fn gamma_gamma_examples() -> Examples {
+    Examples::of::<GammaGammaRequest>(vec![
+        example(
+            "spend_summaries",
+            "80 repeat buyers and 40 one-time buyers (left out of the fit)",
+            data(include_str!("example_data/spend_summaries.json")),
+        ),
+        example(
+            "refused_negative_spend",
+            "A negative monetary value: refused",
+            json!({"customers": [{"frequency": 2, "monetary_value": -5}]}),
+        ),
+    ])
+}
+
+/// The examples of `POST /models/clv` in the spec, each answered as a request would be.
+pub fn model_clv_examples() -> Examples {
+    Examples::of::<ModelClvRequest>(vec![
+        example(
+            "clv_52_weeks_monthly_discounting",
+            "BG/NBD and Gamma-Gamma, 52 weeks in months of 4.345 weeks, 1 % a month, 30 % margin",
+            data(include_str!("example_data/clv_summaries.json")),
+        ),
+        example(
+            "refused_bad_tier_cuts",
+            "Tier cuts that do not increase: refused",
+            json!({"customers": [{"frequency": 1, "recency": 3, "T": 10, "monetary_value": 20}], "horizon": 52, "tier_cuts": [0.8, 0.2]}),
+        ),
+    ])
+}
+
+/// The examples of `POST /models/sbg` in the spec, each answered as a request would be.
+pub fn sbg_examples() -> Examples {
+    Examples::of::<SbgRequest>(vec![
+            example(
+                "regular_cohort",
+                "Fader & Hardie's regular cohort, years 0-7, projected 5 years, $100 margin a year at 10 %",
+                json!({"survivors": [1000, 631, 468, 382, 326, 289, 262, 241], "projection_periods": 5, "margin": 100, "discount_rate_pct": 10}),
+            ),
+            example(
+                "high_end_cohort",
+                "Fader & Hardie's high-end cohort",
+                json!({"survivors": [1000, 869, 743, 653, 593, 551, 517, 491]}),
+            ),
+            example(
+                "refused_growing_cohort",
+                "A cohort that grows: refused",
+                json!({"survivors": [1000, 800, 900]}),
+            ),
+    ])
 }

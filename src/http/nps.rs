@@ -7,10 +7,12 @@ use utoipa::openapi::RefOr;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::examples::{example, Examples};
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
 use crate::kpi::nps::{net_promoter_score, NpsCounts};
 use crate::kpi::{InvalidInput, KpiResponse};
+use serde_json::json;
 
 /// One answer on the 0–10 scale. Parsed as a number so that 7.5 or 11 is refused with its
 /// index and a clear sentence, not a type error.
@@ -100,4 +102,25 @@ pub async fn nps(
     ValidJson(request): ValidJson<NpsRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
+}
+
+/// The examples of `POST /nps` in the spec, each answered as a request would be.
+pub fn nps_examples() -> Examples {
+    Examples::of::<NpsRequest>(vec![
+        example(
+            "nps_30_from_counts",
+            "200 promoters, 120 passives, 80 detractors: NPS 30 ± 7.65",
+            json!({"promoters": 200, "passives": 120, "detractors": 80}),
+        ),
+        example(
+            "nps_from_scores",
+            "Twelve raw answers on the 0–10 scale",
+            json!({"scores": [10, 9, 9, 8, 7, 10, 6, 3, 9, 10, 8, 5]}),
+        ),
+        example(
+            "refused_score_11",
+            "An answer of 11 is off the 0–10 scale: refused",
+            json!({"scores": [10, 9, 11]}),
+        ),
+    ])
 }

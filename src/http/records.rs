@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::examples::{example, Examples};
 use super::extract::{parse_json, read_body, BodyKind};
 use super::{AppState, Compute};
 use crate::analytics::cohorts::{cohort_table, Activity, CohortTable, Retention};
@@ -19,6 +20,7 @@ use crate::analytics::survival::{
     check, kaplan_meier, log_rank, LogRankTest, Observation, SurvivalCurve,
 };
 use crate::kpi::InvalidInput;
+use serde_json::json;
 
 /// A customer id given as a string or a whole number.
 /// A customer id as given: a string, or a whole number — kept apart from the string of the
@@ -785,4 +787,88 @@ pub async fn survival(
         request.compute(state).and_then(super::finite_json)
     })
     .await
+}
+
+/// The examples of `POST /series` in the spec, each answered as a request would be.
+pub fn series_examples() -> Examples {
+    Examples::of::<SeriesRequest>(vec![
+        example(
+            "monthly_mrr_series",
+            "Four customers over three months: new, expansion, churn, reactivation, contraction",
+            json!({"period": "month", "events": [
+                {"customer_id": "acme", "date": "2026-01-10", "mrr": 100},
+                {"customer_id": "beta", "date": "2026-01-15", "mrr": 50},
+                {"customer_id": "acme", "date": "2026-02-03", "mrr": 150},
+                {"customer_id": "beta", "date": "2026-02-20", "mrr": 0},
+                {"customer_id": "cogs", "date": "2026-02-11", "mrr": 30},
+                {"customer_id": "beta", "date": "2026-03-05", "mrr": 40},
+                {"customer_id": "cogs", "date": "2026-03-01", "mrr": 20},
+                {"customer_id": "dyna", "date": "2026-03-20", "mrr": 80}
+            ]}),
+        ),
+        example(
+            "refused_negative_mrr",
+            "A negative MRR: refused",
+            json!({"period": "month", "events": [{"customer_id": "acme", "date": "2026-01-10", "mrr": -5}]}),
+        ),
+    ])
+}
+
+/// The examples of `POST /cohorts` in the spec, each answered as a request would be.
+pub fn cohorts_examples() -> Examples {
+    Examples::of::<CohortsRequest>(vec![
+        example(
+            "monthly_order_cohorts",
+            "Orders of five customers over three months, with amounts",
+            json!({"period": "month", "retention": "bounded", "events": [
+                {"customer_id": "ann", "date": "2026-01-05", "amount": 40},
+                {"customer_id": "ann", "date": "2026-02-11", "amount": 25},
+                {"customer_id": "ann", "date": "2026-03-02", "amount": 30},
+                {"customer_id": "bob", "date": "2026-01-20", "amount": 60},
+                {"customer_id": "cay", "date": "2026-01-28", "amount": 15},
+                {"customer_id": "cay", "date": "2026-03-14", "amount": 45},
+                {"customer_id": "dev", "date": "2026-02-02", "amount": 80},
+                {"customer_id": "dev", "date": "2026-02-19", "amount": 20},
+                {"customer_id": "eve", "date": "2026-02-25", "amount": 35},
+                {"customer_id": "eve", "date": "2026-03-30", "amount": 35}
+            ]}),
+        ),
+        example(
+            "refused_bad_date",
+            "A date that does not exist: refused",
+            json!({"events": [{"customer_id": "ann", "date": "2026-02-30"}]}),
+        ),
+    ])
+}
+
+/// The examples of `POST /survival` in the spec, each answered as a request would be.
+pub fn survival_examples() -> Examples {
+    Examples::of::<SurvivalRequest>(vec![
+            example(
+                "plans_compared",
+                "Months to churn of monthly and annual plans (observed = false: still active), with a log-rank test",
+                json!({"observations": [
+                    {"duration": 1, "observed": true, "group": "monthly"}, {"duration": 2, "observed": true, "group": "monthly"},
+                    {"duration": 2, "observed": false, "group": "monthly"}, {"duration": 3, "observed": true, "group": "monthly"},
+                    {"duration": 5, "observed": true, "group": "monthly"}, {"duration": 6, "observed": false, "group": "monthly"},
+                    {"duration": 4, "observed": true, "group": "annual"}, {"duration": 12, "observed": false, "group": "annual"},
+                    {"duration": 12, "observed": true, "group": "annual"}, {"duration": 14, "observed": false, "group": "annual"},
+                    {"duration": 18, "observed": false, "group": "annual"}, {"duration": 24, "observed": true, "group": "annual"}
+                ], "horizon": 12}),
+            ),
+            example(
+                "subscriptions_in_months",
+                "Subscriptions observed on 2026-11-01, in months",
+                json!({"as_of": "2026-11-01", "unit": "month", "subscriptions": [
+                    {"start": "2026-01-15", "end": "2026-04-15"}, {"start": "2026-02-01", "end": null},
+                    {"start": "2026-03-10", "end": "2026-09-10"}, {"start": "2026-05-20", "end": null},
+                    {"start": "2026-06-01", "end": "2026-07-01"}, {"start": "2026-08-12", "end": null}
+                ]}),
+            ),
+            example(
+                "refused_end_before_start",
+                "A subscription ending before it starts: refused",
+                json!({"as_of": "2026-11-01", "subscriptions": [{"start": "2026-05-01", "end": "2026-04-01"}]}),
+            ),
+    ])
 }

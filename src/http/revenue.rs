@@ -5,9 +5,11 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
+use super::examples::{example, Examples};
 use super::extract::ValidJson;
 use super::{AppState, Compute};
 use crate::kpi::revenue::{revenue_churn_report, MrrMovements, RevenueChurnReport};
+use serde_json::json;
 
 /// One period's MRR and its movements, in the caller's currency; an omitted movement is 0.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -74,4 +76,25 @@ pub async fn revenue_churn(
     ValidJson(request): ValidJson<RevenueChurnRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
     request.compute(&state).and_then(super::finite_json)
+}
+
+/// The examples of `POST /revenue-churn` in the spec, each answered as a request would be.
+pub fn revenue_churn_examples() -> Examples {
+    Examples::of::<RevenueChurnRequest>(vec![
+        example(
+            "revenue_churn_5_pct",
+            "100,000 MRR at the start, 5,000 lost to cancellations: 5 % revenue churn",
+            json!({"start_mrr": 100000, "churned_mrr": 5000}),
+        ),
+        example(
+            "negative_churn",
+            "Upgrades outweigh cancellations and downgrades: negative net churn",
+            json!({"start_mrr": 100000, "new_mrr": 8000, "expansion_mrr": 12000, "contraction_mrr": 1500, "churned_mrr": 5000, "reactivation_mrr": 500}),
+        ),
+        example(
+            "refused_losses_exceed_start",
+            "More MRR lost than the period started with: refused",
+            json!({"start_mrr": 1000, "churned_mrr": 800, "contraction_mrr": 300}),
+        ),
+    ])
 }

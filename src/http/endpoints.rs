@@ -1,0 +1,63 @@
+//! The one list of endpoints. Each line registers a handler: its route and its OpenAPI
+//! operation both come from the handler's `#[utoipa::path]` (utoipa-axum's `routes!`, as
+//! crates.io registers its routes), and a computing endpoint brings the examples the spec shows
+//! and the spec-driven tests send. The router ([`super::app`]) and the OpenAPI document
+//! ([`super::openapi`]) are both built from these lists, so they cannot disagree.
+
+use utoipa_axum::router::UtoipaMethodRouter;
+use utoipa_axum::routes;
+
+use super::examples::Examples;
+use super::{ab_test, churn, clv, crr, docs, engagement, health, kpis, models, nps, ops};
+use super::{records, revenue, AppState};
+
+/// A computing endpoint: its handler's route and operation, and its examples.
+pub struct Endpoint {
+    pub route: UtoipaMethodRouter<AppState>,
+    pub examples: fn() -> Examples,
+}
+
+fn endpoint(route: UtoipaMethodRouter<AppState>, examples: fn() -> Examples) -> Endpoint {
+    Endpoint { route, examples }
+}
+
+/// The endpoints that compute, in the spec's order: behind the API key, the body budget and
+/// the concurrency limit.
+pub fn computing() -> Vec<Endpoint> {
+    vec![
+        endpoint(routes!(crr::crr), crr::crr_examples),
+        endpoint(routes!(churn::churn), churn::churn_examples),
+        endpoint(routes!(clv::clv), clv::clv_examples),
+        endpoint(routes!(nps::nps), nps::nps_examples),
+        endpoint(
+            routes!(revenue::revenue_churn),
+            revenue::revenue_churn_examples,
+        ),
+        endpoint(
+            routes!(engagement::engagement),
+            engagement::engagement_examples,
+        ),
+        endpoint(routes!(engagement::loyalty), engagement::loyalty_examples),
+        endpoint(routes!(ab_test::ab_test), ab_test::ab_test_examples),
+        endpoint(routes!(kpis::kpis), kpis::kpis_examples),
+        endpoint(routes!(records::series), records::series_examples),
+        endpoint(routes!(records::cohorts), records::cohorts_examples),
+        endpoint(routes!(records::survival), records::survival_examples),
+        endpoint(routes!(models::bgnbd), models::bgnbd_examples),
+        endpoint(routes!(models::pareto_nbd), models::pareto_nbd_examples),
+        endpoint(routes!(models::gamma_gamma), models::gamma_gamma_examples),
+        endpoint(routes!(models::model_clv), models::model_clv_examples),
+        endpoint(routes!(models::sbg), models::sbg_examples),
+    ]
+}
+
+/// Probes and the API description: open, outside the limits, so that they answer under load.
+pub fn operations() -> Vec<UtoipaMethodRouter<AppState>> {
+    vec![
+        routes!(health::healthz),
+        routes!(ops::readyz),
+        routes!(ops::metrics_text),
+        routes!(docs::openapi_json),
+        routes!(docs::openapi_yaml),
+    ]
+}
