@@ -19,7 +19,7 @@ fn cdnow_customers() -> Vec<Value> {
 /// The spec's purchase-summary example with every count multiplied by `factor`.
 fn example_summaries(factor: f64) -> Value {
     let mut body: Value = serde_json::from_str(include_str!(
-        "../src/http/example_data/purchase_summaries.json"
+        "../src/http/models/example_data/purchase_summaries.json"
     ))
     .unwrap();
     for row in body["customers"].as_array_mut().unwrap() {

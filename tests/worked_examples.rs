@@ -1,5 +1,6 @@
-//! Every worked example of formulas.md (§ 1, 2, 4, 5), asserted through the HTTP API with the
-//! exact published figure. Tolerance 1e-9 unless the source prints a rounded figure.
+//! Every worked example of docs/formulas.md § 1–5, asserted through the HTTP API with the
+//! exact published figure, and the formulas of § 6. Tolerance 1e-9 unless the source prints a
+//! rounded figure.
 
 mod common;
 
@@ -98,7 +99,7 @@ async fn churn_from_start_new_end_complements_retention() {
 
 #[tokio::test]
 async fn monthly_churn_compounds_to_the_quoted_annual_figures() {
-    // formulas.md § 2: 1 % → about 11.4 %, 2 % → 21.5 %, 3 % → 30.6 %, 5 % → 46.0 % a year
+    // docs/formulas.md § 2: 1 % → about 11.4 %, 2 % → 21.5 %, 3 % → 30.6 %, 5 % → 46.0 % a year
     // (figures printed to one decimal: tolerance 0.05).
     for (lost, annual) in [(10, 11.4), (20, 21.5), (30, 30.6), (50, 46.0)] {
         let answer = common::post_json(
@@ -212,7 +213,7 @@ async fn nps_of_50_pct_promoters_20_pct_detractors_is_30_plus_minus_7_65() {
     .await;
     assert!((value(&answer) - 30.0).abs() < EXACT);
     let interval = &answer.body["interval"];
-    // formulas.md prints the margin to two decimals.
+    // docs/formulas.md § 5 prints the margin to two decimals.
     let margin = interval["margin_of_error"].as_f64().unwrap();
     assert!((margin - 7.65).abs() < 0.005, "margin {margin}");
     assert!((interval["lower"].as_f64().unwrap() - (30.0 - margin)).abs() < EXACT);
@@ -241,7 +242,8 @@ async fn nps_from_raw_scores_buckets_9_10_and_0_6() {
 
 #[tokio::test]
 async fn revenue_churn_of_5000_lost_from_100000_is_5_pct() {
-    // formulas.md § 3: starting MRR 100,000; 5,000 lost to cancellations → revenue churn 5 %.
+    // docs/formulas.md § 3: starting MRR 100,000; 5,000 lost to cancellations → revenue
+    // churn 5 %.
     let answer = common::post_json(
         "/revenue-churn",
         &json!({"start_mrr": 100000, "churned_mrr": 5000}),
@@ -267,7 +269,7 @@ async fn revenue_churn_of_5000_lost_from_100000_is_5_pct() {
 
 #[tokio::test]
 async fn expansion_beyond_losses_is_negative_churn() {
-    // formulas.md § 3: 5 customers cancel but 10 upgrade for more than they paid.
+    // docs/formulas.md § 3: 5 customers cancel but 10 upgrade for more than they paid.
     // 5 cancel at 100 each (500 lost); 10 upgrade by 80 each (800 gained): net churn -3 %.
     let answer = common::post_json(
         "/revenue-churn",

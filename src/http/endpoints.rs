@@ -43,11 +43,23 @@ pub fn computing() -> Vec<Endpoint> {
         endpoint(routes!(records::series), records::series_examples),
         endpoint(routes!(records::cohorts), records::cohorts_examples),
         endpoint(routes!(records::survival), records::survival_examples),
-        endpoint(routes!(models::bgnbd), models::bgnbd_examples),
-        endpoint(routes!(models::pareto_nbd), models::pareto_nbd_examples),
-        endpoint(routes!(models::gamma_gamma), models::gamma_gamma_examples),
-        endpoint(routes!(models::model_clv), models::model_clv_examples),
-        endpoint(routes!(models::sbg), models::sbg_examples),
+        endpoint(
+            routes!(models::purchase::bgnbd),
+            models::purchase::bgnbd_examples,
+        ),
+        endpoint(
+            routes!(models::purchase::pareto_nbd),
+            models::purchase::pareto_nbd_examples,
+        ),
+        endpoint(
+            routes!(models::spend::gamma_gamma),
+            models::spend::gamma_gamma_examples,
+        ),
+        endpoint(
+            routes!(models::clv::model_clv),
+            models::clv::model_clv_examples,
+        ),
+        endpoint(routes!(models::sbg::sbg), models::sbg::sbg_examples),
     ]
 }
 

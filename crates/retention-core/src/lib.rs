@@ -8,5 +8,6 @@
 
 pub mod analytics;
 pub mod cancel;
+pub mod input;
 pub mod kpi;
 pub mod models;

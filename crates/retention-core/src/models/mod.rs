@@ -4,10 +4,14 @@
 //! set of special functions ([`special`]). Nothing here knows about HTTP.
 
 pub mod bgnbd;
+pub mod clv;
 pub mod fit;
 pub mod gamma_gamma;
 pub mod pareto_nbd;
+pub mod purchase;
+pub mod report;
 pub mod rfm;
 pub mod sbg;
 pub mod special;
+pub mod spend;
 pub mod value;

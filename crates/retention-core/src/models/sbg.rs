@@ -1,7 +1,12 @@
 //! Shifted-beta-geometric (Fader & Hardie 2007, "How to project customer retention"):
 //! each customer renews each period with probability 1 − θ, θ ~ B(α, β) across customers.
 
+use serde::Serialize;
+
 use super::fit::{maximise, FitOutcome, NegLogLikelihood};
+use super::report::{fit_summary, FitSummary};
+use crate::input::fraction;
+use crate::kpi::InvalidInput;
 
 /// Fitted sBG parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -146,4 +151,138 @@ pub fn fit(survivors: &[f64]) -> (Sbg, FitOutcome) {
         },
         outcome,
     )
+}
+
+/// One period of the fitted and projected curve.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SbgPeriod {
+    pub period: usize,
+    /// Observed survivors as a share of period 0, where observed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observed_survival: Option<f64>,
+    /// S(t) under the model.
+    pub survival: f64,
+    /// r_t = S(t) / S(t−1) (absent for period 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_rate: Option<f64>,
+    /// True beyond the data.
+    pub projected: bool,
+}
+
+/// The sBG fit.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SbgResponse {
+    pub model: String,
+    #[serde(flatten)]
+    pub fit: FitSummary,
+    pub periods: Vec<SbgPeriod>,
+    /// E[T] = (α+β−1)/(α−1) periods; absent when α ≤ 1 (the mean lifetime is infinite).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_lifetime: Option<f64>,
+    /// The first period by which half the cohort has left.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_lifetime: Option<usize>,
+    /// DEL = Σ_{t≥0} S(t) / (1+d)^t: discounted periods a new customer stays.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discounted_expected_lifetime: Option<f64>,
+    /// margin × DEL, when a margin is given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discounted_expected_lifetime_value: Option<f64>,
+    pub notes: Vec<String>,
+}
+
+/// Fits sBG to a cohort's survivor counts and projects it (the answer of `/models/sbg`):
+/// `survivors` at the start of periods 0, 1, 2, …; `projection_periods` beyond the data
+/// (default 5, at most 1000); the discount rate per period in percent (default 10) and the
+/// margin per period for the discounted expected lifetime value.
+pub fn sbg_report(
+    survivors: &[f64],
+    projection_periods: Option<u64>,
+    discount_rate_pct: Option<f64>,
+    margin: Option<f64>,
+) -> Result<SbgResponse, InvalidInput> {
+    let s = survivors;
+    if s.len() < 3 || s.len() > 1001 {
+        return Err(InvalidInput::new(
+            "/survivors",
+            "must hold 3 to 1001 counts",
+            "survivors needs the counts of at least periods 0, 1 and 2 (at most 1001)",
+        ));
+    }
+    for (i, &v) in s.iter().enumerate() {
+        if !v.is_finite() || v < 0.0 || v.fract() != 0.0 {
+            return Err(InvalidInput::new(
+                format!("/survivors/{i}"),
+                "must be a whole number, 0 or more",
+                format!("survivors[{i}] = {v} is not a count"),
+            ));
+        }
+        if i > 0 && v > s[i - 1] {
+            return Err(InvalidInput::new(
+                format!("/survivors/{i}"),
+                "must not exceed the previous count",
+                format!(
+                    "survivors[{i}] = {v} is more than the {} before it: a cohort only shrinks",
+                    s[i - 1]
+                ),
+            ));
+        }
+    }
+    if s[0] == 0.0 || s[s.len() - 1] == s[0] {
+        return Err(InvalidInput::new(
+            "/survivors",
+            "the cohort must start with customers and lose some",
+            "the survivors show no churn (or no customers): the model cannot be fitted",
+        ));
+    }
+    let projection = projection_periods.unwrap_or(5);
+    if projection > 1000 {
+        return Err(InvalidInput::new(
+            "/projection_periods",
+            "must be at most 1000",
+            "projection_periods must be at most 1000",
+        ));
+    }
+    let discount = fraction(discount_rate_pct, 10.0, "/discount_rate_pct", 1000.0)? / 100.0;
+    let margin = margin
+        .map(|m| fraction(Some(m), 0.0, "/margin", f64::MAX))
+        .transpose()?;
+    let (model, outcome) = fit(s);
+    let fit = fit_summary(
+        &["alpha", "beta"],
+        &outcome,
+        "ln L = Σ_t (S_(t-1) - S_t) ln P(T = t) + S_n ln S(n),  P(T = t) = B(α+1, β+t-1) / B(α, β)",
+    )?;
+    let n = s.len() - 1 + projection as usize;
+    let survival = model.survival(n);
+    let periods = (0..=n)
+        .map(|t| SbgPeriod {
+            period: t,
+            observed_survival: s.get(t).map(|v| v / s[0]),
+            survival: survival[t],
+            retention_rate: (t > 0).then(|| model.retention_rate(t)),
+            projected: t >= s.len(),
+        })
+        .collect();
+    let del = model.discounted_expected_lifetime(discount);
+    let mut notes = vec![format!(
+        "Fitted on periods 1 to {}; periods {} to {n} are projections.",
+        s.len() - 1,
+        s.len()
+    )];
+    if model.expected_lifetime().is_none() {
+        notes.push("α ≤ 1: the mean lifetime is infinite; read the median and the discounted expected lifetime instead.".to_owned());
+    }
+    Ok(SbgResponse {
+        model: "sbg".to_owned(),
+        fit,
+        periods,
+        expected_lifetime: model.expected_lifetime(),
+        median_lifetime: model.median_lifetime(),
+        discounted_expected_lifetime: del,
+        discounted_expected_lifetime_value: margin.zip(del).map(|(m, d)| m * d),
+        notes,
+    })
 }

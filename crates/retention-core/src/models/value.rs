@@ -46,6 +46,11 @@ impl ValuationTerms {
             .map(|k| (k as f64 * self.period_length).min(self.horizon))
             .collect()
     }
+
+    /// The value of `spend` in period `k` (0-based) today: `spend × margin / (1 + d)^(k+1)`.
+    pub fn discounted(&self, spend: f64, k: usize) -> f64 {
+        spend * self.margin / (1.0 + self.discount).powi(k as i32 + 1)
+    }
 }
 
 /// One customer's predicted value.
@@ -64,7 +69,7 @@ pub struct CustomerValue {
 /// `CLV = Σ_{k=1..K} (E[Y(t_k)] − E[Y(t_{k−1})]) × E[M] × m / (1 + d)^k`: expected purchases
 /// in each discounting period from the purchase model, expected spend E[M] from Gamma-Gamma,
 /// margin m, discount rate d per period (lifetimes' `customer_lifetime_value` does the same).
-pub fn customer_value<P: PurchasePredictor>(
+pub fn customer_value<P: PurchasePredictor + ?Sized>(
     model: &P,
     terms: &ValuationTerms,
     (x, tx, t): (f64, f64, f64),
@@ -77,8 +82,7 @@ pub fn customer_value<P: PurchasePredictor>(
         let cumulative = model.expected_purchases(end, x, tx, t)?;
         let purchases = (cumulative - previous).max(0.0);
         previous = cumulative;
-        clv +=
-            purchases * expected_spend * terms.margin / (1.0 + terms.discount).powi(k as i32 + 1);
+        clv += terms.discounted(purchases * expected_spend, k);
         by_period.push(purchases);
     }
     let value = CustomerValue {

@@ -1,0 +1,156 @@
+//! `POST /models/bgnbd` and `/models/pareto-nbd`: a purchase model fitted on customer
+//! summaries or transactions, with predictions on request.
+
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::input::CustomerData;
+use super::off_runtime;
+use crate::http::error::ApiError;
+use crate::http::examples::{data, example, Examples};
+use crate::http::extract::ValidJson;
+use crate::http::{AppState, Compute};
+use crate::input;
+use crate::models::purchase::{purchase_model_report, PurchaseModelName, PurchaseModelResponse};
+
+/// What to predict after the fit.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PredictRequest {
+    /// Prediction horizon after each customer's T, in the data's time unit (e.g. 39 weeks).
+    #[schema(minimum = 0)]
+    pub horizon: f64,
+}
+
+/// BG/NBD or Pareto/NBD on customer summaries or transactions.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseModelRequest {
+    #[serde(flatten)]
+    pub data: CustomerData,
+    /// Adds per-customer P(alive) and expected purchases, and the population curve.
+    pub predict: Option<PredictRequest>,
+    /// L2 penalty on the parameters (lifetimes' `penalizer_coef`), 0 by default; for parity
+    /// only: the unpenalised fit is the maximum-likelihood one.
+    #[schema(minimum = 0)]
+    pub penalty: Option<f64>,
+}
+
+/// The same body as `/models/bgnbd`, for Pareto/NBD.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(transparent)]
+pub struct ParetoNbdRequest(pub PurchaseModelRequest);
+
+impl PurchaseModelRequest {
+    fn fit(
+        self,
+        name: PurchaseModelName,
+        max_rows: usize,
+    ) -> Result<PurchaseModelResponse, ApiError> {
+        let rows = self.data.summaries(true)?;
+        let penalty = input::penalty(self.penalty)?;
+        let horizon = self
+            .predict
+            .map(|p| input::horizon(p.horizon, "/predict/horizon"))
+            .transpose()?;
+        Ok(purchase_model_report(
+            name, &rows, penalty, horizon, max_rows,
+        )?)
+    }
+}
+
+impl Compute for PurchaseModelRequest {
+    type Output = PurchaseModelResponse;
+    fn compute(self, state: &AppState) -> Result<PurchaseModelResponse, ApiError> {
+        self.fit(PurchaseModelName::Bgnbd, state.config.max_model_rows)
+    }
+}
+
+impl Compute for ParetoNbdRequest {
+    type Output = PurchaseModelResponse;
+    fn compute(self, state: &AppState) -> Result<PurchaseModelResponse, ApiError> {
+        self.0
+            .fit(PurchaseModelName::ParetoNbd, state.config.max_model_rows)
+    }
+}
+
+/// BG/NBD fit and predictions
+///
+/// Fits BG/NBD (Fader, Hardie & Lee 2005) by maximum likelihood on customer summaries
+/// (`frequency`, `recency`, `T`, optional `count`) or on raw transactions with a calibration
+/// end: parameters r, α, a, b with standard errors, the full log-likelihood, convergence.
+/// With `predict`, each customer's P(alive) and expected purchases over the horizon, and the
+/// population's expected cumulative purchases. A fit that does not converge answers 422.
+#[utoipa::path(
+    post,
+    path = "/models/bgnbd",
+    tag = "models",
+    operation_id = "fit_bgnbd",
+    request_body(content = PurchaseModelRequest, content_type = "application/json"),
+    responses((status = 200, description = "The fit and the predictions asked for", body = PurchaseModelResponse))
+)]
+pub async fn bgnbd(
+    State(state): State<AppState>,
+    ValidJson(request): ValidJson<PurchaseModelRequest>,
+) -> Result<crate::http::FiniteJson, ApiError> {
+    off_runtime(state, "bgnbd", request).await
+}
+
+/// Pareto/NBD fit and predictions
+///
+/// As `/models/bgnbd`, for the Pareto/NBD model (Schmittlein, Morrison & Colombo 1987):
+/// parameters r, α, s, β. Its likelihood uses the Gauss hypergeometric function, summed in log
+/// space.
+#[utoipa::path(
+    post,
+    path = "/models/pareto-nbd",
+    tag = "models",
+    operation_id = "fit_pareto_nbd",
+    request_body(content = PurchaseModelRequest, content_type = "application/json"),
+    responses((status = 200, description = "The fit and the predictions asked for", body = PurchaseModelResponse))
+)]
+pub async fn pareto_nbd(
+    State(state): State<AppState>,
+    ValidJson(request): ValidJson<ParetoNbdRequest>,
+) -> Result<crate::http::FiniteJson, ApiError> {
+    off_runtime(state, "pareto_nbd", request).await
+}
+
+/// The examples of `POST /models/bgnbd` in the spec, each answered as a request would be.
+pub fn bgnbd_examples() -> Examples {
+    Examples::of::<PurchaseModelRequest>(vec![
+        example(
+            "grouped_summaries",
+            "1,927 customers in 12 distinct summary rows, with predictions over 39 weeks",
+            data(include_str!("example_data/purchase_summaries.json")),
+        ),
+        example(
+            "cdnow_transactions",
+            "Raw transactions of 40 CDNOW customers, calibration to 1997-09-30, in weeks",
+            data(include_str!("example_data/cdnow_40_transactions.json")),
+        ),
+        example(
+            "refused_no_repeat_purchases",
+            "No customer bought twice: the model cannot be identified",
+            json!({"customers": [{"frequency": 0, "recency": 0, "T": 30, "count": 50}, {"frequency": 0, "recency": 0, "T": 20, "count": 30}]}),
+        ),
+    ])
+}
+
+/// The examples of `POST /models/pareto-nbd` in the spec, each answered as a request would be.
+pub fn pareto_nbd_examples() -> Examples {
+    Examples::of::<ParetoNbdRequest>(vec![
+        example(
+            "grouped_summaries",
+            "1,927 customers in 12 distinct summary rows, with predictions over 39 weeks",
+            data(include_str!("example_data/purchase_summaries.json")),
+        ),
+        example(
+            "refused_recency_after_t",
+            "A last purchase after the end of calibration: refused",
+            json!({"customers": [{"frequency": 2, "recency": 40, "T": 30}]}),
+        ),
+    ])
+}

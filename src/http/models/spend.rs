@@ -1,0 +1,71 @@
+//! `POST /models/gamma-gamma`: the spend model on customer summaries or transactions.
+
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::input::CustomerData;
+use super::off_runtime;
+use crate::http::error::ApiError;
+use crate::http::examples::{data, example, Examples};
+use crate::http::extract::ValidJson;
+use crate::http::{AppState, Compute};
+use crate::input;
+use crate::models::spend::{gamma_gamma_report, GammaGammaResponse};
+
+/// Gamma-Gamma on customer summaries or transactions.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GammaGammaRequest {
+    #[serde(flatten)]
+    pub data: CustomerData,
+    /// L2 penalty on the parameters, 0 by default (parity with lifetimes only).
+    #[schema(minimum = 0)]
+    pub penalty: Option<f64>,
+}
+
+impl Compute for GammaGammaRequest {
+    type Output = GammaGammaResponse;
+    fn compute(self, _state: &AppState) -> Result<GammaGammaResponse, ApiError> {
+        let rows = self.data.summaries(false)?;
+        Ok(gamma_gamma_report(&rows, input::penalty(self.penalty)?)?)
+    }
+}
+
+/// Gamma-Gamma spend model
+///
+/// Fits the Gamma-Gamma model of transaction values (Fader, Hardie & Lee 2005, "RFM and CLV")
+/// on customers with at least one repeat purchase: p, q, γ with standard errors, and each
+/// customer's expected spend. Customers with no repeat purchase or a zero amount are left out
+/// of the fit and said so. The frequency–monetary correlation checks the model's assumption.
+#[utoipa::path(
+    post,
+    path = "/models/gamma-gamma",
+    tag = "models",
+    operation_id = "fit_gamma_gamma",
+    request_body(content = GammaGammaRequest, content_type = "application/json"),
+    responses((status = 200, description = "The fit and each customer's expected spend", body = GammaGammaResponse))
+)]
+pub async fn gamma_gamma(
+    State(state): State<AppState>,
+    ValidJson(request): ValidJson<GammaGammaRequest>,
+) -> Result<crate::http::FiniteJson, ApiError> {
+    off_runtime(state, "gamma_gamma", request).await
+}
+
+/// The examples of `POST /models/gamma-gamma` in the spec, each answered as a request would be.
+pub fn gamma_gamma_examples() -> Examples {
+    Examples::of::<GammaGammaRequest>(vec![
+        example(
+            "spend_summaries",
+            "80 repeat buyers and 40 one-time buyers (left out of the fit)",
+            data(include_str!("example_data/spend_summaries.json")),
+        ),
+        example(
+            "refused_negative_spend",
+            "A negative monetary value: refused",
+            json!({"customers": [{"frequency": 2, "monetary_value": -5}]}),
+        ),
+    ])
+}
