@@ -205,7 +205,7 @@ fn shape_error(mut pointer: String, inner: serde_json::Error) -> ApiError {
 /// Client-supplied text echoed in a problem (field names, values) is cut to this many bytes.
 const ECHO_LIMIT: usize = 200;
 
-/// `text` cut at a character boundary near [`ECHO_LIMIT`] bytes, marked with `…`: an unknown
+/// `text` cut at a character boundary near `ECHO_LIMIT` bytes, marked with `…`: an unknown
 /// field name of a megabyte is not echoed back whole.
 pub fn truncated(text: &str) -> String {
     if text.len() <= ECHO_LIMIT {

@@ -1,4 +1,4 @@
-//! The one way an answer becomes JSON: a serde [`Serializer`] that writes what serde_json
+//! The one way an answer becomes JSON: a serde `[`Serializer`]` that writes what serde_json
 //! writes (byte for byte: the tests below compare the two) and refuses what an answer must not
 //! hold.
 //!

@@ -1,4 +1,4 @@
-//! Cohort retention tables from activity events (orders, logins).
+//! Cohort retention tables from activity events (orders, logins) (docs/formulas.md § 10).
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -58,6 +58,24 @@ pub struct CohortTable {
 }
 
 /// Builds the table. Offsets run to the period of the latest activity in the data.
+///
+/// # Formula
+///
+/// ```text
+/// size_c                   = customers whose first activity falls in period c
+/// count_{c,k}  (bounded)   = customers of cohort c active in period c + k
+/// count_{c,k}  (unbounded) = customers of cohort c active in period c + k or any later one
+/// share_{c,k} (%)          = count_{c,k} / size_c × 100
+/// revenue retention (%)    = revenue_{c,k} / revenue_{c,0} × 100        (when revenue_{c,0} > 0)
+/// average curve_k (%)      = Σ_c count_{c,k} / Σ_c size_c × 100
+/// repeat purchase rate (%) = customers with ≥ 2 activities / customers with ≥ 1 × 100
+/// ```
+///
+/// where a customer's cohort c is the period of its first activity, k the offset in periods
+/// from it, revenue_{c,k} the sum of the amounts of cohort c's customers in period c + k, and
+/// the average curve sums over the cohorts old enough to have offset k. Units: counts,
+/// percent, currency for revenue. Source: docs/formulas.md § 10 (the repeat purchase rate as
+/// § 6).
 pub fn cohort_table(
     activities: &[Activity],
     customers: usize,

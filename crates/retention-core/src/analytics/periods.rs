@@ -1,4 +1,5 @@
-//! Calendar periods (UTC dates): ISO weeks starting on Monday, months, quarters, years.
+//! Calendar periods (UTC dates): ISO weeks starting on Monday, months, quarters, years
+//! (docs/formulas.md § 9).
 
 use chrono::{Datelike, NaiveDate};
 
@@ -20,6 +21,15 @@ fn monday_origin() -> NaiveDate {
 
 impl CalendarPeriod {
     /// The index of the period holding `date` (consecutive periods have consecutive indices).
+    ///
+    /// # Formula
+    ///
+    /// ```text
+    /// week    = ⌊(date − 1970-01-05) / 7 days⌋      (1970-01-05 is a Monday)
+    /// month   = 12 × year + (month − 1)
+    /// quarter = 4 × year + ⌊(month − 1) / 3⌋
+    /// year    = year
+    /// ```
     pub fn index(self, date: NaiveDate) -> i64 {
         let (y, m) = (i64::from(date.year()), i64::from(date.month0()));
         match self {

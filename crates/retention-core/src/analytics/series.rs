@@ -1,6 +1,6 @@
 //! Period series from subscription MRR events: customers and MRR movements per period, and
 //! the retention and revenue KPIs of each period from the same core functions as `/crr`,
-//! `/churn` and `/revenue-churn`.
+//! `/churn` and `/revenue-churn` (docs/formulas.md § 9).
 
 use std::collections::HashMap;
 
@@ -94,6 +94,36 @@ struct Tally {
 /// the first and last event). A customer's MRR at a period's start is its latest event dated
 /// before the period's first day; at its end, its latest event on or before the last day
 /// (events of one customer on one day: the last in input order wins).
+///
+/// # Formula
+///
+/// Per customer, with m0 its MRR at the period's start and m1 at its end:
+///
+/// ```text
+/// m0    m1    the customer is            MRR movement
+/// > 0   > 0   retained                   expansion m1 − m0 (m1 > m0), else contraction m0 − m1
+/// > 0   0     churned                    churned MRR m0
+/// 0     > 0   reactivated (paid before)  reactivation MRR m1
+/// 0     > 0   new (never paid before)    new MRR m1
+/// ```
+///
+/// and per period, with S = customers with m0 > 0, E = customers with m1 > 0 and
+/// N = new + reactivated:
+///
+/// ```text
+/// start MRR = Σ m0
+/// end MRR   = Σ m1 = start + new + reactivation + expansion − contraction − churned MRR
+/// CRR (%)   = (E − N) / S × 100                      (absent when S = 0)
+/// churn (%) = (S + N − E) / S × 100 = churned / S × 100
+/// ```
+///
+/// and the period's gross and net MRR churn, GRR, NRR and quick ratio from its MRR movements
+/// as [`revenue_churn_report`] computes them (absent when the period starts with no MRR).
+///
+/// Only m0 and m1 count: movements inside a period are netted, and a customer who joins and
+/// leaves inside one period is in none of the counts. Units: customers, currency, percent
+/// (the quick ratio a ratio). Source: docs/formulas.md § 9, with § 1, § 2 and § 3 for the
+/// rates.
 pub fn mrr_series(
     mut events: Vec<MrrEvent>,
     period: CalendarPeriod,

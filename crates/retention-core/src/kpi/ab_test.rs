@@ -1,6 +1,6 @@
 //! Did a retention tactic work? Two groups' rates (or NPS) compared: the difference with its
 //! 95 % interval, the relative lift, a two-sided p-value, and the sample size per group
-//! needed to detect a given effect.
+//! needed to detect a given effect (docs/formulas.md § 8).
 
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Discrete, Hypergeometric, Normal};
@@ -163,13 +163,26 @@ fn rate_kpi(kind: RateKind, group: &str, p: Proportion) -> Kpi {
 /// Compares two groups' retention, churn or conversion.
 ///
 /// # Formula
-/// Rates p₁ (control) and p₂ (variant); difference `d = (p₂ − p₁) × 100` points with the
-/// unpooled interval `d ± 1.96 × 100 × √(p₁q₁/n₁ + p₂q₂/n₂)`; lift `(p₂ − p₁) / p₁ × 100`.
-/// p-value: two-proportion z-test with the pooled rate, `z = (p₂ − p₁) / √(p̄q̄(1/n₁ + 1/n₂))`,
-/// or Fisher's exact test (two-sided, summing the tables no more likely than the observed
-/// one) when an expected cell count is below 5. Sample size per group for an effect δ at
-/// power 1 − β, α = 0.05 two-sided:
-/// `n = (z_{α/2} √(2p̄q̄) + z_β √(p₁q₁ + p₂q₂))² / δ²`, p₂ = p₁ ± δ, p̄ = (p₁ + p₂) / 2.
+///
+/// ```text
+/// p             = x / n   (retention, conversion)   or   (n − x) / n   (churn);   q = 1 − p
+/// d             = (p₂ − p₁) × 100
+/// 95 % interval = d ± 1.96 × 100 × √(p₁q₁/n₁ + p₂q₂/n₂)      (Wald, unpooled; clipped to ±100)
+/// lift (%)      = (p₂ − p₁) / p₁ × 100                      (left out when p₁ = 0)
+/// z             = (x₂/n₂ − x₁/n₁) / √(p̄(1 − p̄)(1/n₁ + 1/n₂)),   p̄ = (x₁ + x₂) / (n₁ + n₂)
+/// p-value       = erfc(|z| / √2)
+/// n per group   = (z_{α/2} √(2p̃(1 − p̃)) + z_β √(p₁q₁ + p₂q₂))² / δ²
+///                 with p₂ = p₁ + δ (p₁ − δ when that passes 1), p̃ = (p₁ + p₂) / 2
+/// ```
+///
+/// where x of n customers were retained (or converted) in the control (1) and the variant
+/// (2); z is computed on the retained rates whatever the metric. When an expected cell count
+/// is below 5 (and at most 1,000,000 tables are to be summed), Fisher's exact test gives the
+/// p-value instead: two-sided, the sum of the hypergeometric probabilities of the tables no
+/// more likely than the observed one, as R's `fisher.test`. The sample size is for an effect
+/// δ (a fraction) at power 1 − β and α = 0.05 two-sided (Fleiss' formula without continuity
+/// correction), rounded up. Units: the difference in percentage points, the rates and the
+/// lift in percent, the sample size a count. Source: docs/formulas.md § 8.
 pub fn compare_rates(
     kind: RateKind,
     control: Proportion,
@@ -432,9 +445,21 @@ fn proportion_sample_size(p1: f64, goal: SampleSizeGoal) -> Result<Kpi, InvalidI
 /// Compares two groups' NPS.
 ///
 /// # Formula
-/// `d = NPS₂ − NPS₁` with `se = 100 × √(v₁/n₁ + v₂/n₂)`, `v = p + q − (p − q)²` per group;
-/// 95 % interval `d ± 1.96 × se`, `z = d / se`. Sample size per group for a difference δ
-/// points: `n = (z_{α/2} + z_β)² × 2 × 100² × v̄ / δ²` with v̄ the mean of the two variances.
+///
+/// ```text
+/// d             = NPS₂ − NPS₁
+/// se            = 100 × √(v₁/n₁ + v₂/n₂),   v = p + q − (p − q)² per group
+/// 95 % interval = d ± 1.96 × se              (clipped to ±200)
+/// z             = d / se,   p-value = erfc(|z| / √2)
+/// n per group   = (z_{α/2} + z_β)² × 2 × 100² × v̄ / δ²,   v̄ = (v₁ + v₂) / 2
+/// ```
+///
+/// where p and q are a group's promoter and detractor shares and n its responses (control 1,
+/// variant 2), δ the difference to detect in NPS points. When a group's answers do not vary
+/// or an expected count of the 2 × 3 table is below 5, the p-value is the exact permutation
+/// test's; where that would sum too many tables and a group has no spread, z uses the pooled
+/// answers' variance v₀: `z = d / (100 × √(v₀ (1/n₁ + 1/n₂)))`. Units: NPS points (score),
+/// the sample size a count. Source: docs/formulas.md § 5 and § 8.
 pub fn compare_nps(
     control: NpsCounts,
     variant: NpsCounts,

@@ -154,6 +154,14 @@ pub struct Interval {
 
 impl Interval {
     /// The 95 % normal interval `value ± 1.96 × standard_error`, clipped to `range`.
+    ///
+    /// # Formula
+    ///
+    /// ```text
+    /// margin_of_error = 1.96 × standard_error
+    /// lower = max(value − margin_of_error, range.0)
+    /// upper = min(value + margin_of_error, range.1)
+    /// ```
     pub fn normal_95(
         value: f64,
         standard_error: f64,

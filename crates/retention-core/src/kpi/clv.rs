@@ -1,4 +1,4 @@
-//! Customer lifetime value (formulas.md § 4): simple, churn-based, discounted, historical,
+//! Customer lifetime value (docs/formulas.md § 4): simple, churn-based, discounted, historical,
 //! and the CLV : CAC ratio.
 
 use super::breakdown::{num, Breakdown, Kpi, KpiResponse, Unit};
@@ -145,6 +145,24 @@ pub fn acquisition_cost(value: f64) -> Result<f64, InvalidInput> {
 }
 
 /// Computes CLV by the chosen method, with CLV : CAC and net CLV when a cost is given.
+///
+/// # Formula
+///
+/// ```text
+/// simple:       CLV = V × F × L
+/// churn_based:  CLV = ARPU × m / c          (related: lifespan = 1 / c periods)
+/// discounted:   CLV = Σ_{t=1..T} (M_t − C) × r^(t−1) / (1 + d)^t
+/// historical:   CLV = (P_1 + P_2 + … + P_n) × m
+/// with a cost:  CLV : CAC = CLV / CAC,  net CLV = CLV − CAC     (related)
+/// ```
+///
+/// where V is the average purchase value, F the purchases per period, L the lifespan in
+/// periods, ARPU the average revenue per user per period, m the gross margin and c the churn
+/// rate per period (fractions), M_t the margin of period t, C the ongoing cost per period,
+/// r the retention rate and d the discount rate per period (fractions), P_i the past purchase
+/// amounts and CAC the customer acquisition cost. Unit: currency (the caller's); CLV : CAC is
+/// a ratio, the lifespan in periods. Source: docs/formulas.md § 4 ($50 × 5 a year × 3 years =
+/// $750; $150 a year × 2 years = $300).
 pub fn customer_lifetime_value(
     method: &ClvMethod,
     acquisition_cost: Option<f64>,
@@ -193,9 +211,16 @@ pub fn customer_lifetime_value(
     Ok(KpiResponse { kpi: clv, related })
 }
 
+/// Simple CLV: revenue over the lifespan.
+///
 /// # Formula
-/// `CLV = V × F × L`: average purchase value V, purchases per period F, lifespan L periods.
-/// $50 × 5 a year × 3 years = $750.
+///
+/// ```text
+/// CLV = V × F × L
+/// ```
+///
+/// where V is the average purchase value, F the purchases per period and L the lifespan in
+/// periods. Unit: currency. Source: docs/formulas.md § 4 ($50 × 5 a year × 3 years = $750).
 fn simple(value: f64, frequency: f64, lifespan: f64) -> Kpi {
     let per_period = value * frequency;
     let clv = per_period * lifespan;
@@ -220,9 +245,18 @@ fn simple(value: f64, frequency: f64, lifespan: f64) -> Kpi {
         .note("Simple CLV is revenue over the lifespan; give a margin (churn_based or historical) for profit.")
 }
 
+/// Churn-based CLV, with the expected lifespan beside it.
+///
 /// # Formula
-/// `CLV = ARPU × m / c`: average revenue per user per period, gross margin m and churn rate
-/// c per period as fractions; the expected lifespan is `1 / c` periods.
+///
+/// ```text
+/// CLV      = ARPU × m / c
+/// lifespan = 1 / c
+/// ```
+///
+/// where ARPU is the average revenue per user per period, m the gross margin and c the churn
+/// rate per period, as fractions. Unit: currency (the lifespan in periods). Source:
+/// docs/formulas.md § 4.
 fn churn_based(arpu: f64, margin_pct: f64, churn_pct: f64) -> (Kpi, Vec<Kpi>) {
     let margin = margin_pct / 100.0;
     let churn = churn_pct / 100.0;
@@ -265,9 +299,17 @@ fn churn_based(arpu: f64, margin_pct: f64, churn_pct: f64) -> (Kpi, Vec<Kpi>) {
     (clv_kpi, vec![lifespan_kpi])
 }
 
+/// Discounted CLV over T periods.
+///
 /// # Formula
-/// `CLV = Σ_{t=1..T} (M_t − C) × r^(t−1) / (1 + d)^t`: margin M_t of period t, ongoing cost C
-/// per period, retention r and discount rate d per period as fractions.
+///
+/// ```text
+/// CLV = Σ_{t=1..T} (M_t − C) × r^(t−1) / (1 + d)^t
+/// ```
+///
+/// where M_t is the margin of period t (counted at its end), C the ongoing cost per period,
+/// r the retention rate and d the discount rate per period, as fractions. Unit: currency.
+/// Source: docs/formulas.md § 4.
 fn discounted(margins: &[f64], retention_pct: f64, discount_pct: f64, cost: f64) -> Kpi {
     let r = retention_pct / 100.0;
     let d = discount_pct / 100.0;
@@ -323,9 +365,16 @@ fn discounted(margins: &[f64], retention_pct: f64, discount_pct: f64, cost: f64)
     kpi
 }
 
+/// Historical CLV: what the customer has already brought in.
+///
 /// # Formula
-/// `CLV = (P_1 + P_2 + … + P_n) × m`: past purchase amounts P_i and gross margin m.
-/// $150 a year for 2 years at 100 % margin = $300.
+///
+/// ```text
+/// CLV = (P_1 + P_2 + … + P_n) × m
+/// ```
+///
+/// where P_i are the past purchase amounts and m the gross margin as a fraction. Unit:
+/// currency. Source: docs/formulas.md § 4 ($150 a year for 2 years at 100 % margin = $300).
 fn historical(purchases: &[f64], margin_pct: f64) -> Kpi {
     let margin = margin_pct / 100.0;
     let total: f64 = purchases.iter().sum();
@@ -355,8 +404,15 @@ fn historical(purchases: &[f64], margin_pct: f64) -> Kpi {
         .note("Historical CLV is what the customer has already brought in; it predicts nothing.")
 }
 
+/// The CLV : CAC ratio.
+///
 /// # Formula
-/// `CLV : CAC = CLV / CAC`.
+///
+/// ```text
+/// CLV : CAC = CLV / CAC
+/// ```
+///
+/// Unit: ratio (3.0 means 3 to 1). Source: docs/formulas.md § 4.
 fn clv_to_cac(clv: f64, cac: f64) -> Kpi {
     let ratio = clv / cac;
     Kpi::new(
@@ -371,8 +427,15 @@ fn clv_to_cac(clv: f64, cac: f64) -> Kpi {
     .note("A ratio of about 3 or more is a widely quoted rule of thumb for SaaS; context, not a verdict.")
 }
 
+/// CLV after the acquisition cost.
+///
 /// # Formula
-/// `net CLV = CLV − CAC`.
+///
+/// ```text
+/// net CLV = CLV − CAC
+/// ```
+///
+/// Unit: currency. Source: docs/formulas.md § 4.
 fn net_clv(clv: f64, cac: f64) -> Kpi {
     let net = clv - cac;
     Kpi::new(

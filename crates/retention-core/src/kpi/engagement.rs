@@ -1,5 +1,5 @@
 //! Customer engagement score and loyalty / education participation and repeat purchase rates
-//! (formulas.md § 6).
+//! (docs/formulas.md § 6).
 
 use serde::Serialize;
 
@@ -226,9 +226,20 @@ pub struct EngagementReport {
 /// Customer engagement score on 0–100.
 ///
 /// # Formula
-/// `score = Σ w_i × x_i × 100 / Σ w_i`: each component's value x_i normalised to 0–1 (a rate
-/// as participants / total, a raw measure as (value − min) / (max − min)), weighted by w_i
-/// (weights normalised to sum to 1).
+///
+/// ```text
+/// score          = Σ w_i × x_i × 100 / Σ w_i
+/// x_i            = participants / total                  (a rate)
+///                = (value − min) / (max − min)           (a measure, higher is better)
+///                = 1 − (value − min) / (max − min)       (a measure, lower is better)
+/// contribution_i = x_i × w_i / Σ w × 100
+/// share_i (%)    = contribution_i / score × 100           (0 when the score is 0)
+/// ```
+///
+/// where x_i is component i normalised to 0–1 and w_i its weight (the weights are normalised
+/// to sum to 1). Unit: score on 0–100 (100: every component at its best). Source:
+/// docs/formulas.md § 6 (the source articles' "normalise, weight, sum" with each component's
+/// share in the breakdown).
 pub fn engagement_score(inputs: &EngagementInputs) -> Result<EngagementReport, InvalidInput> {
     let weights = inputs.normalised_weights();
     let mut breakdown = Breakdown::new("score = Σ w_i × x_i × 100 / Σ w_i", "");
@@ -344,15 +355,31 @@ fn rate(
     )
 }
 
+/// Loyalty programme participation rate.
+///
 /// # Formula
-/// `loyalty programme participation (%) = M / C × 100`: active members M of customers C.
+///
+/// ```text
+/// loyalty programme participation (%) = M / C × 100
+/// ```
+///
+/// where M is the active loyalty members and C the customers. Unit: percent. Source:
+/// docs/formulas.md § 6.
 pub fn loyalty_participation_rate(share: Share) -> Kpi {
     rate("loyalty_participation_rate", "loyalty participation = M / C × 100", ("M", "C"), share)
         .note("Loyal customers are often quoted as spending about 67 % more than new ones (context only).")
 }
 
+/// Education (training) participation rate.
+///
 /// # Formula
-/// `education participation (%) = T / C × 100`: customers in training T of customers C.
+///
+/// ```text
+/// education participation (%) = T / C × 100
+/// ```
+///
+/// where T is the customers in training and C the customers. Unit: percent. Source:
+/// docs/formulas.md § 6.
 pub fn education_participation_rate(share: Share) -> Kpi {
     rate(
         "education_participation_rate",
@@ -362,9 +389,16 @@ pub fn education_participation_rate(share: Share) -> Kpi {
     )
 }
 
+/// Repeat purchase rate.
+///
 /// # Formula
-/// `repeat purchase rate (%) = R / B × 100`: customers with two or more purchases R of
-/// customers with at least one B.
+///
+/// ```text
+/// repeat purchase rate (%) = R / B × 100
+/// ```
+///
+/// where R is the customers with two or more purchases and B the customers with at least one.
+/// Unit: percent. Source: docs/formulas.md § 6.
 pub fn repeat_purchase_rate(share: Share) -> Kpi {
     rate(
         "repeat_purchase_rate",

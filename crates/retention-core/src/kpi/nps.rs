@@ -1,4 +1,4 @@
-//! Net Promoter Score with its multinomial confidence interval (formulas.md § 5).
+//! Net Promoter Score with its multinomial confidence interval (docs/formulas.md § 5).
 
 use super::breakdown::{num, Breakdown, Interval, Kpi, KpiResponse, Unit};
 use super::error::InvalidInput;
@@ -79,10 +79,18 @@ impl NpsCounts {
 /// Net Promoter Score with a 95 % interval, and the three shares beside it.
 ///
 /// # Formula
-/// `NPS = (P − D) / n × 100`, P promoters, D detractors, n responses.
-/// With shares p = P/n and q = D/n, `Var(NPS/100) = (p + q − (p − q)²) / n` and the 95 %
-/// interval is `NPS ± 1.96 × 100 × √Var`, clipped to −100…100.
-/// 50 % promoters, 20 % detractors, n = 400 → NPS 30 ± 7.65.
+///
+/// ```text
+/// NPS           = (P − D) / n × 100 = (p − q) × 100
+/// Var(NPS/100)  = (p + q − (p − q)²) / n
+/// 95 % interval = NPS ± 1.96 × 100 × √Var      (clipped to −100 … +100)
+/// shares (%)    = P / n × 100, A / n × 100, D / n × 100      (related)
+/// ```
+///
+/// where P is the promoters (answers 9–10), A the passives (7–8), D the detractors (0–6),
+/// n = P + A + D the responses, p = P / n and q = D / n. Unit: score from −100 to +100 (the
+/// shares in percent). Source: docs/formulas.md § 5 (multinomial variance, normal
+/// approximation): 50 % promoters, 20 % detractors, n = 400 → NPS 30 ± 7.65.
 pub fn net_promoter_score(counts: &NpsCounts) -> KpiResponse {
     let NpsCounts {
         promoters,
@@ -162,6 +170,12 @@ pub fn net_promoter_score(counts: &NpsCounts) -> KpiResponse {
 }
 
 /// A bucket's share of responses, in percent: `formula` is `<metric> = <letter> / n × 100`.
+///
+/// # Formula
+///
+/// ```text
+/// share (%) = count / n × 100
+/// ```
 fn share(
     metric: &'static str,
     formula: &'static str,

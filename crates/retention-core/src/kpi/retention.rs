@@ -1,4 +1,5 @@
-//! Customer retention rate, customer churn rate, and churn compounding between periods.
+//! Customer retention rate, customer churn rate, and churn compounding between periods
+//! (docs/formulas.md § 1 and § 2).
 
 use serde::{Deserialize, Serialize};
 
@@ -63,8 +64,16 @@ impl RetentionCounts {
 /// Customer retention rate.
 ///
 /// # Formula
-/// `CRR (%) = (E − N) / S × 100`, with S customers at the start of the period, N new
-/// customers acquired during it and E customers at its end (formulas.md § 1).
+///
+/// ```text
+/// CRR (%) = (E − N) / S × 100
+/// ```
+///
+/// where S is the customers at the start of the period, N the new customers acquired during
+/// it and E the customers at its end; E − N is the customers retained. Unit: percent (75.0
+/// means 75 %). Source: the project's source articles, docs/formulas.md § 1, whose worked
+/// examples are S = 100, N = 20, E = 95 → 75 % and S = 200, N = 20, E = 200 → 90 %. The
+/// SaaS (35–95 %) and e-commerce (20–35 %) bands come with it as context.
 pub fn customer_retention_rate(counts: &RetentionCounts) -> Kpi {
     let RetentionCounts { start, new, end } = *counts;
     let retained = counts.retained();
@@ -210,10 +219,17 @@ impl ChurnCounts {
 /// Customer churn rate.
 ///
 /// # Formula
-/// `churn (%) = L / S × 100`, L customers lost during the period, S customers at its start.
-/// Given S, N and E instead, `L = S + N − E`, so retention + churn = 100 % (formulas.md § 2).
-/// The denominator is the starting count (one source article writes "new customers" but
-/// divides by the starting count in its own example).
+///
+/// ```text
+/// churn (%) = L / S × 100
+/// L = S + N − E          (when S, N and E are given instead of L)
+/// ```
+///
+/// where L is the customers lost during the period and S the customers at its start (N new
+/// customers, E customers at the end); with L = S + N − E, retention + churn = 100 % for the
+/// same period. Unit: percent. Source: docs/formulas.md § 2 (50 lost of 1000 → 5 %, 20 of
+/// 250 → 8 %). The denominator is the starting count (one source article writes "new
+/// customers" but divides by the starting count in its own example).
 pub fn customer_churn_rate(counts: &ChurnCounts) -> Kpi {
     let (start, lost) = (counts.start, counts.lost);
     let rate = lost as f64 / start as f64 * 100.0;
@@ -239,8 +255,15 @@ pub fn customer_churn_rate(counts: &ChurnCounts) -> Kpi {
 /// constant rate.
 ///
 /// # Formula
-/// `churn_to = 1 − (1 − churn_from)^(k_from / k_to)`, k = periods per year (365 days,
-/// 52 weeks, 12 months, 4 quarters). 1 % a month is about 11.4 % a year (formulas.md § 2).
+///
+/// ```text
+/// churn_to = 1 − (1 − churn_from)^(k_from / k_to)
+/// ```
+///
+/// where the rates are fractions and k is the periods per year of each period length (365
+/// days, 52 weeks, 12 months, 4 quarters, 1 year). `rate_pct` and the answer are in percent.
+/// Source: docs/formulas.md § 2: 1 % a month is about 11.4 % a year (2 % → 21.5 %,
+/// 3 % → 30.6 %, 5 % → 46.0 %), and the inverse converts back.
 pub fn compound_churn(rate_pct: f64, from: Period, to: Period) -> Kpi {
     let exponent = from.per_year() / to.per_year();
     let survive = 1.0 - rate_pct / 100.0;
@@ -287,6 +310,18 @@ pub fn compound_churn(rate_pct: f64, from: Period, to: Period) -> Kpi {
 
 /// The churn answer: the rate for the measured period and, when its length is known, its
 /// monthly and annual equivalents with the SaaS bands.
+///
+/// # Formula
+///
+/// ```text
+/// churn (%)           = L / S × 100                                  (headline)
+/// retention (%)       = (S − L) / S × 100                            (related)
+/// monthly, annual (%) = (1 − (1 − L / S)^(k_period / k_to)) × 100    (related, with `period`)
+/// ```
+///
+/// as [`customer_churn_rate`] and [`compound_churn`] compute them; k is the periods per year
+/// (12 for months, 1 for a year). Unit: percent. Source: docs/formulas.md § 2, with its SaaS
+/// bands (0.5–1 % a month healthy, below 8 % a year the usual target, above 10 % worrying).
 pub fn churn_report(counts: &ChurnCounts, period: Option<Period>) -> KpiResponse {
     let mut headline = customer_churn_rate(counts);
     let rate = headline.value;
@@ -309,6 +344,14 @@ pub fn churn_report(counts: &ChurnCounts, period: Option<Period>) -> KpiResponse
 }
 
 /// The retention rate of the same period: 100 − churn.
+///
+/// # Formula
+///
+/// ```text
+/// retention (%) = (S − L) / S × 100
+/// ```
+///
+/// Unit: percent. Source: docs/formulas.md § 2.
 fn retention_complement(counts: &ChurnCounts) -> Kpi {
     let retained = counts.start - counts.lost;
     let rate = retained as f64 / counts.start as f64 * 100.0;
@@ -331,6 +374,16 @@ fn retention_complement(counts: &ChurnCounts) -> Kpi {
 }
 
 /// The retention answer: CRR with its bands, and the churn of the same period beside it.
+///
+/// # Formula
+///
+/// ```text
+/// CRR (%)   = (E − N) / S × 100        (headline)
+/// churn (%) = (S + N − E) / S × 100    (related; CRR + churn = 100)
+/// ```
+///
+/// as [`customer_retention_rate`] and [`customer_churn_rate`] compute them. Unit: percent.
+/// Source: docs/formulas.md § 1 and § 2.
 pub fn retention_report(counts: &RetentionCounts) -> KpiResponse {
     KpiResponse::new(customer_retention_rate(counts))
         .with(customer_churn_rate(&ChurnCounts::from_counts(*counts)))
@@ -342,7 +395,7 @@ mod tests {
 
     #[test]
     fn crr_worked_examples_of_formulas_md() {
-        // formulas.md § 1: (95 - 20) / 100 = 75 %, (200 - 20) / 200 = 90 %.
+        // docs/formulas.md § 1: (95 - 20) / 100 = 75 %, (200 - 20) / 200 = 90 %.
         for (s, n, e, expected) in [(100, 20, 95, 75.0), (200, 20, 200, 90.0)] {
             let kpi = customer_retention_rate(&RetentionCounts::new(s, n, e).unwrap());
             assert!((kpi.value - expected).abs() < 1e-12, "{s},{n},{e}");
@@ -351,7 +404,7 @@ mod tests {
 
     #[test]
     fn churn_worked_examples_of_formulas_md() {
-        // formulas.md § 2: 50 of 1000 = 5 %, 20 of 250 = 8 %.
+        // docs/formulas.md § 2: 50 of 1000 = 5 %, 20 of 250 = 8 %.
         let a = ChurnCounts::from_lost(1000, 50, None, Some(950)).unwrap();
         assert!((customer_churn_rate(&a).value - 5.0).abs() < 1e-12);
         let b = ChurnCounts::from_lost(250, 20, None, None).unwrap();
@@ -360,7 +413,7 @@ mod tests {
 
     #[test]
     fn monthly_churn_compounds_to_the_quoted_annual_rates() {
-        // formulas.md § 2: 1 % → 11.4 %, 2 % → 21.5 %, 3 % → 30.6 %, 5 % → 46.0 % a year.
+        // docs/formulas.md § 2: 1 % → 11.4 %, 2 % → 21.5 %, 3 % → 30.6 %, 5 % → 46.0 % a year.
         for (monthly, annual) in [(1.0, 11.4), (2.0, 21.5), (3.0, 30.6), (5.0, 46.0)] {
             let kpi = compound_churn(monthly, Period::Month, Period::Year);
             assert!(

@@ -1,5 +1,5 @@
 //! Revenue (MRR) churn, negative churn, gross and net revenue retention, quick ratio
-//! (formulas.md § 3).
+//! (docs/formulas.md § 3).
 
 use serde::Serialize;
 
@@ -93,9 +93,17 @@ fn inputs(b: Breakdown, m: &MrrMovements, letters: &[&'static str]) -> Breakdown
     })
 }
 
+/// Gross MRR churn: the share of the starting MRR lost.
+///
 /// # Formula
-/// `gross MRR churn (%) = (L + C) / S × 100`: churned L and contraction C MRR over the MRR at
-/// the start S. 100,000 at the start, 5,000 churned → 5 %.
+///
+/// ```text
+/// gross MRR churn (%) = (L + C) / S × 100
+/// ```
+///
+/// where S is the MRR at the start of the period, L the MRR churned (cancellations) and C the
+/// contraction (downgrades). Unit: percent. Source: docs/formulas.md § 3 (100,000 at the
+/// start, 5,000 churned → 5 %).
 pub fn gross_mrr_churn(m: &MrrMovements) -> Kpi {
     let value = m.lost() / m.start * 100.0;
     let b = Breakdown::new(
@@ -117,9 +125,17 @@ pub fn gross_mrr_churn(m: &MrrMovements) -> Kpi {
     Kpi::new("gross_mrr_churn", value, Unit::Percent, b)
 }
 
+/// Net MRR churn: losses less expansion and reactivation, as a share of the starting MRR.
+///
 /// # Formula
-/// `net MRR churn (%) = (L + C − X − R) / S × 100`, X expansion and R reactivation MRR.
-/// Below 0 is negative churn.
+///
+/// ```text
+/// net MRR churn (%) = (L + C − X − R) / S × 100
+/// ```
+///
+/// where S is the MRR at the start of the period, L the MRR churned (cancellations), C the
+/// contraction (downgrades), X the expansion (upgrades) and R the reactivation MRR. Below 0 is
+/// negative churn. Unit: percent. Source: docs/formulas.md § 3.
 pub fn net_mrr_churn(m: &MrrMovements) -> Kpi {
     let net = m.lost() - m.expansion - m.reactivation;
     let value = net / m.start * 100.0;
@@ -149,8 +165,17 @@ pub fn net_mrr_churn(m: &MrrMovements) -> Kpi {
     }
 }
 
+/// Gross revenue retention.
+///
 /// # Formula
-/// `GRR (%) = (S − L − C) / S × 100` (at most 100: expansion does not count).
+///
+/// ```text
+/// GRR (%) = (S − L − C) / S × 100
+/// ```
+///
+/// where S is the MRR at the start of the period, L the MRR churned and C the contraction;
+/// at most 100, as expansion does not count. Unit: percent. Source: docs/formulas.md § 3
+/// (subscription-analytics convention).
 pub fn gross_revenue_retention(m: &MrrMovements) -> Kpi {
     let kept = m.start - m.lost();
     let value = kept / m.start * 100.0;
@@ -174,8 +199,17 @@ pub fn gross_revenue_retention(m: &MrrMovements) -> Kpi {
     Kpi::new("grr", value, Unit::Percent, b)
 }
 
+/// Net revenue retention.
+///
 /// # Formula
-/// `NRR (%) = (S − L − C + X) / S × 100`; NRR − GRR is the expansion share X / S × 100.
+///
+/// ```text
+/// NRR (%) = (S − L − C + X) / S × 100
+/// ```
+///
+/// where S is the MRR at the start of the period, L the MRR churned, C the contraction and X
+/// the expansion; NRR − GRR is the expansion share X / S × 100. Reactivation does not count.
+/// Unit: percent. Source: docs/formulas.md § 3 (subscription-analytics convention).
 pub fn net_revenue_retention(m: &MrrMovements) -> Kpi {
     let kept = m.start - m.lost() + m.expansion;
     let value = kept / m.start * 100.0;
@@ -200,8 +234,18 @@ pub fn net_revenue_retention(m: &MrrMovements) -> Kpi {
     Kpi::new("nrr", value, Unit::Percent, b)
 }
 
+/// The SaaS quick ratio: MRR gained per unit of MRR lost.
+///
 /// # Formula
-/// `quick ratio = (N + X + R) / (L + C)`; `None` when nothing was lost (it would be infinite).
+///
+/// ```text
+/// quick ratio = (N + X + R) / (L + C)
+/// ```
+///
+/// where S is the MRR at the start of the period, L the MRR churned (cancellations) and C the
+/// contraction (downgrades), X the expansion (upgrades) and R the reactivation MRR, N the new
+/// MRR. `None` when nothing was lost (it would be infinite). Unit: ratio. Source:
+/// docs/formulas.md § 3 (subscription-analytics convention).
 pub fn quick_ratio(m: &MrrMovements) -> Option<Kpi> {
     if m.lost() == 0.0 {
         return None;
@@ -230,8 +274,17 @@ pub fn quick_ratio(m: &MrrMovements) -> Option<Kpi> {
     Some(Kpi::new("quick_ratio", value, Unit::Ratio, b))
 }
 
+/// The MRR at the end of the period.
+///
 /// # Formula
-/// `end MRR = S + N + X + R − C − L`.
+///
+/// ```text
+/// end MRR = S + N + X + R − C − L
+/// ```
+///
+/// where S is the MRR at the start of the period, L the MRR churned (cancellations) and C the
+/// contraction (downgrades), X the expansion (upgrades) and R the reactivation MRR, N the new
+/// MRR. Unit: currency. Source: docs/formulas.md § 3.
 pub fn end_mrr(m: &MrrMovements) -> Kpi {
     let value = m.start + m.new + m.expansion + m.reactivation - m.contraction - m.churned;
     let b = Breakdown::new(
@@ -255,6 +308,22 @@ pub fn end_mrr(m: &MrrMovements) -> Kpi {
 }
 
 /// Every revenue metric of the period.
+///
+/// # Formula
+///
+/// ```text
+/// gross MRR churn (%) = (L + C) / S × 100
+/// net MRR churn (%)   = (L + C − X − R) / S × 100      (negative_churn when below 0)
+/// GRR (%)             = (S − L − C) / S × 100
+/// NRR (%)             = (S − L − C + X) / S × 100
+/// quick ratio         = (N + X + R) / (L + C)          (left out when L + C = 0)
+/// end MRR             = S + N + X + R − C − L
+/// ```
+///
+/// where S is the MRR at the start of the period, L the MRR churned (cancellations) and C the
+/// contraction (downgrades), X the expansion (upgrades) and R the reactivation MRR, N the new
+/// MRR; L + C is at most S. Units: percent; the quick ratio a ratio; end MRR currency.
+/// Source: docs/formulas.md § 3.
 pub fn revenue_churn_report(m: &MrrMovements) -> RevenueChurnReport {
     let net = net_mrr_churn(m);
     let negative_churn = net.value < 0.0;

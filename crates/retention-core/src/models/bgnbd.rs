@@ -105,7 +105,7 @@ impl NegLogLikelihood for Likelihood<'_> {
     /// ([`ln_rising`]). The gradient from their derivatives and the softmax weights of A₃
     /// and A₄.
     ///
-    /// The negative log-likelihood and its gradient; large data in [`PARTS`] slices on scoped
+    /// The negative log-likelihood and its gradient; large data in `PARTS` slices on scoped
     /// threads, added in slice order whatever thread finishes first.
     fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
         let parts = if self.data.distinct_rows >= PARALLEL_ROWS {

@@ -5,10 +5,10 @@
 //! whether every count is multiplied by 10 or not. It runs in three deterministic stages:
 //!
 //! 1. BFGS with the model's analytic gradient and a backtracking (Armijo) line search,
-//!    stopping on gradient and cost tolerances or an iteration cap ([`bfgs`]);
+//!    stopping on gradient and cost tolerances or an iteration cap (`bfgs`);
 //! 2. Newton steps from the best point seen, with the Hessian from central differences of the
 //!    gradient, until the Newton decrement `gᵀH⁻¹g` (twice the improvement still to be had,
-//!    in nats per customer) is below [`DECREMENT_TOLERANCE`];
+//!    in nats per customer) is below `DECREMENT_TOLERANCE`;
 //! 3. a verdict: the Hessian's weakly curved eigenvectors are probed outwards (steps of e¹ …
 //!    e¹⁶ in the parameters, each corrected once across the ridge); a direction along which
 //!    the likelihood never falls means its supremum lies on the edge of the parameter space

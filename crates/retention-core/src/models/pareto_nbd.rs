@@ -284,7 +284,7 @@ impl NegLogLikelihood for Likelihood<'_> {
     /// # Formula
     /// `ln L(r, α, s, β | x, t_x, T) = ln Γ(r+x) − ln Γ(r) + r ln α + s ln β + ln(e^{alive} +
     /// e^{died})` with `alive = −(r+x) ln(α+T) − s ln(β+T)` and `died = ln(s/ρ) + ln A₀`
-    /// ([`ParetoNbd::ln_g`]); the gradient from the rising factorial's derivative, the
+    /// (`ParetoNbd::ln_g`); the gradient from the rising factorial's derivative, the
     /// series' own derivatives and the softmax weights of the two terms.
     fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
         let model = ParetoNbd {

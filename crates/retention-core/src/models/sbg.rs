@@ -52,7 +52,7 @@ impl Sbg {
         (self.beta + t - 1.0) / (self.alpha + self.beta + t - 1.0)
     }
 
-    /// E[T] = (α+β−1)/(α−1) periods, finite only for α > 1.
+    /// `E[T]` = (α+β−1)/(α−1) periods, finite only for α > 1.
     pub fn expected_lifetime(&self) -> Option<f64> {
         (self.alpha > 1.0).then(|| (self.alpha + self.beta - 1.0) / (self.alpha - 1.0))
     }
@@ -178,7 +178,7 @@ pub struct SbgResponse {
     #[serde(flatten)]
     pub fit: FitSummary,
     pub periods: Vec<SbgPeriod>,
-    /// E[T] = (α+β−1)/(α−1) periods; absent when α ≤ 1 (the mean lifetime is infinite).
+    /// `E[T]` = (α+β−1)/(α−1) periods; absent when α ≤ 1 (the mean lifetime is infinite).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_lifetime: Option<f64>,
     /// The first period by which half the cohort has left.

@@ -67,7 +67,7 @@ pub struct CustomerValue {
 
 /// # Formula
 /// `CLV = Σ_{k=1..K} (E[Y(t_k)] − E[Y(t_{k−1})]) × E[M] × m / (1 + d)^k`: expected purchases
-/// in each discounting period from the purchase model, expected spend E[M] from Gamma-Gamma,
+/// in each discounting period from the purchase model, expected spend `E[M]` from Gamma-Gamma,
 /// margin m, discount rate d per period (lifetimes' `customer_lifetime_value` does the same).
 pub fn customer_value<P: PurchasePredictor + ?Sized>(
     model: &P,
