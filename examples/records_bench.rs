@@ -5,11 +5,13 @@
 
 use std::time::Instant;
 
+use retention_kpi::analytics::cohorts::Retention;
 use retention_kpi::config::Config;
-use retention_kpi::http::records::{
-    csv_rows, CohortsRequest, PeriodName, RetentionName, SeriesRequest,
-};
+use retention_kpi::http::records::cohorts::CohortsRequest;
+use retention_kpi::http::records::csv_rows;
+use retention_kpi::http::records::series::SeriesRequest;
 use retention_kpi::http::{AppState, Compute};
+use retention_kpi::units::Period;
 
 fn median(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(f64::total_cmp);
@@ -32,7 +34,7 @@ fn main() {
         let t = Instant::now();
         let answer = SeriesRequest {
             events,
-            period: PeriodName::Month,
+            period: Period::Month,
             from: None,
             to: None,
         }
@@ -54,8 +56,8 @@ fn main() {
         let t = Instant::now();
         let answer = CohortsRequest {
             events,
-            period: PeriodName::Month,
-            retention: RetentionName::Bounded,
+            period: Period::Month,
+            retention: Retention::Bounded,
         }
         .compute(&state)
         .expect("a table");

@@ -292,3 +292,34 @@ async fn sbg_projects_the_regular_cohort() {
             < 1e-9
     );
 }
+
+/// A month of duration is 30.4375 days: recency and T in months are the weeks' figures × 7 /
+/// 30.4375, and the fit's rate parameter α scales by the same factor (r, a, b do not move).
+#[tokio::test]
+async fn a_fit_on_transactions_in_months_is_the_weekly_fit_rescaled() {
+    let fit = |unit: &str| {
+        let body = json!({"transactions": cdnow_transactions(), "calibration_end": "1997-09-30", "unit": unit});
+        async move { common::post_json("/models/bgnbd", &body).await }
+    };
+    let (weeks, months) = (fit("week").await, fit("month").await);
+    assert_eq!(
+        months.status,
+        200,
+        "{}",
+        &months.text[..months.text.len().min(400)]
+    );
+    let scale = 7.0 / 30.4375;
+    let relative = |a: f64, b: f64| (a - b).abs() / b.abs();
+    assert!(
+        relative(
+            estimate(&months, "alpha"),
+            estimate(&weeks, "alpha") * scale
+        ) < 1e-5
+    );
+    for name in ["r", "a", "b"] {
+        assert!(
+            relative(estimate(&months, name), estimate(&weeks, name)) < 1e-5,
+            "{name}"
+        );
+    }
+}

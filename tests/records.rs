@@ -248,3 +248,17 @@ async fn csv_ids_are_text_whatever_they_look_like() {
     assert_eq!(mixed.body["customers"], 2);
     assert_eq!(mixed.body["periods"][0]["end_mrr"], 30.0);
 }
+
+#[tokio::test]
+async fn daily_cohorts_cut_by_calendar_day() {
+    let csv = "customer_id,date\nann,2026-03-01\nann,2026-03-02\nbob,2026-03-01\nbob,2026-03-03\ncay,2026-03-02\n";
+    let answer = common::send(Method::POST, "/cohorts?period=day", Some("text/csv"), csv).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let first = &answer.body["cohorts"][0];
+    assert_eq!(first["cohort"], "2026-03-01");
+    assert_eq!(first["size"], 2);
+    // Bounded: ann returns on day 1, bob on day 2.
+    assert_eq!(first["counts"], json!([2, 1, 1]));
+    assert_eq!(answer.body["cohorts"][1]["cohort"], "2026-03-02");
+    assert_eq!(answer.body["cohorts"][1]["size"], 1);
+}

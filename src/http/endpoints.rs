@@ -40,9 +40,18 @@ pub fn computing() -> Vec<Endpoint> {
         endpoint(routes!(engagement::loyalty), engagement::loyalty_examples),
         endpoint(routes!(ab_test::ab_test), ab_test::ab_test_examples),
         endpoint(routes!(kpis::kpis), kpis::kpis_examples),
-        endpoint(routes!(records::series), records::series_examples),
-        endpoint(routes!(records::cohorts), records::cohorts_examples),
-        endpoint(routes!(records::survival), records::survival_examples),
+        endpoint(
+            routes!(records::series::series),
+            records::series::series_examples,
+        ),
+        endpoint(
+            routes!(records::cohorts::cohorts),
+            records::cohorts::cohorts_examples,
+        ),
+        endpoint(
+            routes!(records::survival::survival),
+            records::survival::survival_examples,
+        ),
         endpoint(
             routes!(models::purchase::bgnbd),
             models::purchase::bgnbd_examples,

@@ -11,3 +11,4 @@ pub mod cancel;
 pub mod input;
 pub mod kpi;
 pub mod models;
+pub mod units;

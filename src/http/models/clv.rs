@@ -62,7 +62,11 @@ impl Compute for ModelClvRequest {
         }
         .validate()?;
         let rows = self.data.summaries(true)?;
-        Ok(core_clv::model_clv(&rows, &options, state.config.max_model_rows)?)
+        Ok(core_clv::model_clv(
+            &rows,
+            &options,
+            state.config.max_model_rows,
+        )?)
     }
 }
 

@@ -43,14 +43,6 @@ pub struct TransactionRow {
     pub amount: Option<f64>,
 }
 
-/// Time unit of recency and T when the service builds the summary from transactions.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TimeUnitName {
-    Day,
-    Week,
-}
-
 /// The customers' data: `customers` (summaries), or `transactions` with `calibration_end`
 /// (inclusive) and `unit`, from which the service builds the summaries (purchases on one day
 /// count once; x = purchase days − 1; t_x, T in `unit`s from the first purchase).
@@ -60,8 +52,8 @@ pub struct CustomerData {
     pub transactions: Option<Vec<TransactionRow>>,
     /// `YYYY-MM-DD`, with `transactions`.
     pub calibration_end: Option<String>,
-    /// With `transactions`; default `week`.
-    pub unit: Option<TimeUnitName>,
+    /// With `transactions`; default `week` (a month is 30.4375 days).
+    pub unit: Option<TimeUnit>,
 }
 
 impl CustomerData {
@@ -107,10 +99,7 @@ impl CustomerData {
                     )
                 })?;
                 let end = parse_date("/calibration_end", &end)?;
-                let unit = match self.unit.unwrap_or(TimeUnitName::Week) {
-                    TimeUnitName::Day => TimeUnit::Day,
-                    TimeUnitName::Week => TimeUnit::Week,
-                };
+                let unit = self.unit.unwrap_or(TimeUnit::Week);
                 let parsed = transactions
                     .into_iter()
                     .enumerate()

@@ -1,11 +1,11 @@
 //! Cohort retention tables from activity events (orders, logins) (docs/formulas.md § 10).
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::periods::CalendarPeriod;
 use crate::kpi::engagement::{repeat_purchase_rate, Share};
 use crate::kpi::{InvalidInput, Kpi};
+use crate::units::Period;
 
 /// One activity: a customer active on a date, with an optional amount.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,9 +16,12 @@ pub struct Activity {
 }
 
 /// How a customer counts as retained at an offset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum Retention {
     /// Active in that very period.
+    #[default]
     Bounded,
     /// Active in that period or any later one.
     Unbounded,
@@ -79,7 +82,7 @@ pub struct CohortTable {
 pub fn cohort_table(
     activities: &[Activity],
     customers: usize,
-    period: CalendarPeriod,
+    period: Period,
     retention: Retention,
 ) -> Result<CohortTable, InvalidInput> {
     if activities.is_empty() {
@@ -260,10 +263,10 @@ mod tests {
             act(2, "2026-02-01"),
             act(2, "2026-02-09"),
         ];
-        let bounded = cohort_table(&a, 3, CalendarPeriod::Month, Retention::Bounded).unwrap();
+        let bounded = cohort_table(&a, 3, Period::Month, Retention::Bounded).unwrap();
         assert_eq!(bounded.cohorts[0].counts, vec![2, 0, 1]);
         assert_eq!(bounded.cohorts[1].counts, vec![1, 0]);
-        let unbounded = cohort_table(&a, 3, CalendarPeriod::Month, Retention::Unbounded).unwrap();
+        let unbounded = cohort_table(&a, 3, Period::Month, Retention::Unbounded).unwrap();
         assert_eq!(unbounded.cohorts[0].counts, vec![2, 1, 1]);
         // Offset 1: (0 + 0) / (2 + 1) bounded.
         assert_eq!(bounded.average_curve[1], 0.0);
@@ -294,7 +297,7 @@ mod tests {
                 });
             }
         }
-        let table = cohort_table(&a, 5, CalendarPeriod::Week, Retention::Bounded).unwrap();
+        let table = cohort_table(&a, 5, Period::Week, Retention::Bounded).unwrap();
         assert_eq!(table.cohorts.len(), 5);
         for cohort in &table.cohorts {
             assert_eq!(cohort.size, 1);

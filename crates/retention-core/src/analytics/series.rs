@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::periods::CalendarPeriod;
 use crate::kpi::retention::{
     customer_churn_rate, customer_retention_rate, ChurnCounts, RetentionCounts,
 };
 use crate::kpi::revenue::{revenue_churn_report, MrrMovements};
 use crate::kpi::InvalidInput;
+use crate::units::Period;
 
 /// Most periods one series covers.
 pub const MAX_PERIODS: i64 = 1200;
@@ -126,7 +126,7 @@ struct Tally {
 /// rates.
 pub fn mrr_series(
     mut events: Vec<MrrEvent>,
-    period: CalendarPeriod,
+    period: Period,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> Result<Vec<PeriodFigures>, InvalidInput> {
@@ -243,7 +243,7 @@ fn tally_customer(events: &[MrrEvent], starts: &[NaiveDate], tallies: &mut [Tall
     }
 }
 
-fn figures(period: CalendarPeriod, index: i64, t: &Tally) -> PeriodFigures {
+fn figures(period: Period, index: i64, t: &Tally) -> PeriodFigures {
     let mut f = PeriodFigures {
         period: period.label(index),
         start: period.start(index).to_string(),
@@ -330,6 +330,43 @@ impl Interner {
     }
 }
 
+/// The series.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SeriesResponse {
+    pub period: Period,
+    pub customers: usize,
+    pub events: usize,
+    pub periods: Vec<PeriodFigures>,
+    /// How the counts are defined.
+    pub definitions: Vec<String>,
+}
+
+/// The MRR series of `events` (of `customers` distinct customers) by `period`, from `from` to
+/// `to` (default: the events' first and last periods), with the definitions of its counts (the
+/// answer of `/series`).
+pub fn series_report(
+    events: Vec<MrrEvent>,
+    customers: usize,
+    period: Period,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<SeriesResponse, InvalidInput> {
+    let count = events.len();
+    let periods = mrr_series(events, period, from, to)?;
+    Ok(SeriesResponse {
+        period,
+        customers,
+        events: count,
+        periods,
+        definitions: vec![
+            "A customer's MRR at a moment is its latest event on or before it; 0 means not a customer. A period's start is before its first day, its end after its last day.".to_owned(),
+            "start S = active at the start; retained = active at start and end; new = active at the end, never a customer before; reactivated = active at the end, not at the start, a customer before; N for CRR = new + reactivated.".to_owned(),
+            "MRR movements compare each customer's MRR at the period's start and end: expansion and contraction for retained customers, new, reactivation and churned MRR for the others; end MRR = start + new + reactivation + expansion - contraction - churned.".to_owned(),
+        ],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,7 +391,7 @@ mod tests {
             ev(1, "2026-03-05", 40.0),  // reactivated in Mar
             ev(2, "2026-03-01", 20.0),  // contraction in Mar
         ];
-        let s = mrr_series(events, CalendarPeriod::Month, None, None).unwrap();
+        let s = mrr_series(events, Period::Month, None, None).unwrap();
         assert_eq!(s.len(), 3);
         assert_eq!(
             (s[0].start_customers, s[0].new_customers, s[0].end_customers),

@@ -5,7 +5,12 @@
 use serde::Serialize;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
 use crate::kpi::InvalidInput;
+use crate::units::TimeUnit;
 
 /// z for a two-sided 95 % band: Φ⁻¹(0.975), as lifelines uses.
 const Z: f64 = 1.959_963_984_540_054;
@@ -286,6 +291,134 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         x[row] = (b[row] - sum) / a[row][row];
     }
     Some(x)
+}
+
+/// One group's curve.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GroupCurve {
+    pub group: String,
+    pub customers: usize,
+    pub curve: SurvivalCurve,
+}
+
+/// Survival curves.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SurvivalResponse {
+    /// The unit of `timeline` (when built from subscriptions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<TimeUnit>,
+    pub customers: usize,
+    /// Everyone together.
+    pub curve: SurvivalCurve,
+    /// One curve per group, when rows carry a `group`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupCurve>,
+    /// Log-rank test of equal survival across the groups.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_rank: Option<LogRankTest>,
+    pub notes: Vec<String>,
+}
+
+/// A subscription's observed time in `unit`s at `as_of`: churned at its end when it ended by
+/// then, censored at `as_of` otherwise. `index` names it in refusals
+/// (`/subscriptions/{index}/…`).
+pub fn subscription_observation(
+    index: usize,
+    start: NaiveDate,
+    end: Option<NaiveDate>,
+    as_of: NaiveDate,
+    unit: TimeUnit,
+) -> Result<Observation, InvalidInput> {
+    if start > as_of {
+        return Err(InvalidInput::new(
+            format!("/subscriptions/{index}/start"),
+            "must not be after as_of",
+            format!("subscriptions[{index}] starts {start}, after as_of {as_of}"),
+        ));
+    }
+    if let Some(end) = end.filter(|e| *e < start) {
+        return Err(InvalidInput::new(
+            format!("/subscriptions/{index}/end"),
+            "must not be before start",
+            format!("subscriptions[{index}] ends {end}, before it starts {start}"),
+        ));
+    }
+    let observed = end.is_some_and(|e| e <= as_of);
+    let stop = end.filter(|e| *e <= as_of).unwrap_or(as_of);
+    let duration = (stop - start).num_days() as f64 / unit.days();
+    Ok(Observation { duration, observed })
+}
+
+/// Kaplan–Meier curves for everyone and per group, and the log-rank test between the groups
+/// (the answer of `/survival`). `rows` are observations with their group; `collection` names
+/// them in refusals; at most `max_groups` groups.
+pub fn survival_report(
+    rows: &[(Observation, Option<String>)],
+    unit: Option<TimeUnit>,
+    horizon: Option<f64>,
+    collection: &str,
+    max_groups: usize,
+) -> Result<SurvivalResponse, InvalidInput> {
+    let all: Vec<Observation> = rows.iter().map(|r| r.0).collect();
+    check(&all)?;
+    if let Some(h) = horizon.filter(|h| !h.is_finite() || *h < 0.0) {
+        return Err(InvalidInput::new(
+            "/horizon",
+            "must be 0 or more",
+            format!("horizon {h} must be a time of 0 or more"),
+        ));
+    }
+    let mut by_group: BTreeMap<String, Vec<Observation>> = BTreeMap::new();
+    let grouped = rows.iter().any(|r| r.1.is_some());
+    if grouped {
+        for (o, g) in rows {
+            by_group
+                .entry(g.clone().unwrap_or_default())
+                .or_default()
+                .push(*o);
+        }
+    }
+    let max_groups = max_groups;
+    if by_group.len() > max_groups {
+        let field = format!("/{collection}");
+        return Err(InvalidInput::new(
+            field.as_str(),
+            format!("at most {max_groups} groups"),
+            format!(
+                "the rows name {} groups; a survival request compares at most {max_groups} (MAX_SURVIVAL_GROUPS)",
+                by_group.len()
+            ),
+        ));
+    }
+    let groups: Vec<GroupCurve> = by_group
+        .iter()
+        .map(|(g, obs)| GroupCurve {
+            group: g.clone(),
+            customers: obs.len(),
+            curve: kaplan_meier(obs, horizon),
+        })
+        .collect();
+    let samples: Vec<Vec<Observation>> = by_group.into_values().collect();
+    let log_rank_test = log_rank(&samples);
+    let mut notes = vec!["Kaplan-Meier estimate; 95 % band from Greenwood's variance with the log(-log) transform, as lifelines' KaplanMeierFitter.".to_owned()];
+    if grouped && samples.len() >= 2 && log_rank_test.is_none() {
+        notes.push(
+            "No log-rank test: no group churned, or the groups cannot be compared.".to_owned(),
+        );
+    }
+    if grouped && rows.iter().any(|r| r.1.is_none()) {
+        notes.push("Rows without a group form the group \"\".".to_owned());
+    }
+    Ok(SurvivalResponse {
+        unit,
+        customers: all.len(),
+        curve: kaplan_meier(&all, horizon),
+        groups,
+        log_rank: log_rank_test,
+        notes,
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Customer retention rate, customer churn rate, and churn compounding between periods
 //! (docs/formulas.md § 1 and § 2).
 
-use serde::{Deserialize, Serialize};
+pub use crate::units::Period;
 
 use super::benchmarks;
 use super::breakdown::{num, Breakdown, Kpi, KpiResponse, Unit};
@@ -94,41 +94,6 @@ pub fn customer_retention_rate(counts: &RetentionCounts) -> Kpi {
     Kpi::new("customer_retention_rate", rate, Unit::Percent, breakdown)
         .note("Bands are industry-specific and quoted as context, not as a verdict.")
         .benchmarks(benchmarks::retention_rate())
-}
-
-/// The length of the period a rate is measured over, for compounding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Period {
-    Day,
-    Week,
-    Month,
-    Quarter,
-    Year,
-}
-
-impl Period {
-    /// Periods in a year, by the usual convention: 365 days, 52 weeks, 12 months, 4 quarters.
-    pub fn per_year(self) -> f64 {
-        match self {
-            Period::Day => 365.0,
-            Period::Week => 52.0,
-            Period::Month => 12.0,
-            Period::Quarter => 4.0,
-            Period::Year => 1.0,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Period::Day => "day",
-            Period::Week => "week",
-            Period::Month => "month",
-            Period::Quarter => "quarter",
-            Period::Year => "year",
-        }
-    }
 }
 
 /// Customers lost over a period, checked to be possible, with the start/new/end counts when

@@ -7,21 +7,7 @@ use chrono::NaiveDate;
 
 use crate::kpi::InvalidInput;
 
-/// Time unit of recency and T when a summary is built from dated transactions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeUnit {
-    Day,
-    Week,
-}
-
-impl TimeUnit {
-    pub fn days(self) -> f64 {
-        match self {
-            TimeUnit::Day => 1.0,
-            TimeUnit::Week => 7.0,
-        }
-    }
-}
+pub use crate::units::TimeUnit;
 
 /// One customer's summary, checked.
 ///

@@ -1,0 +1,154 @@
+//! `POST /cohorts`: activity events (JSON or CSV) to a cohort retention table.
+
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::{csv_rows, query, text_ids, within_max_events, CustomerId, Records};
+use crate::analytics::cohorts::{cohort_table, Activity, CohortTable, Retention};
+use crate::analytics::periods::parse_day;
+use crate::analytics::series::Interner;
+use crate::http::error::ApiError;
+use crate::http::examples::{example, Examples};
+use crate::http::extract::parse_json;
+use crate::http::{AppState, Compute};
+use crate::kpi::InvalidInput;
+use crate::units::Period;
+
+/// One activity (an order, a login).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityRow {
+    #[schema(value_type = String)]
+    pub customer_id: CustomerId,
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    /// Revenue of the activity, for revenue retention.
+    #[schema(minimum = 0)]
+    pub amount: Option<f64>,
+}
+
+/// Activity events and how to cut them into cohorts.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CohortsRequest {
+    pub events: Vec<ActivityRow>,
+    /// Default `month`.
+    #[serde(default)]
+    pub period: Period,
+    /// Default `bounded`.
+    #[serde(default)]
+    pub retention: Retention,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CohortParams {
+    #[serde(default)]
+    period: Period,
+    #[serde(default)]
+    retention: Retention,
+}
+
+impl Compute for CohortsRequest {
+    type Output = CohortTable;
+    fn compute(self, state: &AppState) -> Result<CohortTable, ApiError> {
+        within_max_events(self.events.len(), "events", state.config.max_events)?;
+        let mut ids = Interner::default();
+        let activities = self
+            .events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                if let Some(a) = e.amount.filter(|a| !a.is_finite() || *a < 0.0) {
+                    return Err(InvalidInput::new(
+                        format!("/events/{i}/amount"),
+                        "must not be negative",
+                        format!("events[{i}].amount {a} is negative"),
+                    ));
+                }
+                Ok(Activity {
+                    customer: ids.index_of(&e.customer_id.id, e.customer_id.numeric),
+                    date: parse_day(&format!("/events/{i}/date"), &e.date)?,
+                    amount: e.amount,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(cohort_table(
+            &activities,
+            ids.len(),
+            self.period,
+            self.retention,
+        )?)
+    }
+}
+
+/// Cohort retention table
+///
+/// Cohorts by the period of each customer's first activity; per cohort the customers active
+/// at each period offset (`bounded`: in that very period; `unbounded`: then or later) as counts
+/// and shares, revenue and revenue retention when amounts are given; the size-weighted
+/// average curve; and the repeat purchase rate. Accepts `text/csv` too (header
+/// `customer_id,date,amount`; `period`, `retention` as query parameters).
+#[utoipa::path(
+    post,
+    path = "/cohorts",
+    tag = "records",
+    operation_id = "cohort_table",
+    params(("period" = Option<Period>, Query, description = "With a text/csv body"), ("retention" = Option<Retention>, Query, description = "With a text/csv body")),
+    request_body(content(
+        (CohortsRequest = "application/json"),
+        (String = "text/csv", example = "customer_id,date,amount\\nann,2026-01-05,40\\nann,2026-02-11,25\\nbob,2026-01-20,60\\n")
+    )),
+    responses((status = 200, description = "The cohort table", body = CohortTable))
+)]
+pub async fn cohorts(
+    State(state): State<AppState>,
+    records: Records,
+) -> Result<crate::http::FiniteJson, ApiError> {
+    crate::http::work::off_runtime(state, "cohorts", move |state| {
+        let request = match records {
+            Records::Json(bytes) => parse_json::<CohortsRequest>(&bytes)?,
+            Records::Csv(bytes, q) => {
+                let params: CohortParams = query(q)?;
+                CohortsRequest {
+                    events: text_ids(csv_rows(&bytes, "events")?, |r: &mut ActivityRow| {
+                        &mut r.customer_id
+                    }),
+                    period: params.period,
+                    retention: params.retention,
+                }
+            }
+        };
+        request.compute(state).and_then(crate::http::finite_json)
+    })
+    .await
+}
+
+/// The examples of `POST /cohorts` in the spec, each answered as a request would be.
+pub fn cohorts_examples() -> Examples {
+    Examples::of::<CohortsRequest>(vec![
+        example(
+            "monthly_order_cohorts",
+            "Orders of five customers over three months, with amounts",
+            json!({"period": "month", "retention": "bounded", "events": [
+                {"customer_id": "ann", "date": "2026-01-05", "amount": 40},
+                {"customer_id": "ann", "date": "2026-02-11", "amount": 25},
+                {"customer_id": "ann", "date": "2026-03-02", "amount": 30},
+                {"customer_id": "bob", "date": "2026-01-20", "amount": 60},
+                {"customer_id": "cay", "date": "2026-01-28", "amount": 15},
+                {"customer_id": "cay", "date": "2026-03-14", "amount": 45},
+                {"customer_id": "dev", "date": "2026-02-02", "amount": 80},
+                {"customer_id": "dev", "date": "2026-02-19", "amount": 20},
+                {"customer_id": "eve", "date": "2026-02-25", "amount": 35},
+                {"customer_id": "eve", "date": "2026-03-30", "amount": 35}
+            ]}),
+        ),
+        example(
+            "refused_bad_date",
+            "A date that does not exist: refused",
+            json!({"events": [{"customer_id": "ann", "date": "2026-02-30"}]}),
+        ),
+    ])
+}

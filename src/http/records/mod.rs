@@ -1,0 +1,196 @@
+//! `POST /series`, `POST /cohorts` and `POST /survival`: raw records (JSON or CSV) to KPIs
+//! over time. This file holds what the three share: the body as JSON or CSV, customer ids,
+//! CSV cells; each endpoint's file its request, conversion, handler and examples.
+
+pub mod cohorts;
+pub mod series;
+pub mod survival;
+
+use std::fmt;
+
+use axum::extract::{FromRequest, Request};
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::{read_body, BodyKind};
+use super::AppState;
+use crate::analytics::periods::parse_day;
+use crate::kpi::InvalidInput;
+
+/// A customer id as given: a string, or a whole number — kept apart from the string of the
+/// same digits, so that `1` and `"1"` are two customers, as their JSON types say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerId {
+    pub id: String,
+    /// Given as a JSON number.
+    pub numeric: bool,
+}
+
+impl<'de> Deserialize<'de> for CustomerId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = CustomerId;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a customer id (string or whole number)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CustomerId, E> {
+                Ok(CustomerId {
+                    id: v.to_owned(),
+                    numeric: false,
+                })
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<CustomerId, E> {
+                Ok(CustomerId {
+                    id: v.to_string(),
+                    numeric: true,
+                })
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<CustomerId, E> {
+                Ok(CustomerId {
+                    id: v.to_string(),
+                    numeric: true,
+                })
+            }
+        }
+        deserializer.deserialize_any(IdVisitor)
+    }
+}
+
+/// Refuses more rows than `MAX_EVENTS`, naming the collection.
+pub fn within_max_events(rows: usize, collection: &str, max: usize) -> Result<(), InvalidInput> {
+    if rows > max {
+        return Err(InvalidInput::new(
+            format!("/{collection}"),
+            format!("at most {max} rows"),
+            format!("{rows} {collection} given; a request takes at most {max} (MAX_EVENTS)"),
+        ));
+    }
+    Ok(())
+}
+
+/// CSV cells have no type: every id read from CSV is text (`1` and `abc` alike).
+pub fn text_ids<T>(mut rows: Vec<T>, id: impl Fn(&mut T) -> &mut CustomerId) -> Vec<T> {
+    for row in &mut rows {
+        id(row).numeric = false;
+    }
+    rows
+}
+
+/// `true`/`false`, `1`/`0` (as CSV writes them).
+pub fn bool_like<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    struct BoolVisitor;
+    impl Visitor<'_> for BoolVisitor {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("true or false (or 1 or 0)")
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<bool, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<bool, E> {
+            match v {
+                0 => Ok(false),
+                1 => Ok(true),
+                _ => Err(E::custom(format!("{v} is not 0 or 1"))),
+            }
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<bool, E> {
+            self.visit_u64(u64::try_from(v).map_err(|_| E::custom(format!("{v} is not 0 or 1")))?)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+            match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                other => Err(E::custom(format!("{other:?} is not true or false"))),
+            }
+        }
+    }
+    deserializer.deserialize_any(BoolVisitor)
+}
+
+/// A body as JSON, or as CSV rows plus query parameters.
+/// Query parameters carry the settings of a CSV body only: with JSON they belong in the body,
+/// and are refused rather than silently ignored.
+pub enum Records {
+    Json(axum::body::Bytes),
+    Csv(axum::body::Bytes, Option<String>),
+}
+
+impl FromRequest<AppState> for Records {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let query = request
+            .uri()
+            .query()
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned);
+        match read_body(request, state, true).await? {
+            (BodyKind::Json, _) if query.is_some() => Err(ApiError::InvalidBody {
+                pointer: String::new(),
+                reason: "query parameters are for text/csv bodies".to_owned(),
+                detail: "query parameters set the options of a text/csv body; with a JSON body, put them in the body".to_owned(),
+            }),
+            (BodyKind::Json, bytes) => Ok(Records::Json(bytes)),
+            (BodyKind::Csv, bytes) => Ok(Records::Csv(bytes, query)),
+        }
+    }
+}
+
+/// Parses CSV rows (a header row naming the columns) into `T`s; a bad cell is refused with
+/// the pointer `/{collection}/{row}/{column}` (row 0 is the first line after the header).
+pub fn csv_rows<T: DeserializeOwned>(bytes: &[u8], collection: &str) -> Result<Vec<T>, ApiError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| ApiError::MalformedJson(format!("the CSV header could not be read: {e}")))?
+        .clone();
+    let mut rows = Vec::new();
+    for (row, record) in reader.deserialize::<T>().enumerate() {
+        match record {
+            Ok(value) => rows.push(value),
+            Err(error) => {
+                let column = match error.kind() {
+                    csv::ErrorKind::Deserialize { err, .. } => err
+                        .field()
+                        .and_then(|i| headers.get(i as usize))
+                        .map(str::to_owned),
+                    _ => None,
+                };
+                let message = match error.kind() {
+                    csv::ErrorKind::Deserialize { err, .. } => err.kind().to_string(),
+                    _ => error.to_string(),
+                };
+                let pointer = match &column {
+                    Some(c) => format!("/{collection}/{row}/{c}"),
+                    None => format!("/{collection}/{row}"),
+                };
+                return Err(ApiError::InvalidBody {
+                    detail: format!("CSV line {}: {message}", row + 2),
+                    pointer,
+                    reason: message,
+                });
+            }
+        }
+    }
+    Ok(rows)
+}
+
+pub fn query<T: DeserializeOwned>(query: Option<String>) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(query.as_deref().unwrap_or("")).map_err(|e| ApiError::InvalidBody {
+        pointer: String::new(),
+        reason: e.to_string(),
+        detail: format!("query parameters: {e}"),
+    })
+}
+
+pub fn optional_day(
+    pointer: &str,
+    text: Option<&str>,
+) -> Result<Option<chrono::NaiveDate>, InvalidInput> {
+    text.map(|t| parse_day(pointer, t)).transpose()
+}

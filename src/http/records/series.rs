@@ -1,0 +1,157 @@
+//! `POST /series`: subscription MRR events (JSON or CSV) to one row per calendar period.
+
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::{csv_rows, optional_day, query, text_ids, within_max_events, CustomerId, Records};
+use crate::analytics::periods::parse_day;
+use crate::analytics::series::{series_report, Interner, MrrEvent, SeriesResponse};
+use crate::http::error::ApiError;
+use crate::http::examples::{example, Examples};
+use crate::http::extract::parse_json;
+use crate::http::{AppState, Compute};
+use crate::kpi::InvalidInput;
+use crate::units::Period;
+
+/// One subscription MRR event: from `date` on, the customer pays `mrr` (0 = not a customer).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MrrEventRow {
+    #[schema(value_type = String)]
+    pub customer_id: CustomerId,
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    #[schema(minimum = 0)]
+    pub mrr: f64,
+}
+
+/// Subscription events and the period to report by.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesRequest {
+    pub events: Vec<MrrEventRow>,
+    pub period: Period,
+    /// First day to report (default: the first event's period).
+    pub from: Option<String>,
+    /// Last day to report (default: the last event's period).
+    pub to: Option<String>,
+}
+
+/// Query parameters of a CSV `/series` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeriesParams {
+    period: Period,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+impl Compute for SeriesRequest {
+    type Output = SeriesResponse;
+    fn compute(self, state: &AppState) -> Result<SeriesResponse, ApiError> {
+        let mut ids = Interner::default();
+        within_max_events(self.events.len(), "events", state.config.max_events)?;
+        let events = self
+            .events
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                if !e.mrr.is_finite() || e.mrr < 0.0 {
+                    return Err(InvalidInput::new(
+                        format!("/events/{i}/mrr"),
+                        "must not be negative",
+                        format!(
+                            "events[{i}].mrr {} is negative: MRR is 0 (not a customer) or more",
+                            e.mrr
+                        ),
+                    ));
+                }
+                Ok(MrrEvent {
+                    customer: ids.index_of(&e.customer_id.id, e.customer_id.numeric),
+                    date: parse_day(&format!("/events/{i}/date"), &e.date)?,
+                    mrr: e.mrr,
+                })
+            })
+            .collect::<Result<Vec<_>, InvalidInput>>()?;
+        Ok(series_report(
+            events,
+            ids.len(),
+            self.period,
+            optional_day("/from", self.from.as_deref())?,
+            optional_day("/to", self.to.as_deref())?,
+        )?)
+    }
+}
+
+/// MRR period series
+///
+/// From subscription MRR events (`{customer_id, date, mrr}`; a customer's MRR is its latest
+/// event on or before a moment, 0 = not a customer) to one row per calendar period (week from
+/// Monday, month, quarter, year; UTC): start/new/reactivated/retained/churned/end customers,
+/// MRR at start and end with its movements, and each period's CRR, churn, gross and net MRR
+/// churn, GRR, NRR and quick ratio from the same formulas as `/crr`, `/churn` and
+/// `/revenue-churn`. Accepts `text/csv` too: a header `customer_id,date,mrr` and `period`,
+/// `from`, `to` as query parameters.
+#[utoipa::path(
+    post,
+    path = "/series",
+    tag = "records",
+    operation_id = "mrr_series",
+    params(("period" = Option<Period>, Query, description = "With a text/csv body: the period"), ("from" = Option<String>, Query, description = "With a text/csv body: first day"), ("to" = Option<String>, Query, description = "With a text/csv body: last day")),
+    request_body(content(
+        (SeriesRequest = "application/json"),
+        (String = "text/csv", example = "customer_id,date,mrr\\nacme,2026-01-10,100\\nbeta,2026-02-03,50\\n")
+    )),
+    responses((status = 200, description = "One row per period", body = SeriesResponse))
+)]
+pub async fn series(
+    State(state): State<AppState>,
+    records: Records,
+) -> Result<crate::http::FiniteJson, ApiError> {
+    // Parsing and computing both grow with the body: off the runtime, in the worker bound.
+    crate::http::work::off_runtime(state, "series", move |state| {
+        let request = match records {
+            Records::Json(bytes) => parse_json::<SeriesRequest>(&bytes)?,
+            Records::Csv(bytes, q) => {
+                let params: SeriesParams = query(q)?;
+                SeriesRequest {
+                    events: text_ids(csv_rows(&bytes, "events")?, |r: &mut MrrEventRow| {
+                        &mut r.customer_id
+                    }),
+                    period: params.period,
+                    from: params.from,
+                    to: params.to,
+                }
+            }
+        };
+        request.compute(state).and_then(crate::http::finite_json)
+    })
+    .await
+}
+
+/// The examples of `POST /series` in the spec, each answered as a request would be.
+pub fn series_examples() -> Examples {
+    Examples::of::<SeriesRequest>(vec![
+        example(
+            "monthly_mrr_series",
+            "Four customers over three months: new, expansion, churn, reactivation, contraction",
+            json!({"period": "month", "events": [
+                {"customer_id": "acme", "date": "2026-01-10", "mrr": 100},
+                {"customer_id": "beta", "date": "2026-01-15", "mrr": 50},
+                {"customer_id": "acme", "date": "2026-02-03", "mrr": 150},
+                {"customer_id": "beta", "date": "2026-02-20", "mrr": 0},
+                {"customer_id": "cogs", "date": "2026-02-11", "mrr": 30},
+                {"customer_id": "beta", "date": "2026-03-05", "mrr": 40},
+                {"customer_id": "cogs", "date": "2026-03-01", "mrr": 20},
+                {"customer_id": "dyna", "date": "2026-03-20", "mrr": 80}
+            ]}),
+        ),
+        example(
+            "refused_negative_mrr",
+            "A negative MRR: refused",
+            json!({"period": "month", "events": [{"customer_id": "acme", "date": "2026-01-10", "mrr": -5}]}),
+        ),
+    ])
+}

@@ -1,0 +1,218 @@
+//! `POST /survival`: observations or subscriptions (JSON or CSV) to Kaplan–Meier curves.
+
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::{bool_like, csv_rows, optional_day, query, within_max_events, Records};
+use crate::analytics::periods::parse_day;
+use crate::analytics::survival::{
+    subscription_observation, survival_report, Observation, SurvivalResponse,
+};
+use crate::http::error::ApiError;
+use crate::http::examples::{example, Examples};
+use crate::http::extract::parse_json;
+use crate::http::{AppState, Compute};
+use crate::kpi::InvalidInput;
+use crate::units::TimeUnit;
+
+/// A customer's observed time.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObservationRow {
+    /// Time from start to churn, or to now for a customer still active.
+    #[schema(minimum = 0)]
+    pub duration: f64,
+    /// true: the customer churned at `duration`; false: still active (censored).
+    #[serde(deserialize_with = "bool_like")]
+    pub observed: bool,
+    pub group: Option<String>,
+}
+
+/// A subscription.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionRow {
+    /// `YYYY-MM-DD`.
+    pub start: String,
+    /// `YYYY-MM-DD`, or null (empty in CSV) while active.
+    pub end: Option<String>,
+    pub group: Option<String>,
+}
+
+/// Observations, or subscriptions with the date they are observed at.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurvivalRequest {
+    pub observations: Option<Vec<ObservationRow>>,
+    pub subscriptions: Option<Vec<SubscriptionRow>>,
+    /// With `subscriptions`: the date they are observed at (`YYYY-MM-DD`).
+    pub as_of: Option<String>,
+    /// With `subscriptions`: the unit of durations (default `day`).
+    pub unit: Option<TimeUnit>,
+    /// Restricted mean lifetime up to this time (default: the longest duration).
+    #[schema(minimum = 0)]
+    pub horizon: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SurvivalParams {
+    as_of: Option<String>,
+    unit: Option<TimeUnit>,
+    horizon: Option<f64>,
+}
+
+impl Compute for SurvivalRequest {
+    type Output = SurvivalResponse;
+    fn compute(self, state: &AppState) -> Result<SurvivalResponse, ApiError> {
+        let (rows, unit, collection) = match (self.observations, self.subscriptions) {
+            (Some(_), Some(_)) => {
+                return Err(InvalidInput::new(
+                    "/subscriptions",
+                    "give observations or subscriptions, not both",
+                    "the body has both observations and subscriptions: send one or the other",
+                )
+                .into())
+            }
+            (Some(observations), None) => {
+                let rows = observations
+                    .into_iter()
+                    .map(|o| {
+                        // −0.0 is 0: it must not sort before the S(0) = 1 point.
+                        let duration = o.duration + 0.0;
+                        (
+                            Observation {
+                                duration,
+                                observed: o.observed,
+                            },
+                            o.group,
+                        )
+                    })
+                    .collect();
+                (rows, None, "observations")
+            }
+            (None, Some(subscriptions)) => {
+                let as_of = self.as_of.ok_or_else(|| InvalidInput::new("/as_of", "required with subscriptions", "as_of (YYYY-MM-DD) is required with subscriptions: the date they are observed at"))?;
+                let as_of = parse_day("/as_of", &as_of)?;
+                let unit = self.unit.unwrap_or_default();
+                let rows = subscriptions
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let start = parse_day(&format!("/subscriptions/{i}/start"), &s.start)?;
+                        let end = optional_day(
+                            &format!("/subscriptions/{i}/end"),
+                            s.end.as_deref().filter(|e| !e.is_empty()),
+                        )?;
+                        let observation = subscription_observation(i, start, end, as_of, unit)?;
+                        Ok((observation, s.group))
+                    })
+                    .collect::<Result<Vec<_>, InvalidInput>>()?;
+                (rows, Some(unit), "subscriptions")
+            }
+            (None, None) => return Err(InvalidInput::new(
+                "/observations",
+                "required unless subscriptions are given",
+                "give observations (duration, observed) or subscriptions (start, end) with as_of",
+            )
+            .into()),
+        };
+        within_max_events(rows.len(), collection, state.config.max_events)?;
+        let max_groups = state.config.max_survival_groups;
+        Ok(survival_report(
+            &rows,
+            unit,
+            self.horizon,
+            collection,
+            max_groups,
+        )?)
+    }
+}
+
+/// Kaplan–Meier survival
+///
+/// From `observations` (`duration`, `observed` = false for a customer still active) or
+/// `subscriptions` (`start`, `end` or null) with `as_of` and `unit`: the Kaplan–Meier curve
+/// (`timeline`, `survival`, 95 % `ci_lower`/`ci_upper` from Greenwood's variance with the
+/// log(−log) transform, as lifelines computes them), median and restricted mean lifetime; with a
+/// `group` per row, one curve per group and a log-rank test between them. Accepts `text/csv`
+/// (header `duration,observed,group` or `start,end,group`; `as_of`, `unit`, `horizon` as
+/// query parameters).
+#[utoipa::path(
+    post,
+    path = "/survival",
+    tag = "records",
+    operation_id = "survival_curve",
+    params(("as_of" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("unit" = Option<TimeUnit>, Query, description = "With a text/csv body of subscriptions"), ("horizon" = Option<f64>, Query, description = "With a text/csv body")),
+    request_body(content(
+        (SurvivalRequest = "application/json"),
+        (String = "text/csv", example = "duration,observed,group\\n3,1,monthly\\n12,0,annual\\n")
+    )),
+    responses((status = 200, description = "The curves and the test", body = SurvivalResponse))
+)]
+pub async fn survival(
+    State(state): State<AppState>,
+    records: Records,
+) -> Result<crate::http::FiniteJson, ApiError> {
+    crate::http::work::off_runtime(state, "survival", move |state| {
+        let request = match records {
+            Records::Json(bytes) => parse_json::<SurvivalRequest>(&bytes)?,
+            Records::Csv(bytes, q) => {
+                let params: SurvivalParams = query(q)?;
+                let header = std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|t| t.lines().next())
+                    .unwrap_or("");
+                let columns: Vec<&str> = header.split(',').map(str::trim).collect();
+                let (observations, subscriptions) = if columns.contains(&"duration") {
+                    (Some(csv_rows(&bytes, "observations")?), None)
+                } else {
+                    (None, Some(csv_rows(&bytes, "subscriptions")?))
+                };
+                SurvivalRequest {
+                    observations,
+                    subscriptions,
+                    as_of: params.as_of,
+                    unit: params.unit,
+                    horizon: params.horizon,
+                }
+            }
+        };
+        request.compute(state).and_then(crate::http::finite_json)
+    })
+    .await
+}
+
+/// The examples of `POST /survival` in the spec, each answered as a request would be.
+pub fn survival_examples() -> Examples {
+    Examples::of::<SurvivalRequest>(vec![
+            example(
+                "plans_compared",
+                "Months to churn of monthly and annual plans (observed = false: still active), with a log-rank test",
+                json!({"observations": [
+                    {"duration": 1, "observed": true, "group": "monthly"}, {"duration": 2, "observed": true, "group": "monthly"},
+                    {"duration": 2, "observed": false, "group": "monthly"}, {"duration": 3, "observed": true, "group": "monthly"},
+                    {"duration": 5, "observed": true, "group": "monthly"}, {"duration": 6, "observed": false, "group": "monthly"},
+                    {"duration": 4, "observed": true, "group": "annual"}, {"duration": 12, "observed": false, "group": "annual"},
+                    {"duration": 12, "observed": true, "group": "annual"}, {"duration": 14, "observed": false, "group": "annual"},
+                    {"duration": 18, "observed": false, "group": "annual"}, {"duration": 24, "observed": true, "group": "annual"}
+                ], "horizon": 12}),
+            ),
+            example(
+                "subscriptions_in_months",
+                "Subscriptions observed on 2026-11-01, in months",
+                json!({"as_of": "2026-11-01", "unit": "month", "subscriptions": [
+                    {"start": "2026-01-15", "end": "2026-04-15"}, {"start": "2026-02-01", "end": null},
+                    {"start": "2026-03-10", "end": "2026-09-10"}, {"start": "2026-05-20", "end": null},
+                    {"start": "2026-06-01", "end": "2026-07-01"}, {"start": "2026-08-12", "end": null}
+                ]}),
+            ),
+            example(
+                "refused_end_before_start",
+                "A subscription ending before it starts: refused",
+                json!({"as_of": "2026-11-01", "subscriptions": [{"start": "2026-05-01", "end": "2026-04-01"}]}),
+            ),
+    ])
+}
