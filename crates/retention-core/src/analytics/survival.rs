@@ -380,7 +380,6 @@ pub fn survival_report(
                 .push(*o);
         }
     }
-    let max_groups = max_groups;
     if by_group.len() > max_groups {
         let field = format!("/{collection}");
         return Err(InvalidInput::new(
