@@ -8,6 +8,7 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use nalgebra::{DMatrix, DVector};
 
 use crate::kpi::InvalidInput;
 use crate::units::TimeUnit;
@@ -251,8 +252,12 @@ pub fn log_rank(groups: &[Vec<Observation>]) -> Option<LogRankTest> {
         }
     }
     let m = k - 1;
-    let a: Vec<Vec<f64>> = variance[..m].iter().map(|row| row[..m].to_vec()).collect();
-    let solution = solve(a, observed_minus_expected[..m].to_vec())?;
+    // V is a covariance matrix: symmetric, and positive definite unless the groups cannot be
+    // compared (then there is no test).
+    let v = DMatrix::from_fn(m, m, |g, h| variance[g][h]);
+    let solution = v
+        .cholesky()?
+        .solve(&DVector::from_column_slice(&observed_minus_expected[..m]));
     let statistic: f64 = solution
         .iter()
         .zip(&observed_minus_expected[..m])
@@ -264,33 +269,6 @@ pub fn log_rank(groups: &[Vec<Observation>]) -> Option<LogRankTest> {
         degrees_of_freedom: m,
         p_value: chi.sf(statistic.max(0.0)),
     })
-}
-
-/// Solves A x = b by Gaussian elimination with partial pivoting; `None` if A is singular.
-#[allow(clippy::needless_range_loop)] // index arithmetic reads as the elimination does
-fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
-    let n = b.len();
-    for col in 0..n {
-        let pivot = (col..n).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
-        if a[pivot][col].abs() < 1e-12 {
-            return None;
-        }
-        a.swap(col, pivot);
-        b.swap(col, pivot);
-        for row in col + 1..n {
-            let f = a[row][col] / a[col][col];
-            for c in col..n {
-                a[row][c] -= f * a[col][c];
-            }
-            b[row] -= f * b[col];
-        }
-    }
-    let mut x = vec![0.0; n];
-    for row in (0..n).rev() {
-        let sum: f64 = (row + 1..n).map(|c| a[row][c] * x[c]).sum();
-        x[row] = (b[row] - sum) / a[row][row];
-    }
-    Some(x)
 }
 
 /// One group's curve.
