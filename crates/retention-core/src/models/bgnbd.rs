@@ -105,32 +105,25 @@ impl NegLogLikelihood for Likelihood<'_> {
     /// ([`ln_rising`]). The gradient from their derivatives and the softmax weights of A₃
     /// and A₄.
     ///
-    /// The negative log-likelihood and its gradient; large data in `PARTS` slices on scoped
-    /// threads, added in slice order whatever thread finishes first.
+    /// The negative log-likelihood and its gradient; large data in `PARTS` slices added in
+    /// slice order, so that the sums are the same bits for any data size and machine.
     fn value_and_gradient(&self, p: &[f64]) -> (f64, Vec<f64>) {
         let parts = if self.data.distinct_rows >= PARALLEL_ROWS {
             PARTS
         } else {
             1
         };
-        let (ll, g) = if parts == 1 {
-            self.partial(p, 0, 1)
-        } else {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (1..parts)
-                    .map(|k| scope.spawn(move || self.partial(p, k, parts)))
-                    .collect();
-                let mut total = self.partial(p, 0, parts);
-                for handle in handles {
-                    let (ll, g) = handle.join().unwrap_or((f64::NAN, [f64::NAN; 4]));
-                    total.0 += ll;
-                    for (total, part) in total.1.iter_mut().zip(g) {
-                        *total += part;
-                    }
-                }
-                total
-            })
-        };
+        // The slices are summed one after another on the fit's own thread: a fit already
+        // holds one of the FIT_WORKERS slots, and starting threads on every evaluation cost
+        // more than it saved under load (BENCHMARKS.md).
+        let (mut ll, mut g) = self.partial(p, 0, parts);
+        for k in 1..parts {
+            let (part_ll, part_g) = self.partial(p, k, parts);
+            ll += part_ll;
+            for (total, part) in g.iter_mut().zip(part_g) {
+                *total += part;
+            }
+        }
         penalised(ll, &g, p, self.penalty)
     }
 
