@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::http::extract::Count;
+use crate::input::NonNegative;
 use crate::kpi::InvalidInput;
 use crate::models::rfm::{parse_date, summarise, CustomerSummary, TimeUnit, Transaction};
 
@@ -105,17 +106,17 @@ impl CustomerData {
                     .enumerate()
                     .map(|(i, t)| {
                         let amount = t.amount.unwrap_or(0.0);
-                        if !amount.is_finite() || amount < 0.0 {
-                            return Err(InvalidInput::new(
+                        let amount = NonNegative::new(amount).ok_or_else(|| {
+                            InvalidInput::new(
                                 format!("/transactions/{i}/amount"),
                                 "must not be negative",
                                 format!("transactions[{i}].amount {amount} is negative"),
-                            ));
-                        }
+                            )
+                        })?;
                         Ok(Transaction {
                             customer_id: t.customer_id,
                             date: parse_date(&format!("/transactions/{i}/date"), &t.date)?,
-                            amount,
+                            amount: amount.get(),
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;

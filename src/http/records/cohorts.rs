@@ -13,6 +13,7 @@ use crate::http::error::ApiError;
 use crate::http::examples::{example, Examples};
 use crate::http::extract::parse_json;
 use crate::http::{AppState, Compute};
+use crate::input::NonNegative;
 use crate::kpi::InvalidInput;
 use crate::units::Period;
 
@@ -61,20 +62,25 @@ impl Compute for CohortsRequest {
             .into_iter()
             .enumerate()
             .map(|(i, e)| {
-                if let Some(a) = e.amount.filter(|a| !a.is_finite() || *a < 0.0) {
-                    return Err(InvalidInput::new(
-                        format!("/events/{i}/amount"),
-                        "must not be negative",
-                        format!("events[{i}].amount {a} is negative"),
-                    ));
-                }
+                let amount = e
+                    .amount
+                    .map(|a| {
+                        NonNegative::new(a).map(NonNegative::get).ok_or_else(|| {
+                            InvalidInput::new(
+                                format!("/events/{i}/amount"),
+                                "must not be negative",
+                                format!("events[{i}].amount {a} is negative"),
+                            )
+                        })
+                    })
+                    .transpose()?;
                 Ok(Activity {
                     customer: ids.index_of(&e.customer_id.id, e.customer_id.numeric),
                     date: parse_day(&format!("/events/{i}/date"), &e.date)?,
-                    amount: e.amount,
+                    amount,
                 })
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, InvalidInput>>()?;
         Ok(cohort_table(
             &activities,
             ids.len(),

@@ -12,6 +12,7 @@ use crate::http::error::ApiError;
 use crate::http::examples::{example, Examples};
 use crate::http::extract::parse_json;
 use crate::http::{AppState, Compute};
+use crate::input::NonNegative;
 use crate::kpi::InvalidInput;
 use crate::units::Period;
 
@@ -58,20 +59,20 @@ impl Compute for SeriesRequest {
             .into_iter()
             .enumerate()
             .map(|(i, e)| {
-                if !e.mrr.is_finite() || e.mrr < 0.0 {
-                    return Err(InvalidInput::new(
+                let mrr = NonNegative::new(e.mrr).ok_or_else(|| {
+                    InvalidInput::new(
                         format!("/events/{i}/mrr"),
                         "must not be negative",
                         format!(
                             "events[{i}].mrr {} is negative: MRR is 0 (not a customer) or more",
                             e.mrr
                         ),
-                    ));
-                }
+                    )
+                })?;
                 Ok(MrrEvent {
                     customer: ids.index_of(&e.customer_id.id, e.customer_id.numeric),
                     date: parse_day(&format!("/events/{i}/date"), &e.date)?,
-                    mrr: e.mrr,
+                    mrr: mrr.get(),
                 })
             })
             .collect::<Result<Vec<_>, InvalidInput>>()?;

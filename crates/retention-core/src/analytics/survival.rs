@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use nalgebra::{DMatrix, DVector};
 
+use crate::input::NonNegative;
 use crate::kpi::InvalidInput;
 use crate::units::TimeUnit;
 
@@ -56,7 +57,7 @@ pub fn check(observations: &[Observation]) -> Result<(), InvalidInput> {
         ));
     }
     for (i, o) in observations.iter().enumerate() {
-        if !o.duration.is_finite() || o.duration < 0.0 {
+        if NonNegative::new(o.duration).is_none() {
             return Err(InvalidInput::new(
                 format!("/observations/{i}/duration"),
                 "must be 0 or more",
@@ -341,7 +342,7 @@ pub fn survival_report(
 ) -> Result<SurvivalResponse, InvalidInput> {
     let all: Vec<Observation> = rows.iter().map(|r| r.0).collect();
     check(&all)?;
-    if let Some(h) = horizon.filter(|h| !h.is_finite() || *h < 0.0) {
+    if let Some(h) = horizon.filter(|h| NonNegative::new(*h).is_none()) {
         return Err(InvalidInput::new(
             "/horizon",
             "must be 0 or more",

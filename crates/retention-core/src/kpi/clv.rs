@@ -3,6 +3,7 @@
 
 use super::breakdown::{num, Breakdown, Kpi, KpiResponse, Unit};
 use super::error::{finite_result, non_negative, percent, InvalidInput};
+use crate::input::NonNegative;
 
 /// Longest horizon of the discounted method, in periods (100 years of months).
 pub const MAX_PERIODS: usize = 1200;
@@ -89,7 +90,7 @@ impl ClvMethod {
             ));
         }
         for (i, &m) in margins.iter().enumerate() {
-            if !m.is_finite() || m < 0.0 {
+            if NonNegative::new(m).is_none() {
                 return Err(InvalidInput::new(
                     format!("/margins/{i}"),
                     "must not be negative",
@@ -114,7 +115,7 @@ impl ClvMethod {
             ));
         }
         for (i, &p) in purchases.iter().enumerate() {
-            if !p.is_finite() || p < 0.0 {
+            if NonNegative::new(p).is_none() {
                 return Err(InvalidInput::new(
                     format!("/purchases/{i}"),
                     "must not be negative",

@@ -1,6 +1,7 @@
 //! Customer engagement score and loyalty / education participation and repeat purchase rates
 //! (docs/formulas.md § 6).
 
+use crate::input::NonNegative;
 use serde::Serialize;
 
 use super::breakdown::{num, Breakdown, Kpi, Unit};
@@ -93,7 +94,7 @@ impl Component {
                 }
             }
         }
-        if !weight.is_finite() || weight < 0.0 {
+        if NonNegative::new(weight).is_none() {
             return refuse(
                 "weight",
                 "must not be negative",

@@ -38,21 +38,21 @@ impl InvalidInput {
 /// Refuses a money amount or rate that is negative (NaN and infinities cannot arrive from
 /// JSON, but are refused too so the core stays total).
 pub fn non_negative(field: &str, value: f64) -> Result<f64, InvalidInput> {
-    if !value.is_finite() {
+    if let Some(valid) = crate::input::NonNegative::new(value) {
+        return Ok(valid.get());
+    }
+    if value.is_nan() || value.is_infinite() {
         return Err(InvalidInput::new(
             format!("/{field}"),
             "must be a finite number",
             format!("{field} must be a finite number"),
         ));
     }
-    if value < 0.0 {
-        return Err(InvalidInput::new(
-            format!("/{field}"),
-            "must not be negative",
-            format!("{field} ({value}) is negative: amounts and rates must be zero or more"),
-        ));
-    }
-    Ok(value)
+    Err(InvalidInput::new(
+        format!("/{field}"),
+        "must not be negative",
+        format!("{field} ({value}) is negative: amounts and rates must be zero or more"),
+    ))
 }
 
 /// Refuses a percentage outside `low..=100` (`low` is 0 or a value just above it).

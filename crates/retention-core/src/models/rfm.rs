@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
+use crate::input::{Bounded, NonNegative, WholeCount};
 use crate::kpi::InvalidInput;
 
 pub use crate::units::TimeUnit;
@@ -43,14 +44,14 @@ impl CustomerSummary {
                 detail,
             ))
         };
-        if !frequency.is_finite() || frequency < 0.0 || frequency.fract() != 0.0 {
+        if WholeCount::new(frequency).is_none() {
             return refuse(
                 "frequency",
                 "must be a whole number, 0 or more",
                 format!("{pointer}: frequency {frequency} is not a count of repeat purchases"),
             );
         }
-        if !count.is_finite() || count < 1.0 || count.fract() != 0.0 || count > 9.0e15 {
+        if WholeCount::new(count).is_none_or(|c| c.get() < 1.0 || c.get() > 9.0e15) {
             return refuse(
                 "count",
                 "must be a whole number, 1 or more",
@@ -58,7 +59,7 @@ impl CustomerSummary {
             );
         }
         if let Some(m) = monetary_value {
-            if !m.is_finite() || m < 0.0 {
+            if NonNegative::new(m).is_none() {
                 return refuse(
                     "monetary_value",
                     "must not be negative",
@@ -86,14 +87,14 @@ impl CustomerSummary {
             (None, None) => (0.0, f64::NAN),
         };
         if !t.is_nan() {
-            if !t.is_finite() || t <= 0.0 {
+            if NonNegative::new(t).is_none_or(|t| t.get() == 0.0) {
                 return refuse(
                     "T",
                     "must be greater than zero",
                     format!("{pointer}: T {t} leaves no time to observe the customer"),
                 );
             }
-            if !recency.is_finite() || recency < 0.0 || recency > t {
+            if Bounded::new(recency, t).is_none() {
                 return refuse(
                     "recency",
                     "must be from 0 to T",

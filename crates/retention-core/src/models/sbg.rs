@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::fit::{maximise, FitOutcome, NegLogLikelihood};
 use super::report::{fit_summary, FitSummary};
-use crate::input::fraction;
+use crate::input::{fraction, WholeCount};
 use crate::kpi::InvalidInput;
 
 /// Fitted sBG parameters.
@@ -212,7 +212,7 @@ pub fn sbg_report(
         ));
     }
     for (i, &v) in s.iter().enumerate() {
-        if !v.is_finite() || v < 0.0 || v.fract() != 0.0 {
+        if WholeCount::new(v).is_none() {
             return Err(InvalidInput::new(
                 format!("/survivors/{i}"),
                 "must be a whole number, 0 or more",
