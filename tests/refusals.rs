@@ -157,6 +157,14 @@ async fn fields_missing_unknown_or_mistyped_are_422_with_their_field() {
             "/period",
         ),
         ("/clv", json!({"method": "guess"}), "/method"),
+        // A mistyped field of a CLV method is named. (An internally tagged enum,
+        // `#[serde(tag = "method")]`, loses this pointer: serde buffers the body before it
+        // picks the variant, so the path of a type error is not tracked.)
+        (
+            "/clv",
+            json!({"method": "simple", "average_purchase_value": 50, "lifespan": "three"}),
+            "/lifespan",
+        ),
         ("/nps", json!({"scores": [9, "ten"]}), "/scores/1"),
     ];
     for (path, body, pointer) in cases {
