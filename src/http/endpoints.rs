@@ -8,7 +8,7 @@ use utoipa_axum::router::UtoipaMethodRouter;
 use utoipa_axum::routes;
 
 use super::examples::Examples;
-use super::{ab_test, churn, clv, crr, docs, engagement, health, kpis, models, nps, ops};
+use super::{ab_test, churn, clv, crr, docs, engagement, health, kpis, loyalty, models, nps, ops};
 use super::{records, revenue, AppState};
 
 /// A computing endpoint: its handler's route and operation, and its examples.
@@ -37,7 +37,7 @@ pub fn computing() -> Vec<Endpoint> {
             routes!(engagement::engagement),
             engagement::engagement_examples,
         ),
-        endpoint(routes!(engagement::loyalty), engagement::loyalty_examples),
+        endpoint(routes!(loyalty::loyalty), loyalty::loyalty_examples),
         endpoint(routes!(ab_test::ab_test), ab_test::ab_test_examples),
         endpoint(routes!(kpis::kpis), kpis::kpis_examples),
         endpoint(

@@ -1,8 +1,7 @@
-//! `POST /engagement` (engagement score) and `POST /loyalty` (participation and repeat
-//! purchase rates).
+//! `POST /engagement`: the customer engagement score from weighted components.
 
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
@@ -10,10 +9,9 @@ use super::examples::{example, Examples};
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
 use crate::kpi::engagement::{
-    education_participation_rate, engagement_score, loyalty_participation_rate,
-    repeat_purchase_rate, Component, EngagementInputs, EngagementReport, Measure, Share,
+    engagement_score, Component, EngagementInputs, EngagementReport, Measure,
 };
-use crate::kpi::{InvalidInput, Kpi};
+use crate::kpi::InvalidInput;
 use serde_json::json;
 
 /// One input of the engagement score: either a rate (`participants` of `total`) or a raw
@@ -148,99 +146,6 @@ pub async fn engagement(
     request.compute(&state).and_then(super::finite_json)
 }
 
-/// Loyalty inputs; each metric is computed when its inputs are given, left out otherwise.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoyaltyRequest {
-    /// Customers in all (C): the base of the two participation rates.
-    pub customers: Option<Count>,
-    /// Active loyalty-programme members (M).
-    pub loyalty_members: Option<Count>,
-    /// Customers taking part in education or training (T).
-    pub customers_in_training: Option<Count>,
-    /// Customers with at least one purchase (B).
-    pub purchasing_customers: Option<Count>,
-    /// Customers with two or more purchases (R).
-    pub repeat_customers: Option<Count>,
-}
-
-/// The loyalty metrics that the inputs allow.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LoyaltyReport {
-    /// `loyalty_participation_rate`, `education_participation_rate`, `repeat_purchase_rate`:
-    /// those whose inputs were given.
-    pub metrics: Vec<Kpi>,
-}
-
-fn share(
-    part: (&str, Option<Count>),
-    whole: (&str, Option<Count>),
-) -> Result<Option<Share>, InvalidInput> {
-    match (part.1, whole.1) {
-        (None, _) => Ok(None),
-        (Some(_), None) => Err(InvalidInput::new(
-            format!("/{}", whole.0),
-            format!("required with {}", part.0),
-            format!(
-                "{} was given without {}, the count it is a share of",
-                part.0, whole.0
-            ),
-        )),
-        (Some(p), Some(w)) => Share::new(part.0, p.0, whole.0, w.0).map(Some),
-    }
-}
-
-impl Compute for LoyaltyRequest {
-    type Output = LoyaltyReport;
-
-    fn compute(self, _state: &AppState) -> Result<LoyaltyReport, ApiError> {
-        let customers = ("customers", self.customers);
-        let mut metrics = Vec::new();
-        if let Some(s) = share(("loyalty_members", self.loyalty_members), customers)? {
-            metrics.push(loyalty_participation_rate(s));
-        }
-        if let Some(s) = share(
-            ("customers_in_training", self.customers_in_training),
-            customers,
-        )? {
-            metrics.push(education_participation_rate(s));
-        }
-        let purchasing = ("purchasing_customers", self.purchasing_customers);
-        if let Some(s) = share(("repeat_customers", self.repeat_customers), purchasing)? {
-            metrics.push(repeat_purchase_rate(s));
-        }
-        if metrics.is_empty() {
-            return Err(InvalidInput::new(
-                "",
-                "no metric can be computed",
-                "give customers with loyalty_members or customers_in_training, or purchasing_customers with repeat_customers",
-            )
-            .into());
-        }
-        Ok(LoyaltyReport { metrics })
-    }
-}
-
-/// Loyalty and participation rates
-///
-/// Loyalty-programme participation `M / C × 100`, education participation `T / C × 100` and
-/// repeat purchase rate `R / B × 100`, each with its breakdown; a metric whose inputs are
-/// omitted is left out.
-#[utoipa::path(
-    post,
-    path = "/loyalty",
-    tag = "loyalty",
-    operation_id = "loyalty_rates",
-    request_body(content = LoyaltyRequest, content_type = "application/json"),
-    responses((status = 200, description = "The rates the inputs allow", body = LoyaltyReport))
-)]
-pub async fn loyalty(
-    State(state): State<AppState>,
-    ValidJson(request): ValidJson<LoyaltyRequest>,
-) -> Result<super::FiniteJson, ApiError> {
-    request.compute(&state).and_then(super::finite_json)
-}
-
 /// The examples of `POST /engagement` in the spec, each answered as a request would be.
 pub fn engagement_examples() -> Examples {
     Examples::of::<EngagementRequest>(vec![
@@ -266,27 +171,6 @@ pub fn engagement_examples() -> Examples {
             "refused_value_out_of_range",
             "A measure outside its own range: refused",
             json!({"components": [{"name": "weekly_logins", "value": 9, "min": 0, "max": 7}]}),
-        ),
-    ])
-}
-
-/// The examples of `POST /loyalty` in the spec, each answered as a request would be.
-pub fn loyalty_examples() -> Examples {
-    Examples::of::<LoyaltyRequest>(vec![
-        example(
-            "all_rates",
-            "Programme members, customers in training and repeat buyers",
-            json!({"customers": 5000, "loyalty_members": 1200, "customers_in_training": 450, "purchasing_customers": 3800, "repeat_customers": 1406}),
-        ),
-        example(
-            "repeat_purchase_only",
-            "Only the repeat purchase rate",
-            json!({"purchasing_customers": 946, "repeat_customers": 400}),
-        ),
-        example(
-            "refused_members_exceed_customers",
-            "More loyalty members than customers: refused",
-            json!({"customers": 100, "loyalty_members": 150}),
         ),
     ])
 }

@@ -142,7 +142,7 @@ fn run(
     metric: BatchMetric,
     body: Value,
 ) -> Result<Box<serde_json::value::RawValue>, ApiError> {
-    use super::{ab_test, churn, clv, crr, engagement, nps, revenue};
+    use super::{ab_test, churn, clv, crr, engagement, loyalty, nps, revenue};
     match metric {
         BatchMetric::Crr => compute_value::<crr::CrrRequest>(state, body),
         BatchMetric::Churn => compute_value::<churn::ChurnRequest>(state, body),
@@ -150,7 +150,7 @@ fn run(
         BatchMetric::Clv => compute_value::<clv::ClvRequest>(state, body),
         BatchMetric::Nps => compute_value::<nps::NpsRequest>(state, body),
         BatchMetric::Engagement => compute_value::<engagement::EngagementRequest>(state, body),
-        BatchMetric::Loyalty => compute_value::<engagement::LoyaltyRequest>(state, body),
+        BatchMetric::Loyalty => compute_value::<loyalty::LoyaltyRequest>(state, body),
         BatchMetric::AbTest => compute_value::<ab_test::AbTestRequest>(state, body),
     }
 }

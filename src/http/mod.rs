@@ -13,6 +13,7 @@ pub mod examples;
 pub mod extract;
 pub mod health;
 pub mod kpis;
+pub mod loyalty;
 pub mod models;
 pub mod nps;
 pub mod ops;

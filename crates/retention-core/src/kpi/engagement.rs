@@ -1,11 +1,11 @@
 //! Customer engagement score and loyalty / education participation and repeat purchase rates
 //! (docs/formulas.md § 6).
 
-use crate::input::NonNegative;
 use serde::Serialize;
 
 use super::breakdown::{num, Breakdown, Kpi, Unit};
 use super::error::{finite_result, InvalidInput};
+use crate::input::NonNegative;
 
 /// Most components one engagement score combines.
 pub const MAX_COMPONENTS: usize = 100;
@@ -407,6 +407,66 @@ pub fn repeat_purchase_rate(share: Share) -> Kpi {
         ("R", "B"),
         share,
     )
+}
+
+/// The loyalty metrics that the inputs allow.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LoyaltyReport {
+    /// `loyalty_participation_rate`, `education_participation_rate`, `repeat_purchase_rate`:
+    /// those whose inputs were given.
+    pub metrics: Vec<Kpi>,
+}
+
+fn share(
+    part: (&str, Option<u64>),
+    whole: (&str, Option<u64>),
+) -> Result<Option<Share>, InvalidInput> {
+    match (part.1, whole.1) {
+        (None, _) => Ok(None),
+        (Some(_), None) => Err(InvalidInput::new(
+            format!("/{}", whole.0),
+            format!("required with {}", part.0),
+            format!(
+                "{} was given without {}, the count it is a share of",
+                part.0, whole.0
+            ),
+        )),
+        (Some(p), Some(w)) => Share::new(part.0, p, whole.0, w).map(Some),
+    }
+}
+
+/// The loyalty metrics the given counts allow (the answer of `/loyalty`): loyalty-programme
+/// participation `M / C × 100` with `customers` and `loyalty_members`, education participation
+/// `T / C × 100` with `customers_in_training`, repeat purchase rate `R / B × 100` with
+/// `purchasing_customers` and `repeat_customers`.
+pub fn loyalty_report(
+    customers: Option<u64>,
+    loyalty_members: Option<u64>,
+    customers_in_training: Option<u64>,
+    purchasing_customers: Option<u64>,
+    repeat_customers: Option<u64>,
+) -> Result<LoyaltyReport, InvalidInput> {
+    let customers = ("customers", customers);
+    let mut metrics = Vec::new();
+    if let Some(s) = share(("loyalty_members", loyalty_members), customers)? {
+        metrics.push(loyalty_participation_rate(s));
+    }
+    if let Some(s) = share(("customers_in_training", customers_in_training), customers)? {
+        metrics.push(education_participation_rate(s));
+    }
+    let purchasing = ("purchasing_customers", purchasing_customers);
+    if let Some(s) = share(("repeat_customers", repeat_customers), purchasing)? {
+        metrics.push(repeat_purchase_rate(s));
+    }
+    if metrics.is_empty() {
+        return Err(InvalidInput::new(
+            "",
+            "no metric can be computed",
+            "give customers with loyalty_members or customers_in_training, or purchasing_customers with repeat_customers",
+        ));
+    }
+    Ok(LoyaltyReport { metrics })
 }
 
 #[cfg(test)]
