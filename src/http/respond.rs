@@ -30,6 +30,17 @@ macro_rules! refuse {
     };
 }
 
+/// Integer methods of a serializer (`serialize_i8: i8, …`), each running `$body` with the
+/// serializer as `$s` and the integer as `$v`.
+macro_rules! integers {
+    ($($method:ident: $int:ty),*; |$s:ident, $v:ident| $body:expr) => {
+        $(fn $method(self, $v: $int) -> Result<(), Refused> {
+            let $s = self;
+            $body
+        })*
+    };
+}
+
 /// The compound methods of a serializer whose compounds are all `Impossible`, refused.
 macro_rules! refuse_compounds {
     ($refusal:expr;) => {
@@ -256,46 +267,15 @@ impl<'w> ser::Serializer for &'w mut Writer {
             .extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Refused> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Refused> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Refused> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Refused> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), Refused> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Refused> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Refused> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Refused> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Refused> {
-        self.integer(v);
-        Ok(())
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), Refused> {
-        self.integer(v);
-        Ok(())
-    }
+    integers!(
+        serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+        serialize_i128: i128, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+        serialize_u64: u64, serialize_u128: u128;
+        |writer, v| {
+            writer.integer(v);
+            Ok(())
+        }
+    );
     fn serialize_f32(self, v: f32) -> Result<(), Refused> {
         if !v.is_finite() {
             return Err(Refused::NonFinite);
@@ -564,30 +544,11 @@ impl ser::Serializer for MapKey<'_> {
     ) -> Result<(), Refused> {
         value.serialize(self)
     }
-    fn serialize_i8(self, v: i8) -> Result<(), Refused> {
-        self.quoted(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), Refused> {
-        self.quoted(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), Refused> {
-        self.quoted(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), Refused> {
-        self.quoted(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), Refused> {
-        self.quoted(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), Refused> {
-        self.quoted(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), Refused> {
-        self.quoted(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), Refused> {
-        self.quoted(v)
-    }
+    integers!(
+        serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+        serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64;
+        |key, v| key.quoted(v)
+    );
     fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), Refused> {
         Err(key_refused())
     }

@@ -147,14 +147,52 @@ pub fn cohort_table(
             revenue[c][offset] += amount;
         }
     }
-    for (customer, &f) in first.iter().enumerate() {
-        if f != i64::MAX {
-            sizes[(f - p0) as usize] += 1;
-            let _ = customer;
-        }
+    for &f in first.iter().filter(|&&f| f != i64::MAX) {
+        sizes[(f - p0) as usize] += 1;
     }
-    match retention {
-        Retention::Bounded if narrow => {
+    let seen = if narrow {
+        Seen::Masks(masks)
+    } else {
+        Seen::Pairs(active)
+    };
+    count_retained(retention, seen, &first, &last_offset, p0, &mut counts);
+    let (table, average_curve) = rows(period, p0, &sizes, &counts, &revenue, with_amounts);
+    let buyers = first.iter().filter(|&&f| f != i64::MAX).count() as u64;
+    let repeaters = events.iter().filter(|&&n| n >= 2).count() as u64;
+    let repeat = repeat_purchase_rate(Share::new(
+        "repeat_customers",
+        repeaters,
+        "customers",
+        buyers,
+    )?)
+    .note("Counts activities (events) per customer: two or more make a repeat customer.");
+    Ok(CohortTable {
+        cohorts: table,
+        average_curve,
+        repeat_purchase_rate: repeat,
+        customers: buyers,
+    })
+}
+
+/// Which offsets each customer was active at: a bit mask per customer (tables of up to 64
+/// periods), or sorted (customer, offset) pairs.
+enum Seen {
+    Masks(Vec<u64>),
+    Pairs(Vec<(usize, usize)>),
+}
+
+/// Counts each cohort's customers retained at each offset: active in that very period
+/// (bounded), or then or later (unbounded: up to the customer's last active offset).
+fn count_retained(
+    retention: Retention,
+    seen: Seen,
+    first: &[i64],
+    last_offset: &[usize],
+    p0: i64,
+    counts: &mut [Vec<u64>],
+) {
+    match (retention, seen) {
+        (Retention::Bounded, Seen::Masks(masks)) => {
             for (customer, &mask) in masks.iter().enumerate() {
                 let row = first[customer];
                 if row == i64::MAX {
@@ -168,14 +206,14 @@ pub fn cohort_table(
                 }
             }
         }
-        Retention::Bounded => {
+        (Retention::Bounded, Seen::Pairs(mut active)) => {
             active.sort_unstable();
             active.dedup();
             for (customer, offset) in active {
                 counts[(first[customer] - p0) as usize][offset] += 1;
             }
         }
-        Retention::Unbounded => {
+        (Retention::Unbounded, _) => {
             for (customer, &f) in first.iter().enumerate() {
                 if f == i64::MAX {
                     continue;
@@ -187,6 +225,19 @@ pub fn cohort_table(
             }
         }
     }
+}
+
+/// The table's rows (cohorts without customers left out) and the size-weighted average
+/// curve.
+fn rows(
+    period: Period,
+    p0: i64,
+    sizes: &[u64],
+    counts: &[Vec<u64>],
+    revenue: &[Vec<f64>],
+    with_amounts: bool,
+) -> (Vec<Cohort>, Vec<f64>) {
+    let cohorts_n = sizes.len();
     let mut table = Vec::new();
     let mut weighted = vec![(0u64, 0u64); cohorts_n];
     for c in 0..cohorts_n {
@@ -223,21 +274,7 @@ pub fn cohort_table(
         .filter(|w| w.1 > 0)
         .map(|&(n, s)| n as f64 / s as f64 * 100.0)
         .collect();
-    let buyers = first.iter().filter(|&&f| f != i64::MAX).count() as u64;
-    let repeaters = events.iter().filter(|&&n| n >= 2).count() as u64;
-    let repeat = repeat_purchase_rate(Share::new(
-        "repeat_customers",
-        repeaters,
-        "customers",
-        buyers,
-    )?)
-    .note("Counts activities (events) per customer: two or more make a repeat customer.");
-    Ok(CohortTable {
-        cohorts: table,
-        average_curve,
-        repeat_purchase_rate: repeat,
-        customers: buyers,
-    })
+    (table, average_curve)
 }
 
 #[cfg(test)]
