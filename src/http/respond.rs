@@ -169,10 +169,7 @@ const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
 impl Writer {
     fn text(&mut self, text: &str) {
-        let needs_escape = text.bytes().fold(false, |any, b| {
-            any | (b < 0x20) | (b == b'"') | (b == b'\\')
-        });
-        if needs_escape {
+        if needs_escape(text.as_bytes()) {
             serde_json::to_writer(&mut self.out, text).expect("writing to a Vec cannot fail");
         } else {
             self.out.push(b'"');
@@ -245,10 +242,40 @@ impl Compound<'_> {
             return Ok(());
         }
         self.comma();
-        self.writer.text(key);
-        self.writer.out.push(b':');
+        // A struct's field names are Rust identifiers or our own renames: none needs
+        // escaping, so each is copied with its quotes and colon.
+        debug_assert!(!needs_escape(key.as_bytes()), "field name {key:?}");
+        let out = &mut self.writer.out;
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
         value.serialize(&mut *self.writer)
     }
+}
+
+/// Whether JSON needs any of these bytes escaped: a control character, `"` or `\\`. Eight
+/// bytes at a time (a byte below 0x20, or equal to `"` or `\\`, sets its high bit in one of
+/// the three masks: the "has a zero byte" and "has a byte less than n" tests, exact for "any").
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut found = 0u64;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let quote = x ^ (ONES * u64::from(b'"'));
+        let backslash = x ^ (ONES * u64::from(b'\\'));
+        found |= (x.wrapping_sub(ONES * 0x20) & !x)
+            | (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash);
+    }
+    found & HIGH != 0
+        || chunks
+            .remainder()
+            .iter()
+            .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 impl<'w> ser::Serializer for &'w mut Writer {
@@ -703,6 +730,25 @@ mod tests {
             period: Some("month".into()),
         }]));
         same_as_serde_json(&answer);
+    }
+
+    #[test]
+    fn the_escape_test_finds_every_byte_json_escapes_at_every_position() {
+        let naive = |bytes: &[u8]| bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+        for len in 0..20 {
+            for position in 0..len {
+                for b in 0..=255u8 {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[position] = b;
+                    // Neighbours that sit just above the tested values.
+                    if position + 1 < len {
+                        bytes[position + 1] = 0x21;
+                    }
+                    assert_eq!(super::needs_escape(&bytes), naive(&bytes), "{bytes:?}");
+                }
+            }
+        }
+        assert!(!super::needs_escape("é × – unicode stays, 0x80 and above".as_bytes()));
     }
 
     #[test]
