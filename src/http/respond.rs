@@ -6,11 +6,13 @@
 //!   large or small that a result overflows a 64-bit float answers 422, not `null`.
 //! - A `null` of any other origin (an `Option` without `skip_serializing_if`, a `Value::Null`)
 //!   fails it too, so "no answer holds a null" is enforced where the bytes are written.
-//! - Struct keys and our labels need no escaping, so text is checked in one pass and copied
-//!   whole; only text that does need escaping goes through serde_json's own escaping. Numbers
-//!   are formatted by the crates serde_json uses (zmij for floats, itoa for integers). For the
-//!   microsecond endpoints (`/crr`, `/nps`) this is a third of the instructions of a request
-//!   spent in serde_json's generic writer (callgrind), so it is kept rather than serde_json.
+//! - Struct keys and the core's fixed texts (labels, formulas, notes written in its code:
+//!   `kpi::breakdown::fixed_text`) need no escaping and are copied as they are; debug builds,
+//!   and so every test, check each fixed text written. Other text is checked in one pass and
+//!   copied whole; only text that does need escaping goes through serde_json's escaping.
+//!   Numbers are formatted by the crates serde_json uses (zmij for floats, itoa for integers).
+//!   serde_json's own writer escapes every key and label byte by byte: for the microsecond
+//!   endpoints (`/crr`, `/nps`) that was a third of a request's instructions (callgrind).
 
 use std::fmt::Display;
 
@@ -19,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use serde::ser::{self, Impossible, Serialize};
 
 use super::error::ApiError;
+use crate::kpi::breakdown::FIXED_TEXT;
 
 /// Methods of a serializer that refuse their value with `$refusal`.
 macro_rules! refuse {
@@ -168,6 +171,7 @@ pub struct Writer {
 const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
 impl Writer {
+    #[inline]
     fn text(&mut self, text: &str) {
         if needs_escape(text.as_bytes()) {
             serde_json::to_writer(&mut self.out, text).expect("writing to a Vec cannot fail");
@@ -221,6 +225,7 @@ pub struct Compound<'w> {
 }
 
 impl Compound<'_> {
+    #[inline]
     fn comma(&mut self) {
         if !self.first {
             self.writer.out.push(b',');
@@ -237,15 +242,17 @@ impl Compound<'_> {
 
     fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Refused> {
         if self.raw {
-            let json = value.serialize(RawText)?;
-            self.writer.out.extend_from_slice(json.as_bytes());
-            return Ok(());
+            return value.serialize(RawText(&mut self.writer.out));
         }
-        self.comma();
         // A struct's field names are Rust identifiers or our own renames: none needs
-        // escaping, so each is copied with its quotes and colon.
+        // escaping, so each is copied with its comma, quotes and colon in one reservation.
         debug_assert!(!needs_escape(key.as_bytes()), "field name {key:?}");
         let out = &mut self.writer.out;
+        out.reserve(key.len() + 4);
+        if !self.first {
+            out.push(b',');
+        }
+        self.first = false;
         out.push(b'"');
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(b"\":");
@@ -253,29 +260,14 @@ impl Compound<'_> {
     }
 }
 
-/// Whether JSON needs any of these bytes escaped: a control character, `"` or `\\`. Eight
-/// bytes at a time (a byte below 0x20, or equal to `"` or `\\`, sets its high bit in one of
-/// the three masks: the "has a zero byte" and "has a byte less than n" tests, exact for "any").
+/// Whether JSON needs any of these bytes escaped: a control character, `"` or `\\`. The
+/// whole text is folded without an early exit, which the compiler vectorises (callgrind: as
+/// cheap as testing eight-byte words, and simpler).
+#[inline]
 fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut found = 0u64;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let quote = x ^ (ONES * u64::from(b'"'));
-        let backslash = x ^ (ONES * u64::from(b'\\'));
-        found |= (x.wrapping_sub(ONES * 0x20) & !x)
-            | (quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash);
-    }
-    found & HIGH != 0
-        || chunks
-            .remainder()
-            .iter()
-            .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    bytes.iter().fold(false, |any, &b| {
+        any | (b < 0x20) | (b == b'"') | (b == b'\\')
+    })
 }
 
 impl<'w> ser::Serializer for &'w mut Writer {
@@ -353,9 +345,22 @@ impl<'w> ser::Serializer for &'w mut Writer {
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
-        _name: &'static str,
+        name: &'static str,
         value: &T,
     ) -> Result<(), Refused> {
+        if name == FIXED_TEXT {
+            // Text written in the core's code: copied without the escape scan.
+            let start = self.out.len() + 1;
+            self.out.push(b'"');
+            value.serialize(RawText(&mut self.out))?;
+            debug_assert!(
+                !needs_escape(&self.out[start..]),
+                "a fixed text holds a character JSON escapes: {:?}",
+                String::from_utf8_lossy(&self.out[start..])
+            );
+            self.out.push(b'"');
+            return Ok(());
+        }
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -596,31 +601,32 @@ impl ser::Serializer for MapKey<'_> {
     refuse_compounds! { key_refused(); }
 }
 
-/// Reads the JSON text inside a `RawValue`.
-struct RawText;
+/// Copies a string as it is: the JSON inside a `RawValue`, or a fixed text.
+struct RawText<'a>(&'a mut Vec<u8>);
 
-impl ser::Serializer for RawText {
-    type Ok = String;
+impl ser::Serializer for RawText<'_> {
+    type Ok = ();
     type Error = Refused;
-    type SerializeSeq = Impossible<String, Refused>;
-    type SerializeTuple = Impossible<String, Refused>;
-    type SerializeTupleStruct = Impossible<String, Refused>;
-    type SerializeTupleVariant = Impossible<String, Refused>;
-    type SerializeMap = Impossible<String, Refused>;
-    type SerializeStruct = Impossible<String, Refused>;
-    type SerializeStructVariant = Impossible<String, Refused>;
+    type SerializeSeq = Impossible<(), Refused>;
+    type SerializeTuple = Impossible<(), Refused>;
+    type SerializeTupleStruct = Impossible<(), Refused>;
+    type SerializeTupleVariant = Impossible<(), Refused>;
+    type SerializeMap = Impossible<(), Refused>;
+    type SerializeStruct = Impossible<(), Refused>;
+    type SerializeStructVariant = Impossible<(), Refused>;
 
-    fn serialize_str(self, v: &str) -> Result<String, Refused> {
-        Ok(v.to_owned())
+    fn serialize_str(self, v: &str) -> Result<(), Refused> {
+        self.0.extend_from_slice(v.as_bytes());
+        Ok(())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
         _value: &T,
-    ) -> Result<String, Refused> {
+    ) -> Result<(), Refused> {
         Err(raw_refused())
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<String, Refused> {
+    fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), Refused> {
         Err(raw_refused())
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -629,10 +635,10 @@ impl ser::Serializer for RawText {
         _index: u32,
         _variant: &'static str,
         _value: &T,
-    ) -> Result<String, Refused> {
+    ) -> Result<(), Refused> {
         Err(raw_refused())
     }
-    refuse! { raw_refused(); String ;
+    refuse! { raw_refused(); () ;
         serialize_bool(v: bool); serialize_i8(v: i8); serialize_i16(v: i16);
         serialize_i32(v: i32); serialize_i64(v: i64); serialize_u8(v: u8);
         serialize_u16(v: u16); serialize_u32(v: u32); serialize_u64(v: u64);
@@ -707,13 +713,16 @@ mod tests {
 
     #[test]
     fn text_to_escape_negative_and_float_inputs_match_serde_json() {
-        let breakdown =
-            Breakdown::new("a \"quoted\" \\ formula", "tab\there, newline\n, bell\u{7}")
-                .input("x[\"name\"]", -3)
-                .input("w", 0.1 + 0.2)
-                .input("big", u64::MAX)
-                .input("text", "a string input")
-                .step("é × – unicode stays", "1e300 × 1e300", 1e300);
+        let breakdown = Breakdown::new(
+            String::from("a \"quoted\" \\ formula"),
+            String::from("tab\there, newline\n, bell\u{7}"),
+        )
+        .input(String::from("x[\"name\"]"), -3)
+        .input("w", 0.1 + 0.2)
+        .input("big", u64::MAX)
+        .input("text", "a string input")
+        .step("é × – unicode stays", "1e300 × 1e300", 1e300)
+        .step(String::from("a \"built\" label"), "x", 1.0);
         let mut kpi = Kpi::new(
             String::from("owned \u{1f} metric"),
             2.5,
@@ -748,7 +757,9 @@ mod tests {
                 }
             }
         }
-        assert!(!super::needs_escape("é × – unicode stays, 0x80 and above".as_bytes()));
+        assert!(!super::needs_escape(
+            "é × – unicode stays, 0x80 and above".as_bytes()
+        ));
     }
 
     #[test]

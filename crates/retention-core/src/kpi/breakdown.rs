@@ -10,6 +10,32 @@ use serde_json::Value;
 /// allocation per request); substitutions and numbers-bearing notes are built (`String`).
 pub type Text = Cow<'static, str>;
 
+/// The newtype name under which [`fixed_text`] serialises a fixed text. serde_json, like any
+/// serializer that does not know the name, writes the text itself; the service's answer
+/// writer copies it without scanning it for characters to escape (a fixed text is written in
+/// this crate's code, and none holds a quote, a backslash or a control character).
+pub const FIXED_TEXT: &str = "$retention_core::FixedText";
+
+/// Serialises a [`Text`]: a fixed one (`Cow::Borrowed`, necessarily `&'static str`) as the
+/// newtype [`FIXED_TEXT`], a built one as a plain string.
+pub fn fixed_text<S: Serializer>(text: &Text, serializer: S) -> Result<S::Ok, S::Error> {
+    match text {
+        Cow::Borrowed(fixed) => serializer.serialize_newtype_struct(FIXED_TEXT, *fixed),
+        Cow::Owned(built) => serializer.serialize_str(built),
+    }
+}
+
+/// [`fixed_text`] for each text of a list.
+fn fixed_texts<S: Serializer>(texts: &[Text], serializer: S) -> Result<S::Ok, S::Error> {
+    struct Fixed<'a>(&'a Text);
+    impl Serialize for Fixed<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            fixed_text(self.0, serializer)
+        }
+    }
+    serializer.collect_seq(texts.iter().map(Fixed))
+}
+
 /// What a value measures in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -36,8 +62,10 @@ pub enum Unit {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Step {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[serde(serialize_with = "fixed_text")]
     pub label: Text,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[serde(serialize_with = "fixed_text")]
     pub expression: Text,
     pub value: f64,
 }
@@ -48,8 +76,10 @@ pub struct Step {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Breakdown {
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[serde(serialize_with = "fixed_text")]
     pub formula: Text,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[serde(serialize_with = "fixed_text")]
     pub substitution: Text,
     /// The inputs by the letters the formula uses, in the formula's order.
     #[cfg_attr(feature = "openapi", schema(value_type = std::collections::HashMap<String, f64>))]
@@ -109,9 +139,11 @@ impl Breakdown {
 pub struct Benchmark {
     /// Who the band is quoted for, e.g. `SaaS`.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[serde(serialize_with = "fixed_text")]
     pub segment: Text,
     /// What the band means, e.g. `healthy` or `usual target`.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[serde(serialize_with = "fixed_text")]
     pub description: Text,
     /// Lower end of the band, absent when open below.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -130,6 +162,7 @@ pub struct Benchmark {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Context {
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    #[serde(serialize_with = "fixed_texts")]
     pub notes: Vec<Text>,
     pub benchmarks: Vec<Benchmark>,
 }
@@ -149,6 +182,7 @@ pub struct Interval {
     pub margin_of_error: f64,
     pub standard_error: f64,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[serde(serialize_with = "fixed_text")]
     pub method: Text,
 }
 
@@ -186,6 +220,7 @@ impl Interval {
 pub struct Kpi {
     /// The metric's name, e.g. `customer_retention_rate`.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    #[serde(serialize_with = "fixed_text")]
     pub metric: Text,
     /// Full precision; rounding is the client's choice.
     pub value: f64,
