@@ -26,7 +26,8 @@ use crate::kpi::breakdown::FIXED_TEXT;
 /// Methods of a serializer that refuse their value with `$refusal`.
 macro_rules! refuse {
     ($refusal:expr; $ok:ty; $($name:ident($($arg:ident: $ty:ty),*);)*) => {
-        $(fn $name(self, $($arg: $ty),*) -> Result<$ok, Refused> {
+        $(#[inline]
+        fn $name(self, $($arg: $ty),*) -> Result<$ok, Refused> {
             $(let _ = $arg;)*
             Err($refusal)
         })*
@@ -37,7 +38,8 @@ macro_rules! refuse {
 /// serializer as `$s` and the integer as `$v`.
 macro_rules! integers {
     ($($method:ident: $int:ty),*; |$s:ident, $v:ident| $body:expr) => {
-        $(fn $method(self, $v: $int) -> Result<(), Refused> {
+        $(#[inline]
+        fn $method(self, $v: $int) -> Result<(), Refused> {
             let $s = self;
             $body
         })*
@@ -101,6 +103,7 @@ pub enum Refused {
 }
 
 impl Display for Refused {
+    #[inline]
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::NonFinite => f.write_str("a non-finite number or a null in an answer"),
@@ -112,12 +115,14 @@ impl Display for Refused {
 impl std::error::Error for Refused {}
 
 impl ser::Error for Refused {
+    #[inline]
     fn custom<T: Display>(message: T) -> Self {
         Self::Other(message.to_string())
     }
 }
 
 impl From<Refused> for ApiError {
+    #[inline]
     fn from(refused: Refused) -> Self {
         match refused {
             Refused::NonFinite => crate::kpi::InvalidInput::new(
@@ -135,6 +140,7 @@ impl From<Refused> for ApiError {
 pub struct FiniteJson(pub Vec<u8>);
 
 impl IntoResponse for FiniteJson {
+    #[inline]
     fn into_response(self) -> Response {
         (
             [(
@@ -174,19 +180,29 @@ impl Writer {
     #[inline]
     fn text(&mut self, text: &str) {
         if needs_escape(text.as_bytes()) {
-            serde_json::to_writer(&mut self.out, text).expect("writing to a Vec cannot fail");
+            self.escaped(text);
         } else {
+            self.out.reserve(text.len() + 2);
             self.out.push(b'"');
             self.out.extend_from_slice(text.as_bytes());
             self.out.push(b'"');
         }
     }
 
+    /// Text that needs escaping, through serde_json's own escaping (rare: input text).
+    #[cold]
+    #[inline(never)]
+    fn escaped(&mut self, text: &str) {
+        serde_json::to_writer(&mut self.out, text).expect("writing to a Vec cannot fail");
+    }
+
+    #[inline]
     fn integer(&mut self, value: impl itoa::Integer) {
         self.out
             .extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
 
+    #[inline]
     fn float(&mut self, value: f64) -> Result<(), Refused> {
         if !value.is_finite() {
             return Err(Refused::NonFinite);
@@ -196,6 +212,7 @@ impl Writer {
         Ok(())
     }
 
+    #[inline]
     fn compound(&mut self, open: u8) -> Compound<'_> {
         self.out.push(open);
         Compound {
@@ -207,6 +224,7 @@ impl Writer {
     }
 
     /// `{"variant":` before the value of a newtype, tuple or struct variant.
+    #[inline]
     fn variant_key(&mut self, variant: &str) {
         self.out.push(b'{');
         self.text(variant);
@@ -233,6 +251,7 @@ impl Compound<'_> {
         self.first = false;
     }
 
+    #[inline]
     fn close(self, close: u8) {
         self.writer.out.push(close);
         if self.close_variant {
@@ -240,6 +259,7 @@ impl Compound<'_> {
         }
     }
 
+    #[inline]
     fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result<(), Refused> {
         if self.raw {
             return value.serialize(RawText(&mut self.writer.out));
@@ -281,6 +301,7 @@ impl<'w> ser::Serializer for &'w mut Writer {
     type SerializeStruct = Compound<'w>;
     type SerializeStructVariant = Compound<'w>;
 
+    #[inline]
     fn serialize_bool(self, v: bool) -> Result<(), Refused> {
         self.out
             .extend_from_slice(if v { b"true" } else { b"false" });
@@ -295,6 +316,7 @@ impl<'w> ser::Serializer for &'w mut Writer {
             Ok(())
         }
     );
+    #[inline]
     fn serialize_f32(self, v: f32) -> Result<(), Refused> {
         if !v.is_finite() {
             return Err(Refused::NonFinite);
@@ -303,17 +325,21 @@ impl<'w> ser::Serializer for &'w mut Writer {
             .extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
         Ok(())
     }
+    #[inline]
     fn serialize_f64(self, v: f64) -> Result<(), Refused> {
         self.float(v)
     }
+    #[inline]
     fn serialize_char(self, v: char) -> Result<(), Refused> {
         self.text(v.encode_utf8(&mut [0; 4]));
         Ok(())
     }
+    #[inline]
     fn serialize_str(self, v: &str) -> Result<(), Refused> {
         self.text(v);
         Ok(())
     }
+    #[inline]
     fn serialize_bytes(self, v: &[u8]) -> Result<(), Refused> {
         use ser::SerializeSeq;
         let mut seq = self.serialize_seq(Some(v.len()))?;
@@ -322,18 +348,23 @@ impl<'w> ser::Serializer for &'w mut Writer {
         }
         seq.end()
     }
+    #[inline]
     fn serialize_none(self) -> Result<(), Refused> {
         Err(Refused::NonFinite)
     }
+    #[inline]
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Refused> {
         value.serialize(self)
     }
+    #[inline]
     fn serialize_unit(self) -> Result<(), Refused> {
         Err(Refused::NonFinite)
     }
+    #[inline]
     fn serialize_unit_struct(self, _name: &'static str) -> Result<(), Refused> {
         Err(Refused::NonFinite)
     }
+    #[inline]
     fn serialize_unit_variant(
         self,
         _name: &'static str,
@@ -343,12 +374,15 @@ impl<'w> ser::Serializer for &'w mut Writer {
         self.text(variant);
         Ok(())
     }
+    #[inline]
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         name: &'static str,
         value: &T,
     ) -> Result<(), Refused> {
-        if name == FIXED_TEXT {
+        // Recognised by address (one static), so no bytes are compared; a name that only
+        // looks alike would be written as any newtype, through the scanning path.
+        if std::ptr::eq(name, FIXED_TEXT) {
             // Text written in the core's code: copied without the escape scan.
             let start = self.out.len() + 1;
             self.out.push(b'"');
@@ -363,6 +397,7 @@ impl<'w> ser::Serializer for &'w mut Writer {
         }
         value.serialize(self)
     }
+    #[inline]
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
@@ -375,12 +410,15 @@ impl<'w> ser::Serializer for &'w mut Writer {
         self.out.push(b'}');
         Ok(())
     }
+    #[inline]
     fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'w>, Refused> {
         Ok(self.compound(b'['))
     }
+    #[inline]
     fn serialize_tuple(self, _len: usize) -> Result<Compound<'w>, Refused> {
         Ok(self.compound(b'['))
     }
+    #[inline]
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
@@ -388,6 +426,7 @@ impl<'w> ser::Serializer for &'w mut Writer {
     ) -> Result<Compound<'w>, Refused> {
         Ok(self.compound(b'['))
     }
+    #[inline]
     fn serialize_tuple_variant(
         self,
         _name: &'static str,
@@ -400,9 +439,11 @@ impl<'w> ser::Serializer for &'w mut Writer {
         compound.close_variant = true;
         Ok(compound)
     }
+    #[inline]
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'w>, Refused> {
         Ok(self.compound(b'{'))
     }
+    #[inline]
     fn serialize_struct(self, name: &'static str, _len: usize) -> Result<Compound<'w>, Refused> {
         if name == RAW_VALUE_TOKEN {
             return Ok(Compound {
@@ -414,6 +455,7 @@ impl<'w> ser::Serializer for &'w mut Writer {
         }
         Ok(self.compound(b'{'))
     }
+    #[inline]
     fn serialize_struct_variant(
         self,
         _name: &'static str,
@@ -431,10 +473,12 @@ impl<'w> ser::Serializer for &'w mut Writer {
 impl ser::SerializeSeq for Compound<'_> {
     type Ok = ();
     type Error = Refused;
+    #[inline]
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Refused> {
         self.comma();
         value.serialize(&mut *self.writer)
     }
+    #[inline]
     fn end(self) -> Result<(), Refused> {
         self.close(b']');
         Ok(())
@@ -444,9 +488,11 @@ impl ser::SerializeSeq for Compound<'_> {
 impl ser::SerializeTuple for Compound<'_> {
     type Ok = ();
     type Error = Refused;
+    #[inline]
     fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Refused> {
         ser::SerializeSeq::serialize_element(self, value)
     }
+    #[inline]
     fn end(self) -> Result<(), Refused> {
         ser::SerializeSeq::end(self)
     }
@@ -455,9 +501,11 @@ impl ser::SerializeTuple for Compound<'_> {
 impl ser::SerializeTupleStruct for Compound<'_> {
     type Ok = ();
     type Error = Refused;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Refused> {
         ser::SerializeSeq::serialize_element(self, value)
     }
+    #[inline]
     fn end(self) -> Result<(), Refused> {
         ser::SerializeSeq::end(self)
     }
@@ -466,9 +514,11 @@ impl ser::SerializeTupleStruct for Compound<'_> {
 impl ser::SerializeTupleVariant for Compound<'_> {
     type Ok = ();
     type Error = Refused;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Refused> {
         ser::SerializeSeq::serialize_element(self, value)
     }
+    #[inline]
     fn end(self) -> Result<(), Refused> {
         ser::SerializeSeq::end(self)
     }
@@ -477,14 +527,17 @@ impl ser::SerializeTupleVariant for Compound<'_> {
 impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
     type Error = Refused;
+    #[inline]
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Refused> {
         self.comma();
         key.serialize(MapKey(self.writer))
     }
+    #[inline]
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Refused> {
         self.writer.out.push(b':');
         value.serialize(&mut *self.writer)
     }
+    #[inline]
     fn end(self) -> Result<(), Refused> {
         self.close(b'}');
         Ok(())
@@ -494,6 +547,7 @@ impl ser::SerializeMap for Compound<'_> {
 impl ser::SerializeStruct for Compound<'_> {
     type Ok = ();
     type Error = Refused;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
@@ -501,6 +555,7 @@ impl ser::SerializeStruct for Compound<'_> {
     ) -> Result<(), Refused> {
         self.field(key, value)
     }
+    #[inline]
     fn end(self) -> Result<(), Refused> {
         if !self.raw {
             self.close(b'}');
@@ -512,6 +567,7 @@ impl ser::SerializeStruct for Compound<'_> {
 impl ser::SerializeStructVariant for Compound<'_> {
     type Ok = ();
     type Error = Refused;
+    #[inline]
     fn serialize_field<T: Serialize + ?Sized>(
         &mut self,
         key: &'static str,
@@ -519,6 +575,7 @@ impl ser::SerializeStructVariant for Compound<'_> {
     ) -> Result<(), Refused> {
         self.field(key, value)
     }
+    #[inline]
     fn end(self) -> Result<(), Refused> {
         self.close(b'}');
         Ok(())
@@ -529,6 +586,7 @@ impl ser::SerializeStructVariant for Compound<'_> {
 struct MapKey<'w>(&'w mut Writer);
 
 impl MapKey<'_> {
+    #[inline]
     fn quoted(self, value: impl itoa::Integer) -> Result<(), Refused> {
         self.0.out.push(b'"');
         self.0.integer(value);
@@ -552,14 +610,17 @@ impl ser::Serializer for MapKey<'_> {
     type SerializeStruct = Impossible<(), Refused>;
     type SerializeStructVariant = Impossible<(), Refused>;
 
+    #[inline]
     fn serialize_str(self, v: &str) -> Result<(), Refused> {
         self.0.text(v);
         Ok(())
     }
+    #[inline]
     fn serialize_char(self, v: char) -> Result<(), Refused> {
         self.0.text(v.encode_utf8(&mut [0; 4]));
         Ok(())
     }
+    #[inline]
     fn serialize_unit_variant(
         self,
         _name: &'static str,
@@ -569,6 +630,7 @@ impl ser::Serializer for MapKey<'_> {
         self.0.text(variant);
         Ok(())
     }
+    #[inline]
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
@@ -581,9 +643,11 @@ impl ser::Serializer for MapKey<'_> {
         serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64;
         |key, v| key.quoted(v)
     );
+    #[inline]
     fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), Refused> {
         Err(key_refused())
     }
+    #[inline]
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
@@ -615,10 +679,12 @@ impl ser::Serializer for RawText<'_> {
     type SerializeStruct = Impossible<(), Refused>;
     type SerializeStructVariant = Impossible<(), Refused>;
 
+    #[inline]
     fn serialize_str(self, v: &str) -> Result<(), Refused> {
         self.0.extend_from_slice(v.as_bytes());
         Ok(())
     }
+    #[inline]
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
@@ -626,9 +692,11 @@ impl ser::Serializer for RawText<'_> {
     ) -> Result<(), Refused> {
         Err(raw_refused())
     }
+    #[inline]
     fn serialize_some<T: Serialize + ?Sized>(self, _value: &T) -> Result<(), Refused> {
         Err(raw_refused())
     }
+    #[inline]
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
         _name: &'static str,

@@ -13,8 +13,9 @@ pub type Text = Cow<'static, str>;
 /// The newtype name under which [`fixed_text`] serialises a fixed text. serde_json, like any
 /// serializer that does not know the name, writes the text itself; the service's answer
 /// writer copies it without scanning it for characters to escape (a fixed text is written in
-/// this crate's code, and none holds a quote, a backslash or a control character).
-pub const FIXED_TEXT: &str = "$retention_core::FixedText";
+/// this crate's code, and none holds a quote, a backslash or a control character). A
+/// `static`, so that a serializer can recognise the name by its address.
+pub static FIXED_TEXT: &str = "$retention_core::FixedText";
 
 /// Serialises a [`Text`]: a fixed one (`Cow::Borrowed`, necessarily `&'static str`) as the
 /// newtype [`FIXED_TEXT`], a built one as a plain string.
