@@ -8,51 +8,11 @@ use super::error::ApiError;
 use super::examples::{example, Examples};
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
-use crate::kpi::clv::{self, customer_lifetime_value, ClvMethod, MAX_PERIODS};
+use crate::kpi::clv::{
+    self, customer_lifetime_value, margins_per_period, ClvMethod, ClvMethodName,
+};
 use crate::kpi::{InvalidInput, KpiResponse};
 use serde_json::json;
-
-/// How to compute CLV.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ClvMethodName {
-    /// average_purchase_value × purchase_frequency × lifespan
-    Simple,
-    /// arpu × gross_margin_pct / churn_rate_pct
-    ChurnBased,
-    /// Σ (margin_t − cost_per_period) × r^(t−1) / (1 + d)^t
-    Discounted,
-    /// sum of purchases × gross_margin_pct
-    Historical,
-}
-
-impl ClvMethodName {
-    fn name(self) -> &'static str {
-        match self {
-            ClvMethodName::Simple => "simple",
-            ClvMethodName::ChurnBased => "churn_based",
-            ClvMethodName::Discounted => "discounted",
-            ClvMethodName::Historical => "historical",
-        }
-    }
-
-    /// The fields each method reads (besides `method` and `acquisition_cost`).
-    fn fields(self) -> &'static [&'static str] {
-        match self {
-            ClvMethodName::Simple => &["average_purchase_value", "purchase_frequency", "lifespan"],
-            ClvMethodName::ChurnBased => &["arpu", "gross_margin_pct", "churn_rate_pct"],
-            ClvMethodName::Discounted => &[
-                "margins",
-                "margin_per_period",
-                "periods",
-                "retention_rate_pct",
-                "discount_rate_pct",
-                "cost_per_period",
-            ],
-            ClvMethodName::Historical => &["purchases", "gross_margin_pct"],
-        }
-    }
-}
 
 /// A CLV computation. `method` says which fields are read:
 /// - `simple`: `average_purchase_value`, `purchase_frequency` (purchases per period, default 1), `lifespan` (periods);
@@ -172,28 +132,8 @@ impl ClvRequest {
                 required(self.churn_rate_pct, "churn_rate_pct", method)?,
             ),
             ClvMethodName::Discounted => {
-                let margins = match (self.margins, self.margin_per_period, self.periods) {
-                    (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                        return Err(InvalidInput::new(
-                            "/margins",
-                            "give margins, or margin_per_period with periods, not both",
-                            "margins lists each period's margin: leave out margin_per_period and periods, or margins",
-                        ))
-                    }
-                    (Some(margins), None, None) => margins,
-                    (None, margin, periods) => {
-                        let margin = required(margin, "margin_per_period", method)?;
-                        let periods = required(periods, "periods", method)?.0;
-                        if periods == 0 || periods > MAX_PERIODS as u64 {
-                            return Err(InvalidInput::new(
-                                "/periods",
-                                format!("must be from 1 to {MAX_PERIODS}"),
-                                format!("periods is {periods}: the horizon runs from 1 to {MAX_PERIODS} periods"),
-                            ));
-                        }
-                        vec![margin; periods as usize]
-                    }
-                };
+                let periods = self.periods.map(|p| p.0);
+                let margins = margins_per_period(self.margins, self.margin_per_period, periods)?;
                 ClvMethod::discounted(
                     margins,
                     required(self.retention_rate_pct, "retention_rate_pct", method)?,

@@ -1,9 +1,90 @@
 //! Customer lifetime value (docs/formulas.md § 4): simple, churn-based, discounted, historical,
 //! and the CLV : CAC ratio.
 
+use serde::Deserialize;
+
 use super::breakdown::{num, Breakdown, Kpi, KpiResponse, Unit};
 use super::error::{finite_result, non_negative, percent, InvalidInput};
 use crate::input::NonNegative;
+
+/// How to compute CLV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ClvMethodName {
+    /// average_purchase_value × purchase_frequency × lifespan
+    Simple,
+    /// arpu × gross_margin_pct / churn_rate_pct
+    ChurnBased,
+    /// Σ (margin_t − cost_per_period) × r^(t−1) / (1 + d)^t
+    Discounted,
+    /// sum of purchases × gross_margin_pct
+    Historical,
+}
+
+impl ClvMethodName {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClvMethodName::Simple => "simple",
+            ClvMethodName::ChurnBased => "churn_based",
+            ClvMethodName::Discounted => "discounted",
+            ClvMethodName::Historical => "historical",
+        }
+    }
+
+    /// The fields each method reads (besides `method` and `acquisition_cost`).
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            ClvMethodName::Simple => &["average_purchase_value", "purchase_frequency", "lifespan"],
+            ClvMethodName::ChurnBased => &["arpu", "gross_margin_pct", "churn_rate_pct"],
+            ClvMethodName::Discounted => &[
+                "margins",
+                "margin_per_period",
+                "periods",
+                "retention_rate_pct",
+                "discount_rate_pct",
+                "cost_per_period",
+            ],
+            ClvMethodName::Historical => &["purchases", "gross_margin_pct"],
+        }
+    }
+}
+
+/// Each period's margin of a discounted CLV: `margins` as given, or `margin_per_period`
+/// repeated `periods` times (1 to [`MAX_PERIODS`]); not both forms at once.
+pub fn margins_per_period(
+    margins: Option<Vec<f64>>,
+    margin_per_period: Option<f64>,
+    periods: Option<u64>,
+) -> Result<Vec<f64>, InvalidInput> {
+    let required = |field: &str| {
+        InvalidInput::new(
+            format!("/{field}"),
+            "required for method discounted",
+            format!("{field} is required for method discounted"),
+        )
+    };
+    match (margins, margin_per_period, periods) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(InvalidInput::new(
+            "/margins",
+            "give margins, or margin_per_period with periods, not both",
+            "margins lists each period's margin: leave out margin_per_period and periods, or margins",
+        )),
+        (Some(margins), None, None) => Ok(margins),
+        (None, margin, periods) => {
+            let margin = margin.ok_or_else(|| required("margin_per_period"))?;
+            let periods = periods.ok_or_else(|| required("periods"))?;
+            if periods == 0 || periods > MAX_PERIODS as u64 {
+                return Err(InvalidInput::new(
+                    "/periods",
+                    format!("must be from 1 to {MAX_PERIODS}"),
+                    format!("periods is {periods}: the horizon runs from 1 to {MAX_PERIODS} periods"),
+                ));
+            }
+            Ok(vec![margin; periods as usize])
+        }
+    }
+}
 
 /// Longest horizon of the discounted method, in periods (100 years of months).
 pub const MAX_PERIODS: usize = 1200;
