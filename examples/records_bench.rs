@@ -37,6 +37,7 @@ fn main() {
             period: Period::Month,
             from: None,
             to: None,
+            confidence: None,
         }
         .compute(&state)
         .expect("a series");
@@ -58,6 +59,7 @@ fn main() {
             events,
             period: Period::Month,
             retention: Retention::Bounded,
+            confidence: None,
         }
         .compute(&state)
         .expect("a table");

@@ -14,7 +14,7 @@ use retention_kpi::kpi::retention::{
     churn_report, retention_report, ChurnCounts, Period, RetentionCounts,
 };
 use retention_kpi::kpi::revenue::{revenue_churn_report, MrrMovements};
-use retention_kpi::kpi::{Breakdown, Kpi, KpiResponse, Unit};
+use retention_kpi::kpi::{Breakdown, Confidence, Kpi, KpiResponse, Unit};
 
 const MAX_COUNT: u64 = (1 << 53) - 1;
 
@@ -37,9 +37,18 @@ fn assert_finite(kpi: &Kpi) {
         );
     }
     if let Some(i) = &kpi.interval {
-        for v in [i.lower, i.upper, i.margin_of_error, i.standard_error] {
+        let optional = [i.margin_of_error, i.standard_error];
+        for v in [i.lower, i.upper]
+            .into_iter()
+            .chain(optional.into_iter().flatten())
+        {
             assert!(v.is_finite(), "{}: interval", kpi.metric);
         }
+        assert!(
+            i.lower <= kpi.value && kpi.value <= i.upper,
+            "{}: interval",
+            kpi.metric
+        );
     }
 }
 
@@ -76,6 +85,11 @@ fn count() -> impl Strategy<Value = u64> {
     prop_oneof![0..20u64, 0..1_000_000u64, 0..=MAX_COUNT, Just(MAX_COUNT)]
 }
 
+fn confidence() -> impl Strategy<Value = Confidence> {
+    proptest::option::of(prop_oneof![Just(0.5), 0.5..0.999f64, Just(0.999)])
+        .prop_map(|level| Confidence::new(level).unwrap())
+}
+
 fn money() -> impl Strategy<Value = f64> {
     prop_oneof![Just(0.0), 0.0..1.0f64, 0.0..1e6f64, 0.0..1e12f64]
 }
@@ -84,10 +98,10 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn retention_plus_churn_is_100_for_the_same_period(s in count(), n in count(), e in count(), p in proptest::option::of(period())) {
+    fn retention_plus_churn_is_100_for_the_same_period(s in count(), n in count(), e in count(), p in proptest::option::of(period()), level in confidence()) {
         match RetentionCounts::new(s, n, e) {
             Ok(counts) => {
-                let report = retention_report(&counts);
+                let report = retention_report(&counts, level);
                 let crr = report.kpi.value;
                 let churn = report.related[0].value;
                 prop_assert!((crr + churn - 100.0).abs() < 1e-9);
@@ -95,7 +109,7 @@ proptest! {
                 assert_finite(&report.kpi);
                 report.related.iter().for_each(assert_finite);
                 assert_written_as_serde(&report, true);
-                let churn_answer = churn_report(&ChurnCounts::from_counts(counts), p);
+                let churn_answer = churn_report(&ChurnCounts::from_counts(counts), p, level);
                 assert_written_as_serde(&churn_answer, true);
                 prop_assert!((churn_answer.kpi.value - churn).abs() < 1e-9);
                 for kpi in std::iter::once(&churn_answer.kpi).chain(&churn_answer.related) {
@@ -109,10 +123,16 @@ proptest! {
     }
 
     #[test]
-    fn churn_from_a_lost_count_is_refused_only_when_impossible(s in count(), lost in count(), p in proptest::option::of(period())) {
+    fn churn_from_a_lost_count_is_refused_only_when_impossible(s in count(), lost in count(), p in proptest::option::of(period()), level in confidence()) {
         match ChurnCounts::from_lost(s, lost, None, None) {
             Ok(counts) => {
-                let answer = churn_report(&counts, p);
+                let answer = churn_report(&counts, p, level);
+                // Every rate's interval: the Wilson one for the measured rates, the carried
+                // one for the equivalents; the retention's bounds mirror the churn's.
+                let (churn, retention) = (&answer.kpi, &answer.related[0]);
+                let (ci, ri) = (churn.interval.as_ref().unwrap(), retention.interval.as_ref().unwrap());
+                prop_assert!((ci.lower + ri.upper - 100.0).abs() < 1e-9 && (ci.upper + ri.lower - 100.0).abs() < 1e-9);
+                prop_assert!(answer.related.iter().all(|k| k.interval.is_some()));
                 prop_assert!((answer.kpi.value + answer.related[0].value - 100.0).abs() < 1e-9);
                 std::iter::once(&answer.kpi).chain(&answer.related).for_each(assert_finite);
                 assert_written_as_serde(&answer, true);

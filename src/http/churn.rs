@@ -9,7 +9,7 @@ use super::examples::{example, Examples};
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
 use crate::kpi::retention::{churn_report, ChurnCounts, Period, RetentionCounts};
-use crate::kpi::{InvalidInput, KpiResponse};
+use crate::kpi::{Confidence, InvalidInput, KpiResponse};
 use serde_json::json;
 
 /// Customers lost over a period: give `lost_customers`, or `new_customers` and
@@ -27,12 +27,16 @@ pub struct ChurnRequest {
     pub end_customers: Option<Count>,
     /// The period's length; adds the monthly and annual equivalents and the SaaS bands.
     pub period: Option<Period>,
+    /// Level of the rates' Wilson intervals, a fraction from 0.5 to 0.999 (default 0.95).
+    #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
+    pub confidence: Option<f64>,
 }
 
 impl Compute for ChurnRequest {
     type Output = KpiResponse;
 
     fn compute(self, _state: &AppState) -> Result<KpiResponse, ApiError> {
+        let confidence = Confidence::new(self.confidence)?;
         let start = self.start_customers.0;
         let new = self.new_customers.map(|c| c.0);
         let end = self.end_customers.map(|c| c.0);
@@ -58,14 +62,15 @@ impl Compute for ChurnRequest {
                 .into())
             }
         };
-        Ok(churn_report(&counts, self.period))
+        Ok(churn_report(&counts, self.period, confidence))
     }
 }
 
 /// Customer churn rate
 ///
 /// `churn (%) = L / S × 100`, customers lost over customers at the start of the period (the
-/// starting count is the denominator). With `period`, `related` adds the monthly and annual
+/// starting count is the denominator), with the Wilson score interval of L of S at
+/// `confidence` (default 0.95) in `interval` and its steps in the breakdown. With `period`, `related` adds the monthly and annual
 /// equivalents, compounded as `1 - (1 - churn)^(k_from / k_to)`, and the context lists the
 /// SaaS bands.
 #[utoipa::path(
@@ -100,6 +105,16 @@ pub fn churn_examples() -> Examples {
             "churn_from_counts_quarterly",
             "From start, new and end counts over a quarter",
             json!({"start_customers": 100, "new_customers": 20, "end_customers": 95, "period": "quarter"}),
+        ),
+        example(
+            "churn_small_base_90_pct_interval",
+            "2 of 25 lost: 8 % churn, and a 90 % Wilson interval that shows how little 25 customers tell",
+            json!({"start_customers": 25, "lost_customers": 2, "confidence": 0.9}),
+        ),
+        example(
+            "refused_confidence_out_of_range",
+            "A confidence given in percent (95) instead of as a fraction: refused",
+            json!({"start_customers": 25, "lost_customers": 2, "confidence": 95}),
         ),
         example(
             "refused_lost_exceeds_start",

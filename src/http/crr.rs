@@ -9,7 +9,7 @@ use super::examples::{example, Examples};
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
 use crate::kpi::retention::{retention_report, RetentionCounts};
-use crate::kpi::KpiResponse;
+use crate::kpi::{Confidence, KpiResponse};
 use serde_json::json;
 
 /// Customer counts of one period.
@@ -22,6 +22,9 @@ pub struct CrrRequest {
     pub new_customers: Count,
     /// Customers at the end of the period (E); `end_customers - new_customers` at most `start_customers`.
     pub end_customers: Count,
+    /// Level of the rates' Wilson intervals, a fraction from 0.5 to 0.999 (default 0.95).
+    #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
+    pub confidence: Option<f64>,
 }
 
 impl Compute for CrrRequest {
@@ -33,7 +36,7 @@ impl Compute for CrrRequest {
             self.new_customers.0,
             self.end_customers.0,
         )?;
-        Ok(retention_report(&counts))
+        Ok(retention_report(&counts, Confidence::new(self.confidence)?))
     }
 }
 
@@ -41,7 +44,8 @@ impl Compute for CrrRequest {
 ///
 /// `CRR (%) = (E - N) / S × 100`: the share of the customers at the start of a period who
 /// are still customers at its end. Answers the rate with its breakdown, the SaaS and
-/// e-commerce bands as context, and the churn rate of the same period in `related`.
+/// e-commerce bands as context, and the churn rate of the same period in `related`; each rate
+/// with the Wilson score interval of its count at `confidence` (default 0.95; 0.5 to 0.999).
 #[utoipa::path(
     post,
     path = "/crr",

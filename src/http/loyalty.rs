@@ -10,6 +10,7 @@ use super::examples::{example, Examples};
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
 use crate::kpi::engagement::{loyalty_report, LoyaltyReport};
+use crate::kpi::Confidence;
 
 /// Loyalty inputs; each metric is computed when its inputs are given, left out otherwise.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -25,6 +26,9 @@ pub struct LoyaltyRequest {
     pub purchasing_customers: Option<Count>,
     /// Customers with two or more purchases (R).
     pub repeat_customers: Option<Count>,
+    /// Level of the rates' Wilson intervals, a fraction from 0.5 to 0.999 (default 0.95).
+    #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
+    pub confidence: Option<f64>,
 }
 
 impl Compute for LoyaltyRequest {
@@ -38,6 +42,7 @@ impl Compute for LoyaltyRequest {
             count(self.customers_in_training),
             count(self.purchasing_customers),
             count(self.repeat_customers),
+            Confidence::new(self.confidence)?,
         )?)
     }
 }
@@ -46,7 +51,8 @@ impl Compute for LoyaltyRequest {
 ///
 /// Loyalty-programme participation `M / C × 100`, education participation `T / C × 100` and
 /// repeat purchase rate `R / B × 100`, each with its breakdown; a metric whose inputs are
-/// omitted is left out.
+/// omitted is left out. Each rate carries the Wilson score interval of its count at
+/// `confidence` (default 0.95).
 #[utoipa::path(
     post,
     path = "/loyalty",

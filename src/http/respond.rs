@@ -734,7 +734,7 @@ mod tests {
     use crate::kpi::retention::{
         churn_report, retention_report, ChurnCounts, Period, RetentionCounts,
     };
-    use crate::kpi::{Benchmark, Breakdown, Interval, Kpi, KpiResponse, Unit};
+    use crate::kpi::{Benchmark, Breakdown, Confidence, Interval, Kpi, KpiResponse, Unit};
 
     fn same_as_serde_json<T: Serialize>(value: &T) {
         assert_eq!(
@@ -747,12 +747,14 @@ mod tests {
     fn kpi_answers_are_written_as_serde_json_writes_them() {
         same_as_serde_json(&net_promoter_score(&NpsCounts::new(200, 120, 80).unwrap()));
         same_as_serde_json(&net_promoter_score(&NpsCounts::new(1, 0, 0).unwrap()));
+        let level = Confidence::default();
         same_as_serde_json(&retention_report(
             &RetentionCounts::new(100, 20, 95).unwrap(),
+            level,
         ));
         let churn = ChurnCounts::from_lost(1000, 37, None, None).unwrap();
-        same_as_serde_json(&churn_report(&churn, Some(Period::Month)));
-        same_as_serde_json(&churn_report(&churn, None));
+        same_as_serde_json(&churn_report(&churn, Some(Period::Month), level));
+        same_as_serde_json(&churn_report(&churn, None, level));
     }
 
     #[derive(Serialize)]

@@ -14,7 +14,7 @@ use crate::http::examples::{example, Examples};
 use crate::http::extract::parse_json;
 use crate::http::{AppState, Compute};
 use crate::input::NonNegative;
-use crate::kpi::InvalidInput;
+use crate::kpi::{Confidence, InvalidInput};
 use crate::units::Period;
 
 /// One activity (an order, a login).
@@ -41,6 +41,9 @@ pub struct CohortsRequest {
     /// Default `bounded`.
     #[serde(default)]
     pub retention: Retention,
+    /// Level of the rates' Wilson intervals, a fraction from 0.5 to 0.999 (default 0.95).
+    #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
+    pub confidence: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +53,7 @@ struct CohortParams {
     period: Period,
     #[serde(default)]
     retention: Retention,
+    confidence: Option<f64>,
 }
 
 impl Compute for CohortsRequest {
@@ -86,6 +90,7 @@ impl Compute for CohortsRequest {
             ids.len(),
             self.period,
             self.retention,
+            Confidence::new(self.confidence)?,
         )?)
     }
 }
@@ -95,14 +100,15 @@ impl Compute for CohortsRequest {
 /// Cohorts by the period of each customer's first activity; per cohort the customers active
 /// at each period offset (`bounded`: in that very period; `unbounded`: then or later) as counts
 /// and shares, revenue and revenue retention when amounts are given; the size-weighted
-/// average curve; and the repeat purchase rate. Accepts `text/csv` too (header
-/// `customer_id,date,amount`; `period`, `retention` as query parameters).
+/// average curve; and the repeat purchase rate. Every share and curve point carries the Wilson
+/// score interval of its count at `confidence` (default 0.95). Accepts `text/csv` too (header
+/// `customer_id,date,amount`; `period`, `retention`, `confidence` as query parameters).
 #[utoipa::path(
     post,
     path = "/cohorts",
     tag = "records",
     operation_id = "cohort_table",
-    params(("period" = Option<Period>, Query, description = "With a text/csv body"), ("retention" = Option<Retention>, Query, description = "With a text/csv body")),
+    params(("period" = Option<Period>, Query, description = "With a text/csv body"), ("retention" = Option<Retention>, Query, description = "With a text/csv body"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)")),
     request_body(content(
         (CohortsRequest = "application/json"),
         (String = "text/csv", example = "customer_id,date,amount\\nann,2026-01-05,40\\nann,2026-02-11,25\\nbob,2026-01-20,60\\n")
@@ -124,6 +130,7 @@ pub async fn cohorts(
                     }),
                     period: params.period,
                     retention: params.retention,
+                    confidence: params.confidence,
                 }
             }
         };

@@ -13,7 +13,7 @@ use crate::http::examples::{example, Examples};
 use crate::http::extract::parse_json;
 use crate::http::{AppState, Compute};
 use crate::input::NonNegative;
-use crate::kpi::InvalidInput;
+use crate::kpi::{Confidence, InvalidInput};
 use crate::units::Period;
 
 /// One subscription MRR event: from `date` on, the customer pays `mrr` (0 = not a customer).
@@ -38,6 +38,9 @@ pub struct SeriesRequest {
     pub from: Option<String>,
     /// Last day to report (default: the last event's period).
     pub to: Option<String>,
+    /// Level of the rates' Wilson intervals, a fraction from 0.5 to 0.999 (default 0.95).
+    #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
+    pub confidence: Option<f64>,
 }
 
 /// Query parameters of a CSV `/series` body.
@@ -47,6 +50,7 @@ struct SeriesParams {
     period: Period,
     from: Option<String>,
     to: Option<String>,
+    confidence: Option<f64>,
 }
 
 impl Compute for SeriesRequest {
@@ -82,6 +86,7 @@ impl Compute for SeriesRequest {
             self.period,
             optional_day("/from", self.from.as_deref())?,
             optional_day("/to", self.to.as_deref())?,
+            Confidence::new(self.confidence)?,
         )?)
     }
 }
@@ -93,14 +98,16 @@ impl Compute for SeriesRequest {
 /// Monday, month, quarter, year; UTC): start/new/reactivated/retained/churned/end customers,
 /// MRR at start and end with its movements, and each period's CRR, churn, gross and net MRR
 /// churn, GRR, NRR and quick ratio from the same formulas as `/crr`, `/churn` and
-/// `/revenue-churn`. Accepts `text/csv` too: a header `customer_id,date,mrr` and `period`,
-/// `from`, `to` as query parameters.
+/// `/revenue-churn`; CRR and churn with the Wilson score interval of their counts at
+/// `confidence` (default 0.95; MRR figures are a census and carry none). Accepts `text/csv`
+/// too: a header `customer_id,date,mrr` and `period`, `from`, `to`, `confidence` as query
+/// parameters.
 #[utoipa::path(
     post,
     path = "/series",
     tag = "records",
     operation_id = "mrr_series",
-    params(("period" = Option<Period>, Query, description = "With a text/csv body: the period"), ("from" = Option<String>, Query, description = "With a text/csv body: first day"), ("to" = Option<String>, Query, description = "With a text/csv body: last day")),
+    params(("period" = Option<Period>, Query, description = "With a text/csv body: the period"), ("from" = Option<String>, Query, description = "With a text/csv body: first day"), ("to" = Option<String>, Query, description = "With a text/csv body: last day"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)")),
     request_body(content(
         (SeriesRequest = "application/json"),
         (String = "text/csv", example = "customer_id,date,mrr\\nacme,2026-01-10,100\\nbeta,2026-02-03,50\\n")
@@ -124,6 +131,7 @@ pub async fn series(
                     period: params.period,
                     from: params.from,
                     to: params.to,
+                    confidence: params.confidence,
                 }
             }
         };

@@ -3,8 +3,9 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::kpi::confidence::wilson;
 use crate::kpi::engagement::{repeat_purchase_rate, Share};
-use crate::kpi::{InvalidInput, Kpi};
+use crate::kpi::{Bounds, Confidence, IntervalMethod, InvalidInput, Kpi};
 use crate::units::Period;
 
 /// One activity: a customer active on a date, with an optional amount.
@@ -39,6 +40,8 @@ pub struct Cohort {
     pub counts: Vec<u64>,
     /// counts / size × 100.
     pub shares: Vec<f64>,
+    /// The Wilson score interval of each share, at the table's `intervals` level.
+    pub share_intervals: Vec<Bounds>,
     /// Revenue at each offset, when amounts were given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revenue: Option<Vec<f64>>,
@@ -55,6 +58,10 @@ pub struct CohortTable {
     /// Size-weighted average share at each offset, over the cohorts old enough to have it:
     /// Σ counts_k / Σ sizes × 100.
     pub average_curve: Vec<f64>,
+    /// The Wilson score interval of each average-curve point (Σ counts_k of Σ sizes).
+    pub average_curve_intervals: Vec<Bounds>,
+    /// The method and level of `share_intervals` and `average_curve_intervals`.
+    pub intervals: IntervalMethod,
     /// Customers with two or more activities of those with at least one, as `/loyalty`.
     pub repeat_purchase_rate: Kpi,
     pub customers: u64,
@@ -74,6 +81,9 @@ pub struct CohortTable {
 /// repeat purchase rate (%) = customers with ≥ 2 activities / customers with ≥ 1 × 100
 /// ```
 ///
+/// Each share, each average-curve point and the repeat purchase rate carry the Wilson score
+/// interval of their count over their base at `confidence` (docs/formulas.md § 13).
+///
 /// where a customer's cohort c is the period of its first activity, k the offset in periods
 /// from it, revenue_{c,k} the sum of the amounts of cohort c's customers in period c + k, and
 /// the average curve sums over the cohorts old enough to have offset k. Units: counts,
@@ -84,6 +94,7 @@ pub fn cohort_table(
     customers: usize,
     period: Period,
     retention: Retention,
+    confidence: Confidence,
 ) -> Result<CohortTable, InvalidInput> {
     if activities.is_empty() {
         return Err(InvalidInput::new(
@@ -156,19 +167,25 @@ pub fn cohort_table(
         Seen::Pairs(active)
     };
     count_retained(retention, seen, &first, &last_offset, p0, &mut counts);
-    let (table, average_curve) = rows(period, p0, &sizes, &counts, &revenue, with_amounts);
+    let (table, average_curve, average_curve_intervals) = rows(
+        period,
+        p0,
+        (&sizes, &counts, &revenue),
+        with_amounts,
+        confidence,
+    );
     let buyers = first.iter().filter(|&&f| f != i64::MAX).count() as u64;
     let repeaters = events.iter().filter(|&&n| n >= 2).count() as u64;
-    let repeat = repeat_purchase_rate(Share::new(
-        "repeat_customers",
-        repeaters,
-        "customers",
-        buyers,
-    )?)
+    let repeat = repeat_purchase_rate(
+        Share::new("repeat_customers", repeaters, "customers", buyers)?,
+        confidence,
+    )
     .note("Counts activities (events) per customer: two or more make a repeat customer.");
     Ok(CohortTable {
         cohorts: table,
         average_curve,
+        average_curve_intervals,
+        intervals: IntervalMethod::wilson(confidence),
         repeat_purchase_rate: repeat,
         customers: buyers,
     })
@@ -227,16 +244,15 @@ fn count_retained(
     }
 }
 
-/// The table's rows (cohorts without customers left out) and the size-weighted average
-/// curve.
+/// The table's rows (cohorts without customers left out), the size-weighted average curve
+/// and its intervals.
 fn rows(
     period: Period,
     p0: i64,
-    sizes: &[u64],
-    counts: &[Vec<u64>],
-    revenue: &[Vec<f64>],
+    (sizes, counts, revenue): (&[u64], &[Vec<u64>], &[Vec<f64>]),
     with_amounts: bool,
-) -> (Vec<Cohort>, Vec<f64>) {
+    confidence: Confidence,
+) -> (Vec<Cohort>, Vec<f64>, Vec<Bounds>) {
     let cohorts_n = sizes.len();
     let mut table = Vec::new();
     let mut weighted = vec![(0u64, 0u64); cohorts_n];
@@ -252,6 +268,10 @@ fn rows(
             .iter()
             .map(|&n| n as f64 / sizes[c] as f64 * 100.0)
             .collect();
+        let share_intervals = counts[c]
+            .iter()
+            .map(|&n| Bounds::from(&wilson(n, sizes[c], confidence)))
+            .collect();
         let (rev, rev_ret) = if with_amounts {
             let base = revenue[c][0];
             let retention =
@@ -265,16 +285,20 @@ fn rows(
             size: sizes[c],
             counts: counts[c].clone(),
             shares,
+            share_intervals,
             revenue: rev,
             revenue_retention: rev_ret,
         });
     }
-    let average_curve = weighted
-        .iter()
-        .filter(|w| w.1 > 0)
+    let pooled = weighted.iter().filter(|w| w.1 > 0);
+    let average_curve = pooled
+        .clone()
         .map(|&(n, s)| n as f64 / s as f64 * 100.0)
         .collect();
-    (table, average_curve)
+    let intervals = pooled
+        .map(|&(n, s)| Bounds::from(&wilson(n, s, confidence)))
+        .collect();
+    (table, average_curve, intervals)
 }
 
 #[cfg(test)]
@@ -300,10 +324,24 @@ mod tests {
             act(2, "2026-02-01"),
             act(2, "2026-02-09"),
         ];
-        let bounded = cohort_table(&a, 3, Period::Month, Retention::Bounded).unwrap();
+        let bounded = cohort_table(
+            &a,
+            3,
+            Period::Month,
+            Retention::Bounded,
+            Confidence::default(),
+        )
+        .unwrap();
         assert_eq!(bounded.cohorts[0].counts, vec![2, 0, 1]);
         assert_eq!(bounded.cohorts[1].counts, vec![1, 0]);
-        let unbounded = cohort_table(&a, 3, Period::Month, Retention::Unbounded).unwrap();
+        let unbounded = cohort_table(
+            &a,
+            3,
+            Period::Month,
+            Retention::Unbounded,
+            Confidence::default(),
+        )
+        .unwrap();
         assert_eq!(unbounded.cohorts[0].counts, vec![2, 1, 1]);
         // Offset 1: (0 + 0) / (2 + 1) bounded.
         assert_eq!(bounded.average_curve[1], 0.0);
@@ -334,7 +372,14 @@ mod tests {
                 });
             }
         }
-        let table = cohort_table(&a, 5, Period::Week, Retention::Bounded).unwrap();
+        let table = cohort_table(
+            &a,
+            5,
+            Period::Week,
+            Retention::Bounded,
+            Confidence::default(),
+        )
+        .unwrap();
         assert_eq!(table.cohorts.len(), 5);
         for cohort in &table.cohorts {
             assert_eq!(cohort.size, 1);

@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use crate::kpi::confidence::wilson;
 use crate::kpi::retention::{
     customer_churn_rate, customer_retention_rate, ChurnCounts, RetentionCounts,
 };
 use crate::kpi::revenue::{revenue_churn_report, MrrMovements};
-use crate::kpi::InvalidInput;
+use crate::kpi::{Bounds, Confidence, IntervalMethod, InvalidInput};
 use crate::units::Period;
 
 /// Most periods one series covers.
@@ -59,6 +60,13 @@ pub struct PeriodFigures {
     /// (S − retained) / S × 100, as `/churn`; absent when S = 0.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_churn_rate: Option<f64>,
+    /// The Wilson score interval of `customer_retention_rate` (E − N of S), at the series'
+    /// `intervals` level; absent when S = 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_retention_rate_interval: Option<Bounds>,
+    /// The Wilson score interval of `customer_churn_rate` (S + N − E of S); absent when S = 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_churn_rate_interval: Option<Bounds>,
     /// As `/revenue-churn`; absent when the period starts with no MRR.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gross_mrr_churn: Option<f64>,
@@ -117,6 +125,9 @@ struct Tally {
 /// churn (%) = (S + N − E) / S × 100 = churned / S × 100
 /// ```
 ///
+/// each with its Wilson score interval at `confidence` (docs/formulas.md § 13); the MRR
+/// figures are sums over every customer in the data, a census, and carry none.
+///
 /// and the period's gross and net MRR churn, GRR, NRR and quick ratio from its MRR movements
 /// as [`revenue_churn_report`] computes them (absent when the period starts with no MRR).
 ///
@@ -129,6 +140,7 @@ pub fn mrr_series(
     period: Period,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    confidence: Confidence,
 ) -> Result<Vec<PeriodFigures>, InvalidInput> {
     if events.is_empty() {
         return Err(InvalidInput::new(
@@ -182,7 +194,7 @@ pub fn mrr_series(
     Ok(tallies
         .iter()
         .enumerate()
-        .map(|(k, t)| figures(period, p0 + k as i64, t))
+        .map(|(k, t)| figures(period, p0 + k as i64, t, confidence))
         .collect())
 }
 
@@ -243,7 +255,7 @@ fn tally_customer(events: &[MrrEvent], starts: &[NaiveDate], tallies: &mut [Tall
     }
 }
 
-fn figures(period: Period, index: i64, t: &Tally) -> PeriodFigures {
+fn figures(period: Period, index: i64, t: &Tally, confidence: Confidence) -> PeriodFigures {
     let mut f = PeriodFigures {
         period: period.label(index),
         start: period.start(index).to_string(),
@@ -264,8 +276,13 @@ fn figures(period: Period, index: i64, t: &Tally) -> PeriodFigures {
         ..PeriodFigures::default()
     };
     if let Ok(counts) = RetentionCounts::new(t.start, t.new + t.reactivated, t.end) {
-        f.customer_retention_rate = Some(customer_retention_rate(&counts).value);
-        f.customer_churn_rate = Some(customer_churn_rate(&ChurnCounts::from_counts(counts)).value);
+        f.customer_retention_rate = Some(customer_retention_rate(&counts, confidence).value);
+        let churn = ChurnCounts::from_counts(counts);
+        f.customer_churn_rate = Some(customer_churn_rate(&churn, confidence).value);
+        let retained = wilson(counts.retained(), t.start, confidence);
+        f.customer_retention_rate_interval = Some(Bounds::from(&retained));
+        let lost = wilson(churn.lost(), t.start, confidence);
+        f.customer_churn_rate_interval = Some(Bounds::from(&lost));
     }
     if let Ok(movements) = MrrMovements::new(
         t.start_mrr,
@@ -338,6 +355,9 @@ pub struct SeriesResponse {
     pub customers: usize,
     pub events: usize,
     pub periods: Vec<PeriodFigures>,
+    /// The method and level of the rates' intervals (`customer_retention_rate_interval`,
+    /// `customer_churn_rate_interval`).
+    pub intervals: IntervalMethod,
     /// How the counts are defined.
     pub definitions: Vec<String>,
 }
@@ -351,18 +371,21 @@ pub fn series_report(
     period: Period,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    confidence: Confidence,
 ) -> Result<SeriesResponse, InvalidInput> {
     let count = events.len();
-    let periods = mrr_series(events, period, from, to)?;
+    let periods = mrr_series(events, period, from, to, confidence)?;
     Ok(SeriesResponse {
         period,
         customers,
         events: count,
         periods,
+        intervals: IntervalMethod::wilson(confidence),
         definitions: vec![
             "A customer's MRR at a moment is its latest event on or before it; 0 means not a customer. A period's start is before its first day, its end after its last day.".to_owned(),
             "start S = active at the start; retained = active at start and end; new = active at the end, never a customer before; reactivated = active at the end, not at the start, a customer before; N for CRR = new + reactivated.".to_owned(),
             "MRR movements compare each customer's MRR at the period's start and end: expansion and contraction for retained customers, new, reactivation and churned MRR for the others; end MRR = start + new + reactivation + expansion - contraction - churned.".to_owned(),
+            "The customer rates carry Wilson score intervals: the customers of a period are read as a sample of those the business could have had. The MRR figures sum every customer in the data, a census, and carry no interval.".to_owned(),
         ],
     })
 }
@@ -391,7 +414,7 @@ mod tests {
             ev(1, "2026-03-05", 40.0),  // reactivated in Mar
             ev(2, "2026-03-01", 20.0),  // contraction in Mar
         ];
-        let s = mrr_series(events, Period::Month, None, None).unwrap();
+        let s = mrr_series(events, Period::Month, None, None, Confidence::default()).unwrap();
         assert_eq!(s.len(), 3);
         assert_eq!(
             (s[0].start_customers, s[0].new_customers, s[0].end_customers),

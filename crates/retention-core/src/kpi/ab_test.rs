@@ -468,7 +468,11 @@ pub fn compare_nps(
     let first = net_promoter_score(&control).kpi;
     let second = net_promoter_score(&variant).kpi;
     let variance = |c: &NpsCounts, kpi: &Kpi| {
-        let se = kpi.interval.as_ref().map_or(0.0, |i| i.standard_error);
+        let se = kpi
+            .interval
+            .as_ref()
+            .and_then(|i| i.standard_error)
+            .unwrap_or(0.0);
         se * se * c.total() as f64 / 10_000.0
     };
     let (v1, v2) = (variance(&control, &first), variance(&variant, &second));

@@ -179,9 +179,14 @@ pub struct Interval {
     pub level_pct: f64,
     pub lower: f64,
     pub upper: f64,
-    /// Half the interval's width before any clipping to the value's range.
-    pub margin_of_error: f64,
-    pub standard_error: f64,
+    /// Half the interval's width before any clipping to the value's range; absent for an
+    /// interval carried through a transformation, which is not symmetric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub margin_of_error: Option<f64>,
+    /// The estimate's standard error, for a normal (Wald) interval; absent for the Wilson
+    /// score interval, which is not built from one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standard_error: Option<f64>,
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     #[serde(serialize_with = "fixed_text")]
     pub method: Text,
@@ -208,8 +213,22 @@ impl Interval {
             level_pct: 95.0,
             lower: (value - margin).max(range.0),
             upper: (value + margin).min(range.1),
-            margin_of_error: margin,
-            standard_error,
+            margin_of_error: Some(margin),
+            standard_error: Some(standard_error),
+            method: method.into(),
+        }
+    }
+
+    /// This interval carried through a rate's increasing transformation `f` (an interval of
+    /// a monthly churn becomes one of the annual churn): the bounds are `f(lower)` and
+    /// `f(upper)`, at the same level, under `method`.
+    pub fn transformed(&self, f: impl Fn(f64) -> f64, method: impl Into<Text>) -> Self {
+        Self {
+            level_pct: self.level_pct,
+            lower: f(self.lower),
+            upper: f(self.upper),
+            margin_of_error: None,
+            standard_error: None,
             method: method.into(),
         }
     }

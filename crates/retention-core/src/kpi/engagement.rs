@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::breakdown::{num, Breakdown, Kpi, Unit};
+use super::confidence::{with_wilson, Confidence};
 use super::error::{finite_result, InvalidInput};
 use crate::input::NonNegative;
 
@@ -339,9 +340,10 @@ fn rate(
     formula: &'static str,
     (p, w): (&'static str, &'static str),
     share: Share,
+    confidence: Confidence,
 ) -> Kpi {
     let value = share.part as f64 / share.whole as f64 * 100.0;
-    Kpi::new(
+    let kpi = Kpi::new(
         metric,
         value,
         Unit::Percent,
@@ -353,7 +355,8 @@ fn rate(
                 format!("{} / {} × 100", share.part, share.whole),
                 value,
             ),
-    )
+    );
+    with_wilson(kpi, share.part, share.whole, confidence)
 }
 
 /// Loyalty programme participation rate.
@@ -365,9 +368,9 @@ fn rate(
 /// ```
 ///
 /// where M is the active loyalty members and C the customers. Unit: percent. Source:
-/// docs/formulas.md § 6.
-pub fn loyalty_participation_rate(share: Share) -> Kpi {
-    rate("loyalty_participation_rate", "loyalty participation = M / C × 100", ("M", "C"), share)
+/// docs/formulas.md § 6; with the Wilson score interval at `confidence` (§ 13).
+pub fn loyalty_participation_rate(share: Share, confidence: Confidence) -> Kpi {
+    rate("loyalty_participation_rate", "loyalty participation = M / C × 100", ("M", "C"), share, confidence)
         .note("Loyal customers are often quoted as spending about 67 % more than new ones (context only).")
 }
 
@@ -380,13 +383,14 @@ pub fn loyalty_participation_rate(share: Share) -> Kpi {
 /// ```
 ///
 /// where T is the customers in training and C the customers. Unit: percent. Source:
-/// docs/formulas.md § 6.
-pub fn education_participation_rate(share: Share) -> Kpi {
+/// docs/formulas.md § 6; with the Wilson score interval at `confidence` (§ 13).
+pub fn education_participation_rate(share: Share, confidence: Confidence) -> Kpi {
     rate(
         "education_participation_rate",
         "education participation = T / C × 100",
         ("T", "C"),
         share,
+        confidence,
     )
 }
 
@@ -399,13 +403,14 @@ pub fn education_participation_rate(share: Share) -> Kpi {
 /// ```
 ///
 /// where R is the customers with two or more purchases and B the customers with at least one.
-/// Unit: percent. Source: docs/formulas.md § 6.
-pub fn repeat_purchase_rate(share: Share) -> Kpi {
+/// Unit: percent. Source: docs/formulas.md § 6; with the Wilson score interval at `confidence` (§ 13).
+pub fn repeat_purchase_rate(share: Share, confidence: Confidence) -> Kpi {
     rate(
         "repeat_purchase_rate",
         "repeat purchase rate = R / B × 100",
         ("R", "B"),
         share,
+        confidence,
     )
 }
 
@@ -439,25 +444,26 @@ fn share(
 /// The loyalty metrics the given counts allow (the answer of `/loyalty`): loyalty-programme
 /// participation `M / C × 100` with `customers` and `loyalty_members`, education participation
 /// `T / C × 100` with `customers_in_training`, repeat purchase rate `R / B × 100` with
-/// `purchasing_customers` and `repeat_customers`.
+/// `purchasing_customers` and `repeat_customers`; each with its Wilson interval at `confidence`.
 pub fn loyalty_report(
     customers: Option<u64>,
     loyalty_members: Option<u64>,
     customers_in_training: Option<u64>,
     purchasing_customers: Option<u64>,
     repeat_customers: Option<u64>,
+    confidence: Confidence,
 ) -> Result<LoyaltyReport, InvalidInput> {
     let customers = ("customers", customers);
     let mut metrics = Vec::new();
     if let Some(s) = share(("loyalty_members", loyalty_members), customers)? {
-        metrics.push(loyalty_participation_rate(s));
+        metrics.push(loyalty_participation_rate(s, confidence));
     }
     if let Some(s) = share(("customers_in_training", customers_in_training), customers)? {
-        metrics.push(education_participation_rate(s));
+        metrics.push(education_participation_rate(s, confidence));
     }
     let purchasing = ("purchasing_customers", purchasing_customers);
     if let Some(s) = share(("repeat_customers", repeat_customers), purchasing)? {
-        metrics.push(repeat_purchase_rate(s));
+        metrics.push(repeat_purchase_rate(s, confidence));
     }
     if metrics.is_empty() {
         return Err(InvalidInput::new(

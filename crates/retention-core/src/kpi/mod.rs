@@ -8,6 +8,7 @@ pub mod ab_test;
 pub mod benchmarks;
 pub mod breakdown;
 pub mod clv;
+pub mod confidence;
 pub mod engagement;
 pub mod error;
 pub mod nps;
@@ -15,4 +16,5 @@ pub mod retention;
 pub mod revenue;
 
 pub use breakdown::{Benchmark, Breakdown, Context, Interval, Kpi, KpiResponse, Step, Unit};
+pub use confidence::{Bounds, Confidence, IntervalMethod};
 pub use error::InvalidInput;

@@ -206,7 +206,7 @@ mod tests {
         let answer = net_promoter_score(&NpsCounts::new(200, 120, 80).unwrap());
         assert!((answer.kpi.value - 30.0).abs() < 1e-12);
         let interval = answer.kpi.interval.unwrap();
-        assert!((interval.margin_of_error - 7.65).abs() < 0.005);
+        assert!((interval.margin_of_error.unwrap() - 7.65).abs() < 0.005);
     }
 
     #[test]

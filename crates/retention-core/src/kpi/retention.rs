@@ -5,6 +5,7 @@ pub use crate::units::Period;
 
 use super::benchmarks;
 use super::breakdown::{num, Breakdown, Kpi, KpiResponse, Unit};
+use super::confidence::{with_wilson, Confidence};
 use super::error::InvalidInput;
 
 /// Customer counts of one period, checked to be possible.
@@ -73,8 +74,9 @@ impl RetentionCounts {
 /// it and E the customers at its end; E − N is the customers retained. Unit: percent (75.0
 /// means 75 %). Source: the project's source articles, docs/formulas.md § 1, whose worked
 /// examples are S = 100, N = 20, E = 95 → 75 % and S = 200, N = 20, E = 200 → 90 %. The
-/// SaaS (35–95 %) and e-commerce (20–35 %) bands come with it as context.
-pub fn customer_retention_rate(counts: &RetentionCounts) -> Kpi {
+/// SaaS (35–95 %) and e-commerce (20–35 %) bands come with it as context. The interval is the
+/// Wilson score interval of E − N retained of S at `confidence` ([`with_wilson`]).
+pub fn customer_retention_rate(counts: &RetentionCounts, confidence: Confidence) -> Kpi {
     let RetentionCounts { start, new, end } = *counts;
     let retained = counts.retained();
     let rate = retained as f64 / start as f64 * 100.0;
@@ -91,9 +93,10 @@ pub fn customer_retention_rate(counts: &RetentionCounts) -> Kpi {
         format!("{retained} / {start} × 100"),
         rate,
     );
-    Kpi::new("customer_retention_rate", rate, Unit::Percent, breakdown)
+    let kpi = Kpi::new("customer_retention_rate", rate, Unit::Percent, breakdown)
         .note("Bands are industry-specific and quoted as context, not as a verdict.")
-        .benchmarks(benchmarks::retention_rate())
+        .benchmarks(benchmarks::retention_rate());
+    with_wilson(kpi, retained, start, confidence)
 }
 
 /// Customers lost over a period, checked to be possible, with the start/new/end counts when
@@ -194,8 +197,9 @@ impl ChurnCounts {
 /// customers, E customers at the end); with L = S + N − E, retention + churn = 100 % for the
 /// same period. Unit: percent. Source: docs/formulas.md § 2 (50 lost of 1000 → 5 %, 20 of
 /// 250 → 8 %). The denominator is the starting count (one source article writes "new
-/// customers" but divides by the starting count in its own example).
-pub fn customer_churn_rate(counts: &ChurnCounts) -> Kpi {
+/// customers" but divides by the starting count in its own example). The interval is the
+/// Wilson score interval of L lost of S at `confidence` ([`with_wilson`]).
+pub fn customer_churn_rate(counts: &ChurnCounts, confidence: Confidence) -> Kpi {
     let (start, lost) = (counts.start, counts.lost);
     let rate = lost as f64 / start as f64 * 100.0;
     let mut breakdown = match counts.from_counts {
@@ -212,8 +216,9 @@ pub fn customer_churn_rate(counts: &ChurnCounts) -> Kpi {
             .input("L", lost),
     };
     breakdown = breakdown.step("churn rate", format!("{lost} / {start} × 100"), rate);
-    Kpi::new("customer_churn_rate", rate, Unit::Percent, breakdown)
-        .note("The denominator is the customer count at the start of the period.")
+    let kpi = Kpi::new("customer_churn_rate", rate, Unit::Percent, breakdown)
+        .note("The denominator is the customer count at the start of the period.");
+    with_wilson(kpi, lost, start, confidence)
 }
 
 /// Converts a churn rate measured over `from` into the equivalent over `to`, assuming a
@@ -232,7 +237,7 @@ pub fn customer_churn_rate(counts: &ChurnCounts) -> Kpi {
 pub fn compound_churn(rate_pct: f64, from: Period, to: Period) -> Kpi {
     let exponent = from.per_year() / to.per_year();
     let survive = 1.0 - rate_pct / 100.0;
-    let converted = (1.0 - survive.powf(exponent)) * 100.0;
+    let converted = compounded(rate_pct, from, to);
     let metric = match to {
         Period::Day => "daily_churn_rate",
         Period::Week => "weekly_churn_rate",
@@ -273,6 +278,39 @@ pub fn compound_churn(rate_pct: f64, from: Period, to: Period) -> Kpi {
     ))
 }
 
+/// `1 − (1 − churn_from)^(k_from / k_to)` in percent: [`compound_churn`]'s arithmetic.
+fn compounded(rate_pct: f64, from: Period, to: Period) -> f64 {
+    (1.0 - (1.0 - rate_pct / 100.0).powf(from.per_year() / to.per_year())) * 100.0
+}
+
+/// [`compound_churn`] with the measured churn's interval carried through the same
+/// conversion (it is increasing, so the bounds convert to the converted rate's bounds).
+fn compound_churn_with_interval(measured: &Kpi, from: Period, to: Period) -> Kpi {
+    let mut kpi = compound_churn(measured.value, from, to);
+    if let Some(interval) = &measured.interval {
+        let carried = interval.transformed(
+            |bound| compounded(bound, from, to),
+            "Wilson score of the measured churn, compounded as the rate",
+        );
+        let exponent = num(from.per_year() / to.per_year());
+        for (label, measured_bound, bound) in [
+            ("interval lower bound", interval.lower, carried.lower),
+            ("interval upper bound", interval.upper, carried.upper),
+        ] {
+            kpi.breakdown = kpi.breakdown.step(
+                label,
+                format!(
+                    "(1 - (1 - {})^{exponent}) × 100",
+                    num(measured_bound / 100.0)
+                ),
+                bound,
+            );
+        }
+        kpi.interval = Some(carried);
+    }
+    kpi
+}
+
 /// The churn answer: the rate for the measured period and, when its length is known, its
 /// monthly and annual equivalents with the SaaS bands.
 ///
@@ -287,23 +325,31 @@ pub fn compound_churn(rate_pct: f64, from: Period, to: Period) -> Kpi {
 /// as [`customer_churn_rate`] and [`compound_churn`] compute them; k is the periods per year
 /// (12 for months, 1 for a year). Unit: percent. Source: docs/formulas.md § 2, with its SaaS
 /// bands (0.5–1 % a month healthy, below 8 % a year the usual target, above 10 % worrying).
-pub fn churn_report(counts: &ChurnCounts, period: Option<Period>) -> KpiResponse {
-    let mut headline = customer_churn_rate(counts);
-    let rate = headline.value;
+/// Each rate carries its interval at `confidence`: Wilson score for the measured churn and
+/// retention, and the churn's bounds compounded like the rate for the equivalents.
+pub fn churn_report(
+    counts: &ChurnCounts,
+    period: Option<Period>,
+    confidence: Confidence,
+) -> KpiResponse {
+    let mut headline = customer_churn_rate(counts, confidence);
     let Some(period) = period else {
         return KpiResponse::new(headline.note(
             "Give `period` (day, week, month, quarter, year) to add monthly and annual equivalents.",
         ))
-        .with(retention_complement(counts));
+        .with(retention_complement(counts, confidence));
     };
     headline = headline
         .note(format!("Measured over one {}.", period.name()))
         .benchmarks(benchmarks::saas_churn());
-    let mut answer = KpiResponse::new(headline).with(retention_complement(counts));
-    for to in [Period::Month, Period::Year] {
-        if to != period {
-            answer = answer.with(compound_churn(rate, period, to));
-        }
+    let equivalents: Vec<Kpi> = [Period::Month, Period::Year]
+        .into_iter()
+        .filter(|&to| to != period)
+        .map(|to| compound_churn_with_interval(&headline, period, to))
+        .collect();
+    let mut answer = KpiResponse::new(headline).with(retention_complement(counts, confidence));
+    for kpi in equivalents {
+        answer = answer.with(kpi);
     }
     answer
 }
@@ -316,8 +362,8 @@ pub fn churn_report(counts: &ChurnCounts, period: Option<Period>) -> KpiResponse
 /// retention (%) = (S − L) / S × 100
 /// ```
 ///
-/// Unit: percent. Source: docs/formulas.md § 2.
-fn retention_complement(counts: &ChurnCounts) -> Kpi {
+/// Unit: percent. Source: docs/formulas.md § 2. With the Wilson interval of S − L of S.
+fn retention_complement(counts: &ChurnCounts, confidence: Confidence) -> Kpi {
     let retained = counts.start - counts.lost;
     let rate = retained as f64 / counts.start as f64 * 100.0;
     let breakdown = Breakdown::new(
@@ -335,7 +381,8 @@ fn retention_complement(counts: &ChurnCounts) -> Kpi {
         format!("{retained} / {} × 100", counts.start),
         rate,
     );
-    Kpi::new("customer_retention_rate", rate, Unit::Percent, breakdown)
+    let kpi = Kpi::new("customer_retention_rate", rate, Unit::Percent, breakdown);
+    with_wilson(kpi, retained, counts.start, confidence)
 }
 
 /// The retention answer: CRR with its bands, and the churn of the same period beside it.
@@ -348,10 +395,12 @@ fn retention_complement(counts: &ChurnCounts) -> Kpi {
 /// ```
 ///
 /// as [`customer_retention_rate`] and [`customer_churn_rate`] compute them. Unit: percent.
-/// Source: docs/formulas.md § 1 and § 2.
-pub fn retention_report(counts: &RetentionCounts) -> KpiResponse {
-    KpiResponse::new(customer_retention_rate(counts))
-        .with(customer_churn_rate(&ChurnCounts::from_counts(*counts)))
+/// Source: docs/formulas.md § 1 and § 2. Both carry their Wilson interval at `confidence`.
+pub fn retention_report(counts: &RetentionCounts, confidence: Confidence) -> KpiResponse {
+    KpiResponse::new(customer_retention_rate(counts, confidence)).with(customer_churn_rate(
+        &ChurnCounts::from_counts(*counts),
+        confidence,
+    ))
 }
 
 #[cfg(test)]
@@ -362,7 +411,10 @@ mod tests {
     fn crr_worked_examples_of_formulas_md() {
         // docs/formulas.md § 1: (95 - 20) / 100 = 75 %, (200 - 20) / 200 = 90 %.
         for (s, n, e, expected) in [(100, 20, 95, 75.0), (200, 20, 200, 90.0)] {
-            let kpi = customer_retention_rate(&RetentionCounts::new(s, n, e).unwrap());
+            let kpi = customer_retention_rate(
+                &RetentionCounts::new(s, n, e).unwrap(),
+                Confidence::default(),
+            );
             assert!((kpi.value - expected).abs() < 1e-12, "{s},{n},{e}");
         }
     }
@@ -371,9 +423,9 @@ mod tests {
     fn churn_worked_examples_of_formulas_md() {
         // docs/formulas.md § 2: 50 of 1000 = 5 %, 20 of 250 = 8 %.
         let a = ChurnCounts::from_lost(1000, 50, None, Some(950)).unwrap();
-        assert!((customer_churn_rate(&a).value - 5.0).abs() < 1e-12);
+        assert!((customer_churn_rate(&a, Confidence::default()).value - 5.0).abs() < 1e-12);
         let b = ChurnCounts::from_lost(250, 20, None, None).unwrap();
-        assert!((customer_churn_rate(&b).value - 8.0).abs() < 1e-12);
+        assert!((customer_churn_rate(&b, Confidence::default()).value - 8.0).abs() < 1e-12);
     }
 
     #[test]

@@ -307,6 +307,9 @@ pub fn end_mrr(m: &MrrMovements) -> Kpi {
     Kpi::new("end_mrr", value, Unit::Currency, b)
 }
 
+/// Why the revenue rates carry no interval.
+const CENSUS: &str = "A census of the MRR of the whole base, not an estimate from a sample: no confidence interval applies.";
+
 /// Every revenue metric of the period.
 ///
 /// # Formula
@@ -323,7 +326,8 @@ pub fn end_mrr(m: &MrrMovements) -> Kpi {
 /// where S is the MRR at the start of the period, L the MRR churned (cancellations) and C the
 /// contraction (downgrades), X the expansion (upgrades) and R the reactivation MRR, N the new
 /// MRR; L + C is at most S. Units: percent; the quick ratio a ratio; end MRR currency.
-/// Source: docs/formulas.md § 3.
+/// Source: docs/formulas.md § 3. The rates are ratios of sums over the whole base (a census),
+/// not estimates from a sample, and carry no interval; each says so in its notes.
 pub fn revenue_churn_report(m: &MrrMovements) -> RevenueChurnReport {
     let net = net_mrr_churn(m);
     let negative_churn = net.value < 0.0;
@@ -333,6 +337,9 @@ pub fn revenue_churn_report(m: &MrrMovements) -> RevenueChurnReport {
         gross_revenue_retention(m),
         net_revenue_retention(m),
     ];
+    for kpi in &mut metrics {
+        kpi.context.notes.push(CENSUS.into());
+    }
     metrics.extend(quick_ratio(m));
     metrics.push(end_mrr(m));
     RevenueChurnReport {
