@@ -120,3 +120,103 @@ async fn impossible_groups_are_refused_with_their_field() {
             .assert_problem(422, Some(pointer));
     }
 }
+
+/// tests/fixtures/bayes_reference.json, written by tests/fixtures/bayes_reference.py (mpmath
+/// numerical integration at 30 digits; its version is in the file).
+fn bayes_reference() -> serde_json::Value {
+    serde_json::from_str(include_str!("fixtures/bayes_reference.json")).unwrap()
+}
+
+fn related<'a>(answer: &'a serde_json::Value, metric: &str) -> &'a serde_json::Value {
+    answer["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["metric"] == metric)
+        .unwrap_or_else(|| panic!("{metric} missing"))
+}
+
+#[tokio::test]
+async fn chance_to_beat_control_and_expected_losses_equal_mpmath_integrals_to_1e_9() {
+    let reference = bayes_reference();
+    let cases = reference["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 12);
+    for case in cases {
+        let answer = common::post_json(
+            "/ab-test",
+            &json!({"control": case["control"], "variant": case["variant"]}),
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{}", answer.text);
+        for (metric, scale) in [
+            ("probability_variant_beats_control", 100.0),
+            ("expected_loss_choosing_variant", 100.0),
+            ("expected_loss_choosing_control", 100.0),
+        ] {
+            let ours = related(&answer.body, metric)["value"].as_f64().unwrap() / scale;
+            let expected = case[metric].as_f64().unwrap();
+            assert!(
+                (ours - expected).abs() <= 1e-9,
+                "{metric} for {} vs {}: ours {ours}, mpmath {expected}",
+                case["control"],
+                case["variant"]
+            );
+        }
+        let beats = related(&answer.body, "probability_variant_beats_control");
+        assert!(beats["breakdown"]["steps"][2]["label"]
+            .as_str()
+            .unwrap()
+            .starts_with("exact finite sum"));
+    }
+}
+
+#[tokio::test]
+async fn for_churn_beating_control_means_churning_less() {
+    // The same counts as retention and as churn: the variant retains more, so it churns less,
+    // and it beats the control under both readings.
+    let body = |metric: &str| json!({"metric": metric, "control": {"retained": 900, "started": 1000}, "variant": {"retained": 930, "started": 1000}});
+    let retention = common::post_json("/ab-test", &body("retention")).await;
+    let churn = common::post_json("/ab-test", &body("churn")).await;
+    let beats = |a: &common::Answer| {
+        related(&a.body, "probability_variant_beats_control")["value"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(beats(&retention) > 99.0);
+    assert_eq!(beats(&retention), beats(&churn));
+}
+
+#[tokio::test]
+async fn each_group_rate_carries_its_wilson_interval() {
+    let answer = common::post_json(
+        "/ab-test",
+        &json!({"metric": "churn", "control": {"retained": 23, "started": 25}, "variant": {"retained": 20, "started": 25}}),
+    )
+    .await;
+    // Control churn is 2 of 25: the interval /churn gives for 2 lost of 25.
+    let churn = common::post_json(
+        "/churn",
+        &json!({"start_customers": 25, "lost_customers": 2}),
+    )
+    .await;
+    assert_eq!(
+        related(&answer.body, "control_churn_rate")["interval"],
+        churn.body["interval"]
+    );
+}
+
+#[tokio::test]
+async fn very_large_groups_use_the_normal_approximation_and_say_so() {
+    let answer = common::post_json(
+        "/ab-test",
+        &json!({"control": {"retained": 500_000, "started": 1_000_000}, "variant": {"retained": 502_000, "started": 1_000_000}}),
+    )
+    .await;
+    let beats = related(&answer.body, "probability_variant_beats_control");
+    assert!(beats["breakdown"]["steps"][2]["label"]
+        .as_str()
+        .unwrap()
+        .starts_with("normal approximation"));
+    // z = 0.002 / sqrt(2 × 0.25 / 1e6) = 2.828: Φ(z) = 0.99766.
+    assert!((beats["value"].as_f64().unwrap() - 99.766).abs() < 1e-2);
+}

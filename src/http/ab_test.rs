@@ -167,7 +167,11 @@ impl Compute for AbTestRequest {
 /// exact test when any expected count is below 5 (for NPS, a z-test on the difference with
 /// each group's multinomial variance). With `minimum_detectable_effect`, the customers per
 /// group a test needs to detect that difference at `power_pct` (default 80 %) and a two-sided
-/// 5 % level.
+/// 5 % level. For rates, each group's rate carries its 95 % Wilson interval, and `related`
+/// ends with the Bayesian reading: `probability_variant_beats_control` (percent) and
+/// `expected_loss_choosing_variant` / `expected_loss_choosing_control` (points), from uniform
+/// Beta(1, 1) priors, by exact sums (a normal approximation past 200,000 terms, named in the
+/// breakdown).
 #[utoipa::path(
     post,
     path = "/ab-test",

@@ -8,13 +8,13 @@ use utoipa::ToSchema;
 use super::{bool_like, csv_rows, optional_day, query, within_max_events, Records};
 use crate::analytics::periods::parse_day;
 use crate::analytics::survival::{
-    subscription_observation, survival_report, Observation, SurvivalResponse,
+    subscription_observation, survival_report, KmSettings, Observation, SurvivalResponse,
 };
 use crate::http::error::ApiError;
 use crate::http::examples::{example, Examples};
 use crate::http::extract::parse_json;
 use crate::http::{AppState, Compute};
-use crate::kpi::InvalidInput;
+use crate::kpi::{Confidence, InvalidInput};
 use crate::units::TimeUnit;
 
 /// A customer's observed time.
@@ -51,9 +51,16 @@ pub struct SurvivalRequest {
     pub as_of: Option<String>,
     /// With `subscriptions`: the unit of durations (default `day`).
     pub unit: Option<TimeUnit>,
-    /// Restricted mean lifetime up to this time (default: the longest duration).
+    /// Restricted mean lifetime up to this time (default: the longest duration; for comparing
+    /// groups, the shortest of the groups' longest durations).
     #[schema(minimum = 0)]
     pub horizon: Option<f64>,
+    /// Times to give the number at risk at, with the churned and censored since the time
+    /// before (the table under a Kaplan–Meier plot); at most 1,000.
+    pub times: Option<Vec<f64>>,
+    /// Level of the band and every interval, a fraction from 0.5 to 0.999 (default 0.95).
+    #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
+    pub confidence: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +69,9 @@ struct SurvivalParams {
     as_of: Option<String>,
     unit: Option<TimeUnit>,
     horizon: Option<f64>,
+    /// Comma-separated.
+    times: Option<String>,
+    confidence: Option<f64>,
 }
 
 impl Compute for SurvivalRequest {
@@ -121,12 +131,13 @@ impl Compute for SurvivalRequest {
         };
         within_max_events(rows.len(), collection, state.config.max_events)?;
         let max_groups = state.config.max_survival_groups;
-        Ok(survival_report(
-            &rows,
-            unit,
+        let settings = KmSettings::new(
             self.horizon,
-            collection,
-            max_groups,
+            Confidence::new(self.confidence)?,
+            self.times.unwrap_or_default(),
+        )?;
+        Ok(survival_report(
+            &rows, unit, &settings, collection, max_groups,
         )?)
     }
 }
@@ -136,16 +147,20 @@ impl Compute for SurvivalRequest {
 /// From `observations` (`duration`, `observed` = false for a customer still active) or
 /// `subscriptions` (`start`, `end` or null) with `as_of` and `unit`: the Kaplan–Meier curve
 /// (`timeline`, `survival`, 95 % `ci_lower`/`ci_upper` from Greenwood's variance with the
-/// log(−log) transform, as lifelines computes them), median and restricted mean lifetime; with a
-/// `group` per row, one curve per group and a log-rank test between them. Accepts `text/csv`
-/// (header `duration,observed,group` or `start,end,group`; `as_of`, `unit`, `horizon` as
-/// query parameters).
+/// log(−log) transform, as lifelines computes them), the median with its interval, the
+/// restricted mean lifetime with its standard error and interval (as R's `survfit` gives
+/// them), and with `times` the number at risk at each; with a `group` per row, one curve per
+/// group, a log-rank test between them, and each group's restricted mean against the first
+/// group's (difference and ratio with intervals and p-values). `confidence` (default 0.95)
+/// sets the band's and intervals' level. Accepts `text/csv` (header `duration,observed,group`
+/// or `start,end,group`; `as_of`, `unit`, `horizon`, `times` (comma-separated), `confidence`
+/// as query parameters).
 #[utoipa::path(
     post,
     path = "/survival",
     tag = "records",
     operation_id = "survival_curve",
-    params(("as_of" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("unit" = Option<TimeUnit>, Query, description = "With a text/csv body of subscriptions"), ("horizon" = Option<f64>, Query, description = "With a text/csv body")),
+    params(("as_of" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("unit" = Option<TimeUnit>, Query, description = "With a text/csv body of subscriptions"), ("horizon" = Option<f64>, Query, description = "With a text/csv body"), ("times" = Option<String>, Query, description = "With a text/csv body: times for the number at risk, comma-separated (1,6,12)"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the band and intervals, 0.5 to 0.999 (default 0.95)")),
     request_body(content(
         (SurvivalRequest = "application/json"),
         (String = "text/csv", example = "duration,observed,group\\n3,1,monthly\\n12,0,annual\\n")
@@ -177,12 +192,30 @@ pub async fn survival(
                     as_of: params.as_of,
                     unit: params.unit,
                     horizon: params.horizon,
+                    times: params.times.as_deref().map(query_times).transpose()?,
+                    confidence: params.confidence,
                 }
             }
         };
         request.compute(state).and_then(crate::http::finite_json)
     })
     .await
+}
+
+/// The `times` query parameter: numbers separated by commas.
+fn query_times(text: &str) -> Result<Vec<f64>, InvalidInput> {
+    text.split(',')
+        .enumerate()
+        .map(|(i, t)| {
+            t.trim().parse::<f64>().map_err(|_| {
+                InvalidInput::new(
+                    format!("/times/{i}"),
+                    "must be a number",
+                    format!("times[{i}] {t:?} is not a number: give times as 1,6,12"),
+                )
+            })
+        })
+        .collect()
 }
 
 /// The examples of `POST /survival` in the spec, each answered as a request would be.
@@ -198,7 +231,7 @@ pub fn survival_examples() -> Examples {
                     {"duration": 4, "observed": true, "group": "annual"}, {"duration": 12, "observed": false, "group": "annual"},
                     {"duration": 12, "observed": true, "group": "annual"}, {"duration": 14, "observed": false, "group": "annual"},
                     {"duration": 18, "observed": false, "group": "annual"}, {"duration": 24, "observed": true, "group": "annual"}
-                ], "horizon": 12}),
+                ], "horizon": 12, "times": [0, 3, 6, 12]}),
             ),
             example(
                 "subscriptions_in_months",

@@ -1,9 +1,13 @@
 //! Kaplan–Meier survival curves with Greenwood confidence bands (log(−log) transform), median
 //! and restricted mean lifetime, and the log-rank test between groups — as lifelines'
-//! `KaplanMeierFitter` and `multivariate_logrank_test` compute them by default.
+//! `KaplanMeierFitter` and `multivariate_logrank_test` compute them by default — with the
+//! intervals R's `survival` package gives: the restricted mean's standard error, the median's
+//! interval, the number at risk at chosen times, and the restricted means of two groups
+//! compared (docs/formulas.md § 11).
 
 use serde::Serialize;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
+use statrs::function::erf::erfc;
 
 use std::collections::BTreeMap;
 
@@ -11,11 +15,65 @@ use chrono::NaiveDate;
 use nalgebra::{DMatrix, DVector};
 
 use crate::input::NonNegative;
-use crate::kpi::InvalidInput;
+use crate::kpi::{Bounds, Confidence, InvalidInput};
 use crate::units::TimeUnit;
 
-/// z for a two-sided 95 % band: Φ⁻¹(0.975), as lifelines uses.
-const Z: f64 = 1.959_963_984_540_054;
+/// Most `times` one request may ask the number at risk at.
+pub const MAX_TIMES: usize = 1000;
+
+/// What a Kaplan–Meier answer is asked for beyond the curve.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KmSettings {
+    /// The restricted mean's horizon τ (default: each curve's longest duration; for the
+    /// comparison of groups, the shortest of the groups' longest durations).
+    pub horizon: Option<f64>,
+    /// The level of the band and of every interval (default 0.95).
+    pub confidence: Confidence,
+    /// Times to give the number at risk, churned and censored at (sorted, distinct).
+    pub times: Vec<f64>,
+}
+
+impl KmSettings {
+    /// Refuses a negative or non-finite horizon or time, and more than [`MAX_TIMES`] times;
+    /// sorts the times and drops repeats.
+    pub fn new(
+        horizon: Option<f64>,
+        confidence: Confidence,
+        mut times: Vec<f64>,
+    ) -> Result<Self, InvalidInput> {
+        if let Some(h) = horizon.filter(|h| NonNegative::new(*h).is_none()) {
+            return Err(InvalidInput::new(
+                "/horizon",
+                "must be 0 or more",
+                format!("horizon {h} must be a time of 0 or more"),
+            ));
+        }
+        if times.len() > MAX_TIMES {
+            return Err(InvalidInput::new(
+                "/times",
+                format!("at most {MAX_TIMES} times"),
+                format!(
+                    "{} times were asked for; the most is {MAX_TIMES}",
+                    times.len()
+                ),
+            ));
+        }
+        if let Some(i) = times.iter().position(|t| NonNegative::new(*t).is_none()) {
+            return Err(InvalidInput::new(
+                format!("/times/{i}"),
+                "must be 0 or more",
+                format!("times[{i}] {} must be a time of 0 or more", times[i]),
+            ));
+        }
+        times.sort_by(f64::total_cmp);
+        times.dedup();
+        Ok(Self {
+            horizon,
+            confidence,
+            times,
+        })
+    }
+}
 
 /// A customer's time observed, and whether it ended in churn (false: still active, censored).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,9 +100,49 @@ pub struct SurvivalCurve {
     /// The first time Ŝ ≤ 0.5; absent when the curve never gets there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub median: Option<f64>,
+    /// The median's interval at the band's level: from the first time the band's lower
+    /// curve is at or below 0.5 to the first time its upper curve is (R's `survfit`); an end
+    /// the band never reaches is absent.
+    pub median_interval: MedianInterval,
     /// ∫₀^h Ŝ(t) dt up to the horizon h.
     pub restricted_mean: f64,
+    /// √(Σ_{t_i ≤ h} (∫_{t_i}^h Ŝ(u) du)² d_i / (n_i (n_i − d_i))), as R's `survfit` prints
+    /// it with `rmean`.
+    pub restricted_mean_standard_error: f64,
+    /// restricted_mean ± z × standard error, clipped to 0 and h.
+    pub restricted_mean_interval: Bounds,
     pub horizon: f64,
+    /// The confidence level of the band and the intervals, in percent.
+    pub level_pct: f64,
+    /// The number at risk at each time the request asked for, and the churned and censored
+    /// since the time before it, as R's `summary(fit, times)` gives them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub at_times: Vec<AtTime>,
+}
+
+/// The median's interval; an end the band never reaches is absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MedianInterval {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lower: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upper: Option<f64>,
+}
+
+/// One row of the table under a Kaplan–Meier plot.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AtTime {
+    pub time: f64,
+    /// Customers whose duration is `time` or longer.
+    pub at_risk: u64,
+    /// Churned after the previous time asked for (from 0 for the first) up to `time`.
+    pub churned: u64,
+    /// Censored in the same span.
+    pub censored: u64,
+    /// Ŝ(time).
+    pub survival: f64,
 }
 
 /// Refuses an empty sample and negative or non-finite durations.
@@ -95,9 +193,31 @@ fn event_table(observations: &[Observation]) -> Vec<(f64, u64, u64, u64)> {
     table
 }
 
-/// Kaplan–Meier estimate with its band, median and restricted mean up to `horizon`
-/// (default: the longest duration).
-pub fn kaplan_meier(observations: &[Observation], horizon: Option<f64>) -> SurvivalCurve {
+/// Kaplan–Meier estimate with its band, median and its interval, restricted mean up to the
+/// settings' horizon (default: the longest duration) with its standard error and interval,
+/// and the number at risk at the settings' times.
+///
+/// # Formula
+///
+/// ```text
+/// Ŝ(t)      = Π_{t_i ≤ t} (1 − d_i / n_i)
+/// band      = exp(−exp(ln(−ln Ŝ) ± z √V / ln Ŝ)),   V = Σ_{t_i ≤ t} d_i / (n_i (n_i − d_i))
+/// median    = the first t with Ŝ(t) ≤ 0.5
+/// interval  = [first t with band lower ≤ 0.5, first t with band upper ≤ 0.5]
+/// RMST(τ)   = ∫₀^τ Ŝ(u) du
+/// Var(RMST) = Σ_{t_i ≤ τ} (∫_{t_i}^τ Ŝ(u) du)² d_i / (n_i (n_i − d_i))   (0 when n_i = d_i)
+/// ```
+///
+/// where t_i are the distinct durations, n_i the customers at risk just before t_i and d_i
+/// those who churned at it; z is the normal critical value of the confidence level. Where Ŝ
+/// is 0 the band is undefined and takes no part in the median's interval; an interval end at
+/// exactly 0.5 (within √ε) takes the midpoint to the next lower step, as R does. Source:
+/// Kaplan & Meier (1958); Greenwood (1926); Brookmeyer & Crowley (1982) for the median's
+/// interval; R's `survival` 3.x (`survfit`, `print(fit, rmean = τ)`), which
+/// tests/survival_reference.rs reproduces; docs/formulas.md § 11.
+pub fn kaplan_meier(observations: &[Observation], settings: &KmSettings) -> SurvivalCurve {
+    let z = settings.confidence.z();
+    let horizon = settings.horizon;
     let table = event_table(observations);
     let n = observations.len() as u64;
     let mut curve = SurvivalCurve {
@@ -109,8 +229,16 @@ pub fn kaplan_meier(observations: &[Observation], horizon: Option<f64>) -> Survi
         churned: vec![],
         censored: vec![],
         median: None,
+        median_interval: MedianInterval::default(),
         restricted_mean: 0.0,
+        restricted_mean_standard_error: 0.0,
+        restricted_mean_interval: Bounds {
+            lower: 0.0,
+            upper: 0.0,
+        },
         horizon: 0.0,
+        level_pct: settings.confidence.level() * 100.0,
+        at_times: Vec::new(),
     };
     if table.first().is_none_or(|row| row.0 > 0.0) {
         curve.timeline.push(0.0);
@@ -132,7 +260,7 @@ pub fn kaplan_meier(observations: &[Observation], horizon: Option<f64>) -> Survi
                 f64::INFINITY
             };
         }
-        let (lower, upper) = band(s, greenwood);
+        let (lower, upper) = band(s, greenwood, z);
         curve.timeline.push(t);
         curve.survival.push(s);
         curve.ci_lower.push(lower);
@@ -147,14 +275,80 @@ pub fn kaplan_meier(observations: &[Observation], horizon: Option<f64>) -> Survi
         .zip(&curve.survival)
         .find(|(_, &s)| s <= 0.5)
         .map(|(&t, _)| t);
+    let defined = |band: &[f64]| -> Vec<Option<f64>> {
+        band.iter()
+            .zip(&curve.survival)
+            .map(|(&b, &s)| (s > 0.0).then_some(b))
+            .collect()
+    };
+    curve.median_interval = MedianInterval {
+        lower: first_at_half(&curve.timeline, &defined(&curve.ci_lower)),
+        upper: first_at_half(&curve.timeline, &defined(&curve.ci_upper)),
+    };
     let horizon = horizon.unwrap_or_else(|| curve.timeline.last().copied().unwrap_or(0.0));
     curve.horizon = horizon;
-    curve.restricted_mean = restricted_mean(&curve.timeline, &curve.survival, horizon);
+    let (mean, se) = restricted_mean(&curve, horizon);
+    curve.restricted_mean = mean;
+    curve.restricted_mean_standard_error = se;
+    curve.restricted_mean_interval = Bounds {
+        lower: (mean - z * se).max(0.0),
+        upper: (mean + z * se).min(horizon),
+    };
+    curve.at_times = at_times(&curve, &settings.times);
     curve
 }
 
+/// R's rule for where a decreasing curve reaches one half: the first time it is below
+/// 0.5 + √ε; when that value is 0.5 (within √ε) and the curve falls lower later, the midpoint
+/// between that time and the time it first falls lower. Undefined points (`None`) are skipped.
+fn first_at_half(timeline: &[f64], curve: &[Option<f64>]) -> Option<f64> {
+    let tolerance = f64::EPSILON.sqrt();
+    let kept: Vec<(f64, f64)> = timeline
+        .iter()
+        .zip(curve)
+        .filter_map(|(&t, &y)| y.filter(|y| *y < 0.5 + tolerance).map(|y| (t, y)))
+        .collect();
+    let &(t, y) = kept.first()?;
+    if (y - 0.5).abs() < tolerance {
+        if let Some(&(later, _)) = kept.iter().find(|(_, lower)| *lower < y) {
+            return Some((t + later) / 2.0);
+        }
+    }
+    Some(t)
+}
+
+/// The number at risk at each of `times` (sorted), with the churned and censored since the
+/// previous one.
+fn at_times(curve: &SurvivalCurve, times: &[f64]) -> Vec<AtTime> {
+    let mut rows = Vec::with_capacity(times.len());
+    let mut i = 0; // the first curve time above the previous asked time
+    for &time in times {
+        let (mut churned, mut censored) = (0, 0);
+        while i < curve.timeline.len() && curve.timeline[i] <= time {
+            churned += curve.churned[i];
+            censored += curve.censored[i];
+            i += 1;
+        }
+        // At risk at `time`: those at risk at the first curve time at or after it.
+        let at_risk = curve
+            .timeline
+            .iter()
+            .position(|&t| t >= time)
+            .map_or(0, |j| curve.at_risk[j]);
+        let survival = curve.survival[i.saturating_sub(1)];
+        rows.push(AtTime {
+            time,
+            at_risk,
+            churned,
+            censored,
+            survival,
+        });
+    }
+    rows
+}
+
 /// The log(−log) band of lifelines: S = 1 → [1, 1], S = 0 → [0, 0].
-fn band(s: f64, greenwood: f64) -> (f64, f64) {
+fn band(s: f64, greenwood: f64, z: f64) -> (f64, f64) {
     if s >= 1.0 {
         return (1.0, 1.0);
     }
@@ -162,29 +356,42 @@ fn band(s: f64, greenwood: f64) -> (f64, f64) {
         return (0.0, 0.0);
     }
     let v = s.ln();
-    let shift = Z * greenwood.sqrt() / v;
+    let shift = z * greenwood.sqrt() / v;
     let lower = (-((-v).ln() - shift).exp()).exp();
     let upper = (-((-v).ln() + shift).exp()).exp();
     // v < 0 makes `shift` negative: ln(−v) − shift is the larger exponent, the lower bound.
     (lower.min(upper), lower.max(upper))
 }
 
-/// ∫₀^h of the step function S (S(t) = survival[i] on [timeline[i], timeline[i+1])).
-fn restricted_mean(timeline: &[f64], survival: &[f64], horizon: f64) -> f64 {
+/// ∫₀^h of the step function S (S(t) = survival[i] on [timeline[i], timeline[i+1])) and its
+/// standard error: each event time's area to the horizon, squared and weighted by
+/// d / (n (n − d)), summed from the horizon back, as R's `survmean` does.
+fn restricted_mean(curve: &SurvivalCurve, horizon: f64) -> (f64, f64) {
+    let timeline = &curve.timeline;
+    // Rectangles: rect[i] = S(t_i) × (min(t_{i+1}, h) − t_i) for the times before h.
+    let kept = timeline.iter().take_while(|&&t| t <= horizon).count();
     let mut area = 0.0;
-    for i in 0..timeline.len() {
-        let from = timeline[i];
-        if from >= horizon {
-            break;
-        }
+    let mut rectangles = Vec::with_capacity(kept);
+    for i in 0..kept {
         let to = timeline
             .get(i + 1)
             .copied()
             .unwrap_or(f64::INFINITY)
             .min(horizon);
-        area += survival[i] * (to - from);
+        let rectangle = curve.survival[i] * (to - timeline[i]).max(0.0);
+        rectangles.push(rectangle);
+        area += rectangle;
     }
-    area
+    // Var = Σ_i (∫_{t_i}^h S)² h_i, with ∫_{t_i}^h S = Σ_{j ≥ i} rect[j].
+    let (mut tail, mut variance) = (0.0, 0.0);
+    for i in (0..kept).rev() {
+        tail += rectangles[i];
+        let (n, d) = (curve.at_risk[i], curve.churned[i]);
+        if d > 0 && n > d {
+            variance += tail * tail * d as f64 / (n as f64 * (n - d) as f64);
+        }
+    }
+    (area, variance.sqrt())
 }
 
 /// A log-rank test between groups.
@@ -272,6 +479,112 @@ pub fn log_rank(groups: &[Vec<Observation>]) -> Option<LogRankTest> {
     })
 }
 
+/// One group's restricted mean survival time against the reference group's (the first
+/// group), at a common horizon.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RmstComparison {
+    pub group: String,
+    /// The group compared against: the first group.
+    pub reference: String,
+    /// τ: the request's `horizon`, or the shortest of the groups' longest durations.
+    pub horizon: f64,
+    pub restricted_mean: f64,
+    pub reference_restricted_mean: f64,
+    /// RMST(group) − RMST(reference).
+    pub difference: f64,
+    /// √(se² + se_reference²).
+    pub difference_standard_error: f64,
+    /// difference ± z × its standard error.
+    pub difference_interval: Bounds,
+    /// Two-sided p-value of "no difference": 2 Φ(−|difference / se|).
+    pub difference_p_value: f64,
+    /// RMST(group) / RMST(reference); absent when a restricted mean is 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio: Option<f64>,
+    /// exp(ln ratio ± z × √(se²/RMST² + se_reference²/RMST_reference²)) (delta method).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_interval: Option<Bounds>,
+    /// Two-sided p-value of "ratio 1", on the log scale.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_p_value: Option<f64>,
+}
+
+/// Compares each group's restricted mean with the first group's at one horizon τ.
+///
+/// # Formula
+///
+/// ```text
+/// D = μ₁ − μ₀,             se_D = √(se₁² + se₀²),                 D ± z se_D,   p = 2 Φ(−|D| / se_D)
+/// R = μ₁ / μ₀,   se_ln R = √(se₁² / μ₁² + se₀² / μ₀²),   exp(ln R ± z se_ln R),   p = 2 Φ(−|ln R| / se_ln R)
+/// ```
+///
+/// where μ is each group's restricted mean to τ and se its standard error
+/// ([`kaplan_meier`]). τ defaults to the shortest of the groups' longest durations, so that
+/// no curve is carried past its data. Source: Royston & Parmar (2013), "Restricted mean
+/// survival time: an alternative to the hazard ratio", BMC Med Res Methodol 13:152; the
+/// arithmetic of R's survRM2 `rmst2`; docs/formulas.md § 11.
+fn compare_restricted_means(
+    groups: &[GroupCurve],
+    horizon: Option<f64>,
+    z: f64,
+) -> Vec<RmstComparison> {
+    let Some(reference) = groups.first() else {
+        return Vec::new();
+    };
+    let tau = horizon.unwrap_or_else(|| {
+        groups
+            .iter()
+            .map(|g| g.curve.timeline.last().copied().unwrap_or(0.0))
+            .fold(f64::INFINITY, f64::min)
+    });
+    let p_value = |statistic: f64| erfc(statistic.abs() / std::f64::consts::SQRT_2);
+    let (m0, se0) = restricted_mean(&reference.curve, tau);
+    groups[1..]
+        .iter()
+        .map(|g| {
+            let (m1, se1) = restricted_mean(&g.curve, tau);
+            let difference = m1 - m0;
+            let se = (se1 * se1 + se0 * se0).sqrt();
+            let (ratio, ratio_interval, ratio_p_value) = if m0 > 0.0 && m1 > 0.0 {
+                let log_ratio = (m1 / m0).ln();
+                let se_log = (se1 * se1 / (m1 * m1) + se0 * se0 / (m0 * m0)).sqrt();
+                let interval = Bounds {
+                    lower: (log_ratio - z * se_log).exp(),
+                    upper: (log_ratio + z * se_log).exp(),
+                };
+                let p = (se_log > 0.0).then(|| p_value(log_ratio / se_log));
+                (Some(m1 / m0), Some(interval), p)
+            } else {
+                (None, None, None)
+            };
+            RmstComparison {
+                group: g.group.clone(),
+                reference: reference.group.clone(),
+                horizon: tau,
+                restricted_mean: m1,
+                reference_restricted_mean: m0,
+                difference,
+                difference_standard_error: se,
+                difference_interval: Bounds {
+                    lower: difference - z * se,
+                    upper: difference + z * se,
+                },
+                difference_p_value: if se > 0.0 {
+                    p_value(difference / se)
+                } else if difference == 0.0 {
+                    1.0
+                } else {
+                    0.0
+                },
+                ratio,
+                ratio_interval,
+                ratio_p_value,
+            }
+        })
+        .collect()
+}
+
 /// One group's curve.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -297,6 +610,9 @@ pub struct SurvivalResponse {
     /// Log-rank test of equal survival across the groups.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_rank: Option<LogRankTest>,
+    /// Each group's restricted mean survival time against the first group's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub restricted_mean_comparisons: Vec<RmstComparison>,
     pub notes: Vec<String>,
 }
 
@@ -336,19 +652,12 @@ pub fn subscription_observation(
 pub fn survival_report(
     rows: &[(Observation, Option<String>)],
     unit: Option<TimeUnit>,
-    horizon: Option<f64>,
+    settings: &KmSettings,
     collection: &str,
     max_groups: usize,
 ) -> Result<SurvivalResponse, InvalidInput> {
     let all: Vec<Observation> = rows.iter().map(|r| r.0).collect();
     check(&all)?;
-    if let Some(h) = horizon.filter(|h| NonNegative::new(*h).is_none()) {
-        return Err(InvalidInput::new(
-            "/horizon",
-            "must be 0 or more",
-            format!("horizon {h} must be a time of 0 or more"),
-        ));
-    }
     let mut by_group: BTreeMap<String, Vec<Observation>> = BTreeMap::new();
     let grouped = rows.iter().any(|r| r.1.is_some());
     if grouped {
@@ -375,12 +684,31 @@ pub fn survival_report(
         .map(|(g, obs)| GroupCurve {
             group: g.clone(),
             customers: obs.len(),
-            curve: kaplan_meier(obs, horizon),
+            curve: kaplan_meier(obs, settings),
         })
         .collect();
+    let comparisons = compare_restricted_means(&groups, settings.horizon, settings.confidence.z());
     let samples: Vec<Vec<Observation>> = by_group.into_values().collect();
     let log_rank_test = log_rank(&samples);
-    let mut notes = vec!["Kaplan-Meier estimate; 95 % band from Greenwood's variance with the log(-log) transform, as lifelines' KaplanMeierFitter.".to_owned()];
+    let mut notes = vec![format!("Kaplan-Meier estimate; {} % band from Greenwood's variance with the log(-log) transform, as lifelines' KaplanMeierFitter and R's survfit(conf.type = \"log-log\"). The restricted mean's standard error is R's survfit one.", crate::kpi::breakdown::num(settings.confidence.level() * 100.0))];
+    if let Some(c) = comparisons.first() {
+        notes.push(format!(
+            "Restricted means compared at horizon {} against the first group, {}.",
+            crate::kpi::breakdown::num(c.horizon),
+            c.reference
+        ));
+        for g in &groups {
+            let longest = g.curve.timeline.last().copied().unwrap_or(0.0);
+            if c.horizon > longest {
+                notes.push(format!(
+                    "The horizon {} passes group {}'s longest duration, {}: its curve is carried flat beyond its data, which can flatter or harm its restricted mean.",
+                    crate::kpi::breakdown::num(c.horizon),
+                    g.group,
+                    crate::kpi::breakdown::num(longest)
+                ));
+            }
+        }
+    }
     if grouped && samples.len() >= 2 && log_rank_test.is_none() {
         notes.push(
             "No log-rank test: no group churned, or the groups cannot be compared.".to_owned(),
@@ -392,9 +720,10 @@ pub fn survival_report(
     Ok(SurvivalResponse {
         unit,
         customers: all.len(),
-        curve: kaplan_meier(&all, horizon),
+        curve: kaplan_meier(&all, settings),
         groups,
         log_rank: log_rank_test,
+        restricted_mean_comparisons: comparisons,
         notes,
     })
 }
@@ -434,7 +763,10 @@ mod tests {
                 &[1., 2., 2., 3., 5., 5., 6., 8.],
                 &[true, false, true, true, true, false, true, true],
             ),
-            Some(4.0),
+            &KmSettings {
+                horizon: Some(4.0),
+                ..KmSettings::default()
+            },
         );
         assert_eq!(curve.timeline, vec![0., 1., 2., 3., 5., 6., 8.]);
         let expected = [1.0, 0.875, 0.75, 0.6, 0.45, 0.225, 0.0];
@@ -451,6 +783,11 @@ mod tests {
         }
         assert_eq!(curve.median, Some(5.0));
         assert!((curve.restricted_mean - 3.225).abs() < 1e-12);
+        // R 4.2.2, survival 3.5.3: print(survfit(Surv(d, e) ~ 1, conf.type = "log-log"),
+        // rmean = 4) gives se(rmean) 0.387 and the median's interval [1, NA].
+        assert!((curve.restricted_mean_standard_error - 0.387).abs() < 5e-4);
+        assert_eq!(curve.median_interval.lower, Some(1.0));
+        assert_eq!(curve.median_interval.upper, None);
         // lifelines: logrank_test([1,2,3,4], [2,5,6,7], [1,1,0,1], [1,1,1,0]) → 2.294117647, p 0.129864992.
         let test = log_rank(&[
             obs(&[1., 2., 3., 4.], &[true, true, false, true]),

@@ -6,7 +6,9 @@ use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Discrete, Hypergeometric, Normal};
 use statrs::function::erf::erfc;
 
+use super::bayes::{bayesian_comparison, Posterior};
 use super::breakdown::{num, Breakdown, Interval, Kpi, KpiResponse, Unit};
+use super::confidence::{with_wilson, Confidence};
 use super::error::InvalidInput;
 use super::nps::{net_promoter_score, NpsCounts, Z_95};
 
@@ -149,7 +151,7 @@ fn rate_kpi(kind: RateKind, group: &str, p: Proportion) -> Kpi {
             format!("{} / {} × 100", p.successes, p.trials),
         ),
     };
-    Kpi::new(
+    let kpi = Kpi::new(
         format!("{group}_{}_rate", kind.name()),
         value,
         Unit::Percent,
@@ -157,7 +159,12 @@ fn rate_kpi(kind: RateKind, group: &str, p: Proportion) -> Kpi {
             .input("x", p.successes)
             .input("n", p.trials)
             .step(format!("{group} {} rate", kind.name()), substitution, value),
-    )
+    );
+    let counted = match kind {
+        RateKind::Churn => p.trials - p.successes,
+        _ => p.successes,
+    };
+    with_wilson(kpi, counted, p.trials, Confidence::default())
 }
 
 /// Compares two groups' retention, churn or conversion.
@@ -183,6 +190,11 @@ fn rate_kpi(kind: RateKind, group: &str, p: Proportion) -> Kpi {
 /// δ (a fraction) at power 1 − β and α = 0.05 two-sided (Fleiss' formula without continuity
 /// correction), rounded up. Units: the difference in percentage points, the rates and the
 /// lift in percent, the sample size a count. Source: docs/formulas.md § 8.
+///
+/// Each group's rate carries its 95 % Wilson score interval (docs/formulas.md § 13), and
+/// `related` ends with the Bayesian reading of the same counts: the probability that the
+/// variant beats the control and the expected loss of each choice
+/// ([`bayesian_comparison`], § 8.1).
 pub fn compare_rates(
     kind: RateKind,
     control: Proportion,
@@ -282,6 +294,13 @@ pub fn compare_rates(
     }
     if let Some(goal) = goal {
         answer = answer.with(proportion_sample_size(p1, goal)?);
+    }
+    let posteriors = (
+        Posterior::uniform_prior(control.successes, control.trials),
+        Posterior::uniform_prior(variant.successes, variant.trials),
+    );
+    for kpi in bayesian_comparison(posteriors.0, posteriors.1) {
+        answer = answer.with(kpi);
     }
     Ok(AbTestReport {
         comparison: answer,

@@ -5,6 +5,7 @@
 //! (formula, substitution, inputs, steps) and its context (notes, benchmark bands).
 
 pub mod ab_test;
+pub mod bayes;
 pub mod benchmarks;
 pub mod breakdown;
 pub mod clv;
