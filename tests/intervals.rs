@@ -270,3 +270,93 @@ async fn revenue_rates_are_a_census_and_say_so() {
         }
     }
 }
+
+#[tokio::test]
+async fn churn_based_clv_from_counts_carries_the_churn_interval_in_reverse() {
+    let clv = common::post_json(
+        "/clv",
+        &json!({"method": "churn_based", "arpu": 40, "gross_margin_pct": 75, "churned_customers": 5, "start_customers": 200, "confidence": 0.9}),
+    )
+    .await;
+    assert_eq!(clv.status, 200, "{}", clv.text);
+    // The same churn, from /churn: 5 lost of 200 at 90 %.
+    let churn = common::post_json(
+        "/churn",
+        &json!({"start_customers": 200, "lost_customers": 5, "confidence": 0.9}),
+    )
+    .await;
+    let (c_lower, c_upper) = bounds(&churn.body["interval"]);
+    let (lower, upper) = bounds(&clv.body["interval"]);
+    // CLV = 40 × 0.75 / c = 30 / c.
+    assert!((clv.body["value"].as_f64().unwrap() - 1200.0).abs() < 1e-9);
+    assert!((lower - 30.0 / (c_upper / 100.0)).abs() < 1e-9);
+    assert!((upper - 30.0 / (c_lower / 100.0)).abs() < 1e-9);
+    assert_eq!(clv.body["interval"]["level_pct"], 90.0);
+}
+
+#[tokio::test]
+async fn churn_based_clv_with_arpu_spread_uses_the_delta_method() {
+    let clv = common::post_json(
+        "/clv",
+        &json!({"method": "churn_based", "arpu": 40, "gross_margin_pct": 75, "churned_customers": 5, "start_customers": 200, "arpu_standard_deviation": 20, "arpu_customers": 400}),
+    )
+    .await;
+    assert_eq!(clv.status, 200, "{}", clv.text);
+    // Var = (m/c)² s²/n + (ARPU m / c²)² c (1 - c) / S = 900 + 280,800 (docs/formulas.md § 4.1).
+    let se = (900.0f64 + 280_800.0).sqrt();
+    let interval = &clv.body["interval"];
+    assert!((interval["standard_error"].as_f64().unwrap() - se).abs() < 1e-6);
+    assert!((interval["upper"].as_f64().unwrap() - (1200.0 + 1.959963984540054 * se)).abs() < 1e-6);
+    assert!(interval["method"]
+        .as_str()
+        .unwrap()
+        .starts_with("delta method"));
+    // Given as a rate, the churn has no variance: ARPU's part only, and the method says so.
+    let rate = common::post_json(
+        "/clv",
+        &json!({"method": "churn_based", "arpu": 40, "gross_margin_pct": 75, "churn_rate_pct": 2.5, "arpu_standard_deviation": 20, "arpu_customers": 400}),
+    )
+    .await;
+    assert_eq!(rate.body["interval"]["standard_error"], 30.0);
+    assert!(rate.body["interval"]["method"]
+        .as_str()
+        .unwrap()
+        .contains("taken as known"));
+    // Without evidence, no interval and a note on how to get one.
+    let plain = common::post_json(
+        "/clv",
+        &json!({"method": "churn_based", "arpu": 40, "gross_margin_pct": 75, "churn_rate_pct": 2.5}),
+    )
+    .await;
+    assert!(plain.body.get("interval").is_none());
+}
+
+#[tokio::test]
+async fn churn_based_clv_evidence_is_refused_naming_the_field() {
+    for (body, pointer) in [
+        (
+            json!({"method": "churn_based", "arpu": 40, "gross_margin_pct": 75, "churned_customers": 5}),
+            "/start_customers",
+        ),
+        (
+            json!({"method": "churn_based", "arpu": 40, "gross_margin_pct": 75, "churned_customers": 5, "start_customers": 200, "churn_rate_pct": 2.5}),
+            "/churned_customers",
+        ),
+        (
+            json!({"method": "churn_based", "arpu": 40, "gross_margin_pct": 75, "churned_customers": 0, "start_customers": 200}),
+            "/churned_customers",
+        ),
+        (
+            json!({"method": "churn_based", "arpu": 40, "gross_margin_pct": 75, "churn_rate_pct": 2.5, "arpu_standard_deviation": 20}),
+            "/arpu_customers",
+        ),
+        (
+            json!({"method": "simple", "average_purchase_value": 50, "lifespan": 3, "confidence": 0.9}),
+            "/confidence",
+        ),
+    ] {
+        common::post_json("/clv", &body)
+            .await
+            .assert_problem(422, Some(pointer));
+    }
+}

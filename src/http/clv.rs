@@ -11,12 +11,16 @@ use super::{AppState, Compute};
 use crate::kpi::clv::{
     self, customer_lifetime_value, margins_per_period, ClvMethod, ClvMethodName,
 };
-use crate::kpi::{InvalidInput, KpiResponse};
+use crate::kpi::clv_interval::{with_churn_based_interval, ChurnBasedEvidence};
+use crate::kpi::{Confidence, InvalidInput, KpiResponse};
 use serde_json::json;
 
 /// A CLV computation. `method` says which fields are read:
 /// - `simple`: `average_purchase_value`, `purchase_frequency` (purchases per period, default 1), `lifespan` (periods);
-/// - `churn_based`: `arpu` and `churn_rate_pct` per the same period, `gross_margin_pct`;
+/// - `churn_based`: `arpu` and `churn_rate_pct` per the same period, `gross_margin_pct`; or,
+///   instead of `churn_rate_pct`, `churned_customers` of `start_customers` (the churn's counts,
+///   which give an interval), and optionally `arpu_standard_deviation` over `arpu_customers`
+///   (ARPU's spread, for the delta method) and `confidence`;
 /// - `discounted`: `margins` (one per period) or `margin_per_period` with `periods`, `retention_rate_pct`
 ///   and `discount_rate_pct` per period, optional `cost_per_period`;
 /// - `historical`: `purchases` (past amounts), `gross_margin_pct`.
@@ -41,6 +45,18 @@ pub struct ClvRequest {
     /// Churn per period in percent; greater than zero.
     #[schema(minimum = 0, maximum = 100)]
     pub churn_rate_pct: Option<f64>,
+    /// churn_based, instead of `churn_rate_pct`: the customers lost in the period (L > 0).
+    pub churned_customers: Option<Count>,
+    /// churn_based, with `churned_customers`: the customers at the period's start (S).
+    pub start_customers: Option<Count>,
+    /// churn_based: the standard deviation of revenue per customer per period around ARPU.
+    #[schema(minimum = 0)]
+    pub arpu_standard_deviation: Option<f64>,
+    /// churn_based, with `arpu_standard_deviation`: the customers ARPU averages over.
+    pub arpu_customers: Option<Count>,
+    /// churn_based: level of the interval, a fraction from 0.5 to 0.999 (default 0.95).
+    #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
+    pub confidence: Option<f64>,
     /// Margin of each period 1..T (at most 1200 periods).
     #[schema(value_type = Option<Vec<f64>>)]
     pub margins: Option<Vec<f64>>,
@@ -72,7 +88,38 @@ fn required<T>(value: Option<T>, field: &str, method: ClvMethodName) -> Result<T
     })
 }
 
+/// Both fields of a pair, or neither: `Some` with both, an error naming the missing one.
+fn pair<A, B>(a: (Option<A>, &str), b: (Option<B>, &str)) -> Result<Option<(A, B)>, InvalidInput> {
+    match (a.0, b.0) {
+        (Some(x), Some(y)) => Ok(Some((x, y))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(InvalidInput::new(
+            format!("/{}", b.1),
+            format!("required with {}", a.1),
+            format!("{} was given without {}", a.1, b.1),
+        )),
+        (None, Some(_)) => Err(InvalidInput::new(
+            format!("/{}", a.1),
+            format!("required with {}", b.1),
+            format!("{} was given without {}", b.1, a.1),
+        )),
+    }
+}
+
 impl ClvRequest {
+    /// The counts behind a churn-based CLV's churn and the spread behind its ARPU.
+    fn churn_evidence(&self) -> Result<ChurnBasedEvidence, InvalidInput> {
+        let counts = pair(
+            (self.churned_customers.map(|c| c.0), "churned_customers"),
+            (self.start_customers.map(|c| c.0), "start_customers"),
+        )?;
+        let spread = pair(
+            (self.arpu_standard_deviation, "arpu_standard_deviation"),
+            (self.arpu_customers.map(|c| c.0), "arpu_customers"),
+        )?;
+        ChurnBasedEvidence::new(counts, spread, Confidence::new(self.confidence)?)
+    }
+
     /// Names of the method-specific fields that were given.
     fn given(&self) -> Vec<&'static str> {
         let present = [
@@ -85,6 +132,14 @@ impl ClvRequest {
             ("arpu", self.arpu.is_some()),
             ("gross_margin_pct", self.gross_margin_pct.is_some()),
             ("churn_rate_pct", self.churn_rate_pct.is_some()),
+            ("churned_customers", self.churned_customers.is_some()),
+            ("start_customers", self.start_customers.is_some()),
+            (
+                "arpu_standard_deviation",
+                self.arpu_standard_deviation.is_some(),
+            ),
+            ("arpu_customers", self.arpu_customers.is_some()),
+            ("confidence", self.confidence.is_some()),
             ("margins", self.margins.is_some()),
             ("margin_per_period", self.margin_per_period.is_some()),
             ("periods", self.periods.is_some()),
@@ -126,11 +181,22 @@ impl ClvRequest {
                 self.purchase_frequency.unwrap_or(1.0),
                 required(self.lifespan, "lifespan", method)?,
             ),
-            ClvMethodName::ChurnBased => ClvMethod::churn_based(
-                required(self.arpu, "arpu", method)?,
-                required(self.gross_margin_pct, "gross_margin_pct", method)?,
-                required(self.churn_rate_pct, "churn_rate_pct", method)?,
-            ),
+            ClvMethodName::ChurnBased => {
+                let evidence = self.churn_evidence()?;
+                let churn = match (self.churn_rate_pct, evidence.churn_rate_pct()) {
+                    (Some(_), Some(_)) => return Err(InvalidInput::new(
+                        "/churned_customers",
+                        "give churn_rate_pct or churned_customers with start_customers, not both",
+                        "churn_rate_pct and churned_customers were both given: send the rate or the counts behind it",
+                    )),
+                    (rate, counted) => required(rate.or(counted), "churn_rate_pct", method)?,
+                };
+                ClvMethod::churn_based(
+                    required(self.arpu, "arpu", method)?,
+                    required(self.gross_margin_pct, "gross_margin_pct", method)?,
+                    churn,
+                )
+            }
             ClvMethodName::Discounted => {
                 let periods = self.periods.map(|p| p.0);
                 let margins = margins_per_period(self.margins, self.margin_per_period, periods)?;
@@ -157,8 +223,13 @@ impl Compute for ClvRequest {
             .acquisition_cost
             .map(clv::acquisition_cost)
             .transpose()?;
+        let evidence = match self.method {
+            ClvMethodName::ChurnBased => self.churn_evidence()?,
+            _ => ChurnBasedEvidence::default(),
+        };
         let method = self.method_inputs()?;
-        Ok(customer_lifetime_value(&method, cac)?)
+        let answer = customer_lifetime_value(&method, cac)?;
+        Ok(with_churn_based_interval(answer, &method, &evidence))
     }
 }
 
@@ -166,7 +237,10 @@ impl Compute for ClvRequest {
 ///
 /// CLV by `method`: `simple` (V × F × L), `churn_based` (ARPU × m / c), `discounted`
 /// (Σ (M_t − C) r^(t−1) / (1 + d)^t) or `historical` ((P_1 + … + P_n) × m). With
-/// `acquisition_cost`, `related` adds CLV : CAC and net CLV (CLV − CAC).
+/// `acquisition_cost`, `related` adds CLV : CAC and net CLV (CLV − CAC). A churn-based CLV
+/// from `churned_customers` of `start_customers` carries an interval: the churn's Wilson
+/// interval carried through ARPU × m / c, or, with `arpu_standard_deviation` over
+/// `arpu_customers`, the delta method over both; the method is named in `interval`.
 #[utoipa::path(
     post,
     path = "/clv",
@@ -199,6 +273,11 @@ pub fn clv_examples() -> Examples {
             "churn_based_with_cac",
             "$40 ARPU a month, 75 % margin, 2.5 % monthly churn, $300 to acquire",
             json!({"method": "churn_based", "arpu": 40, "gross_margin_pct": 75, "churn_rate_pct": 2.5, "acquisition_cost": 300}),
+        ),
+        example(
+            "churn_based_from_counts_with_interval",
+            "5 of 200 customers lost in a month, ARPU $40 (spread $20 over 400 customers), 75 % margin: $1,200 with a 95 % interval by the delta method",
+            json!({"method": "churn_based", "arpu": 40, "gross_margin_pct": 75, "churned_customers": 5, "start_customers": 200, "arpu_standard_deviation": 20, "arpu_customers": 400}),
         ),
         example(
             "discounted_3_years",

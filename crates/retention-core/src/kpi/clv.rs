@@ -36,7 +36,16 @@ impl ClvMethodName {
     pub fn fields(self) -> &'static [&'static str] {
         match self {
             ClvMethodName::Simple => &["average_purchase_value", "purchase_frequency", "lifespan"],
-            ClvMethodName::ChurnBased => &["arpu", "gross_margin_pct", "churn_rate_pct"],
+            ClvMethodName::ChurnBased => &[
+                "arpu",
+                "gross_margin_pct",
+                "churn_rate_pct",
+                "churned_customers",
+                "start_customers",
+                "arpu_standard_deviation",
+                "arpu_customers",
+                "confidence",
+            ],
             ClvMethodName::Discounted => &[
                 "margins",
                 "margin_per_period",

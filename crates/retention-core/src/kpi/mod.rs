@@ -9,6 +9,7 @@ pub mod bayes;
 pub mod benchmarks;
 pub mod breakdown;
 pub mod clv;
+pub mod clv_interval;
 pub mod confidence;
 pub mod engagement;
 pub mod error;
