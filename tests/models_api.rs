@@ -323,3 +323,121 @@ async fn a_fit_on_transactions_in_months_is_the_weekly_fit_rescaled() {
         );
     }
 }
+
+fn holds(bounds: &Value, value: &Value, what: &str) {
+    let (lower, upper, v) = (
+        bounds["lower"].as_f64().unwrap(),
+        bounds["upper"].as_f64().unwrap(),
+        value.as_f64().unwrap(),
+    );
+    assert!(
+        lower <= v && v <= upper && lower < upper,
+        "{what}: {v} not in [{lower}, {upper}]"
+    );
+}
+
+#[tokio::test]
+async fn every_model_prediction_carries_its_delta_method_interval() {
+    let customers = cdnow_customers();
+    let fit = common::post_json(
+        "/models/bgnbd",
+        &json!({"customers": customers, "predict": {"horizon": 39, "confidence": 0.9}}),
+    )
+    .await;
+    assert_eq!(fit.status, 200);
+    let predictions = &fit.body["predictions"];
+    assert_eq!(predictions["intervals"]["level_pct"], 90.0);
+    for c in predictions["customers"].as_array().unwrap() {
+        let p_alive = &c["p_alive_interval"];
+        assert!(
+            p_alive["lower"].as_f64().unwrap() >= 0.0 && p_alive["upper"].as_f64().unwrap() <= 1.0
+        );
+        holds(
+            &c["expected_purchases_interval"],
+            &c["expected_purchases"],
+            "purchases",
+        );
+    }
+    holds(
+        &predictions["total_expected_purchases_interval"],
+        &predictions["total_expected_purchases"],
+        "total",
+    );
+    for point in predictions["population"].as_array().unwrap() {
+        holds(
+            &point["interval"],
+            &point["expected_purchases"],
+            "population",
+        );
+    }
+    // The population's purchases are estimated from 2,357 customers: a narrow interval.
+    let last = predictions["population"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap();
+    let width =
+        last["interval"]["upper"].as_f64().unwrap() - last["interval"]["lower"].as_f64().unwrap();
+    assert!(
+        width / last["expected_purchases"].as_f64().unwrap() < 0.2,
+        "{last}"
+    );
+
+    // Without intervals, the same predictions, bit for bit, and none of the interval fields.
+    let plain = common::post_json(
+        "/models/bgnbd",
+        &json!({"customers": customers, "predict": {"horizon": 39, "intervals": false}}),
+    )
+    .await;
+    assert!(plain.body["predictions"].get("intervals").is_none());
+    assert_eq!(
+        plain.body["predictions"]["total_expected_purchases"],
+        predictions["total_expected_purchases"]
+    );
+
+    let spend = common::post_json("/models/gamma-gamma", &json!({"customers": customers})).await;
+    assert_eq!(spend.status, 200);
+    for c in spend.body["customers"].as_array().unwrap() {
+        holds(&c["expected_spend_interval"], &c["expected_spend"], "spend");
+    }
+
+    let clv = common::post_json(
+        "/models/clv",
+        &json!({"customers": customers, "horizon": 52, "period_length": 4.345, "discount_rate_pct": 1}),
+    )
+    .await;
+    assert_eq!(clv.status, 200, "{}", &clv.text[..clv.text.len().min(300)]);
+    holds(
+        &clv.body["total_clv_interval"],
+        &clv.body["total_clv"],
+        "total CLV",
+    );
+    let with_value = clv.body["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["clv"].as_f64().unwrap() > 0.0)
+        .count();
+    assert!(with_value > 0);
+    for c in clv.body["customers"].as_array().unwrap() {
+        if c["clv"].as_f64().unwrap() > 0.0 {
+            holds(&c["clv_interval"], &c["clv"], "CLV");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_prediction_confidence_outside_its_range_is_refused_naming_the_field() {
+    let answer = common::post_json(
+        "/models/bgnbd",
+        &json!({"customers": cdnow_customers(), "predict": {"horizon": 39, "confidence": 1.5}}),
+    )
+    .await;
+    answer.assert_problem(422, Some("/predict/confidence"));
+    let answer = common::post_json(
+        "/models/clv",
+        &json!({"customers": cdnow_customers(), "horizon": 52, "confidence": 0.1, "intervals": false}),
+    )
+    .await;
+    answer.assert_problem(422, Some("/confidence"));
+}

@@ -11,6 +11,7 @@ use crate::http::error::ApiError;
 use crate::http::examples::{data, example, Examples};
 use crate::http::extract::ValidJson;
 use crate::http::{AppState, Compute};
+use crate::kpi::Confidence;
 use crate::models::clv::{self as core_clv, ClvSettings, ModelClvResponse};
 use crate::models::purchase::PurchaseModelName;
 
@@ -45,11 +46,17 @@ pub struct ModelClvRequest {
     /// median past value of customers with repeat purchases).
     #[schema(minimum = 0)]
     pub at_risk_min_past_value: Option<f64>,
+    /// Intervals on each CLV and the total by the delta method (default true).
+    pub intervals: Option<bool>,
+    /// Level of the intervals, a fraction from 0.5 to 0.999 (default 0.95).
+    #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
+    pub confidence: Option<f64>,
 }
 
 impl Compute for ModelClvRequest {
     type Output = ModelClvResponse;
     fn compute(self, state: &AppState) -> Result<ModelClvResponse, ApiError> {
+        let confidence = Confidence::new(self.confidence)?;
         let options = ClvSettings {
             purchase_model: self.purchase_model,
             horizon: self.horizon,
@@ -59,6 +66,7 @@ impl Compute for ModelClvRequest {
             tier_cuts: self.tier_cuts,
             at_risk_p_alive_below: self.at_risk_p_alive_below,
             at_risk_min_past_value: self.at_risk_min_past_value,
+            intervals: self.intervals.unwrap_or(true).then_some(confidence),
         }
         .validate()?;
         let rows = self.data.summaries(true)?;
@@ -76,7 +84,9 @@ impl Compute for ModelClvRequest {
 /// `CLV = Σ_k ΔE[purchases in period k] × E[spend] × margin / (1 + d)^k` over the horizon,
 /// with the population's value by period; customers ranked and cut into tiers with each tier's
 /// share of value; and the customers at risk (P(alive) under a threshold while their past value
-/// is high), highest past value first.
+/// is high), highest past value first. Each CLV and the total carry an interval by the delta
+/// method over both fits' parameters (`confidence`, default 0.95; `intervals: false` leaves
+/// them out).
 #[utoipa::path(
     post,
     path = "/models/clv",

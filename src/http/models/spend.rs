@@ -12,6 +12,7 @@ use crate::http::examples::{data, example, Examples};
 use crate::http::extract::ValidJson;
 use crate::http::{AppState, Compute};
 use crate::input;
+use crate::kpi::Confidence;
 use crate::models::spend::{gamma_gamma_report, GammaGammaResponse};
 
 /// Gamma-Gamma on customer summaries or transactions.
@@ -23,13 +24,24 @@ pub struct GammaGammaRequest {
     /// L2 penalty on the parameters, 0 by default (parity with lifetimes only).
     #[schema(minimum = 0)]
     pub penalty: Option<f64>,
+    /// Intervals on each expected spend by the delta method (default true).
+    pub intervals: Option<bool>,
+    /// Level of the intervals, a fraction from 0.5 to 0.999 (default 0.95).
+    #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
+    pub confidence: Option<f64>,
 }
 
 impl Compute for GammaGammaRequest {
     type Output = GammaGammaResponse;
     fn compute(self, _state: &AppState) -> Result<GammaGammaResponse, ApiError> {
         let rows = self.data.summaries(false)?;
-        Ok(gamma_gamma_report(&rows, input::penalty(self.penalty)?)?)
+        let confidence = Confidence::new(self.confidence)?;
+        let intervals = self.intervals.unwrap_or(true).then_some(confidence);
+        Ok(gamma_gamma_report(
+            &rows,
+            input::penalty(self.penalty)?,
+            intervals,
+        )?)
     }
 }
 
@@ -39,6 +51,8 @@ impl Compute for GammaGammaRequest {
 /// on customers with at least one repeat purchase: p, q, γ with standard errors, and each
 /// customer's expected spend. Customers with no repeat purchase or a zero amount are left out
 /// of the fit and said so. The frequency–monetary correlation checks the model's assumption.
+/// Each expected spend carries its interval by the delta method from the fit's covariance
+/// (`confidence`, default 0.95; `intervals: false` leaves them out).
 #[utoipa::path(
     post,
     path = "/models/gamma-gamma",

@@ -6,17 +6,20 @@
 //! `CLV = Σ_k (E[Y(t_k)] − E[Y(t_(k−1))]) × E[M] × margin / (1 + d)^k` over the discounting
 //! periods of the horizon (see [`super::value::customer_value`]).
 
+use nalgebra::{DMatrix, DVector};
 use serde::Serialize;
 
 use super::purchase::{
-    fit_purchase_model, PurchaseModelName, PurchaseModelResponse, MAX_CURVE_POINTS,
+    fit_purchase_model, FittedPurchaseModel, PurchaseModelName, PurchaseModelResponse,
+    DELTA_METHOD, MAX_CURVE_POINTS,
 };
 use super::report::FitSummary;
 use super::rfm::CustomerSummary;
-use super::spend::{expected_spend, spend_model};
+use super::spend::{expected_spend, gamma_gamma_at, spend_model, SpendFit};
+use super::uncertainty::Delta;
 use super::value::{customer_value, tiers, CustomerValue, ValuationTerms};
 use crate::input::{fraction, horizon};
-use crate::kpi::InvalidInput;
+use crate::kpi::{Bounds, Confidence, IntervalMethod, InvalidInput};
 
 /// The terms of a CLV request as the caller sent them (each optional one with its default).
 #[derive(Debug, Clone, Default)]
@@ -29,6 +32,8 @@ pub struct ClvSettings {
     pub tier_cuts: Option<Vec<f64>>,
     pub at_risk_p_alive_below: Option<f64>,
     pub at_risk_min_past_value: Option<f64>,
+    /// The level of the CLV intervals; `None`: no intervals.
+    pub intervals: Option<Confidence>,
 }
 
 /// The terms checked: what [`model_clv`] works with.
@@ -40,6 +45,8 @@ pub struct ClvOptions {
     pub at_risk_p_alive_below: f64,
     /// None: the median past value of the customers with repeat purchases.
     pub at_risk_min_past_value: Option<f64>,
+    /// The level of the CLV intervals; `None`: no intervals.
+    pub intervals: Option<Confidence>,
 }
 
 impl ClvSettings {
@@ -87,6 +94,7 @@ impl ClvSettings {
             tier_cuts: cuts,
             at_risk_p_alive_below: threshold,
             at_risk_min_past_value: min_past,
+            intervals: self.intervals,
         })
     }
 }
@@ -101,6 +109,9 @@ pub struct CustomerClv {
     pub expected_purchases: f64,
     pub expected_spend: f64,
     pub clv: f64,
+    /// The interval of `clv`, at the answer's `intervals` level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clv_interval: Option<Bounds>,
     /// 1 for the highest predicted CLV.
     pub rank: usize,
     /// frequency × monetary value: what the repeat purchases brought so far.
@@ -150,6 +161,14 @@ pub struct ModelClvResponse {
     pub spend_model: GammaGammaSummary,
     pub formula: String,
     pub total_clv: f64,
+    /// The interval of `total_clv` (the customers' gradients summed first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_clv_interval: Option<Bounds>,
+    /// How the CLV intervals were computed and their level: the delta method over the
+    /// purchase model's and Gamma-Gamma's parameters together (two independent fits, so a
+    /// block-diagonal covariance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<IntervalMethod>,
     pub customers: Vec<CustomerClv>,
     pub by_period: Vec<PeriodValue>,
     pub tiers: Vec<TierSummary>,
@@ -182,7 +201,16 @@ pub fn model_clv(
         ));
     }
     let purchases = fit_purchase_model(options.purchase_model, rows, 0.0, max_rows)?;
-    let (spend, spend_fit, fitted) = spend_model(rows, 0.0)?;
+    let spend_fit = spend_model(rows, 0.0)?;
+    let delta = options
+        .intervals
+        .and_then(|level| joint_delta(&purchases, &spend_fit, level));
+    let SpendFit {
+        model: spend,
+        summary: spend_summary,
+        fitted,
+        ..
+    } = spend_fit;
     let undefined = || {
         InvalidInput::new(
             "",
@@ -204,6 +232,48 @@ pub fn model_clv(
             .ok_or_else(undefined)
         })
         .collect::<Result<Vec<_>, InvalidInput>>()?;
+    let (clv_intervals, total_gradient) = match &delta {
+        Some(delta) => {
+            let at = purchases.at;
+            let mut total: Option<DVector<f64>> = None;
+            let mut bounds = Vec::with_capacity(rows.len());
+            for (i, (c, v)) in rows.iter().zip(&values).enumerate() {
+                if crate::cancel::stop_at(i) {
+                    return Err(InvalidInput::new(
+                        "",
+                        "the prediction was cancelled",
+                        "the prediction was cancelled before it finished",
+                    ));
+                }
+                let g = delta
+                    .gradients(|p| {
+                        let (s, _) = expected_spend(&gamma_gamma_at(&p[4..]), c)?;
+                        let model = at(&p[..4]);
+                        let value = customer_value(
+                            model.as_ref(),
+                            terms,
+                            (c.frequency, c.recency, c.t),
+                            s,
+                        )?;
+                        Some(vec![value.clv])
+                    })
+                    .ok_or_else(undefined)?;
+                let g = g.column(0).into_owned();
+                bounds.push(Some(delta.bounds(
+                    v.clv,
+                    delta.standard_error(&g),
+                    (0.0, f64::INFINITY),
+                )));
+                let weighted = g * c.count;
+                total = Some(match total.take() {
+                    Some(sum) => sum + weighted,
+                    None => weighted,
+                });
+            }
+            (bounds, total)
+        }
+        None => (vec![None; rows.len()], None),
+    };
     let clvs: Vec<f64> = values.iter().map(|v| v.clv).collect();
     let weights: Vec<f64> = rows.iter().map(|c| c.count).collect();
     let (rank, tier_list) = tiers(&clvs, &weights, &options.tier_cuts);
@@ -228,7 +298,11 @@ pub fn model_clv(
         })
         .collect();
     at_risk.sort_by(|a, b| b.past_value.total_cmp(&a.past_value));
-    let total_clv = values.iter().zip(rows).map(|(v, c)| v.clv * c.count).sum();
+    let total_clv: f64 = values.iter().zip(rows).map(|(v, c)| v.clv * c.count).sum();
+    let total_clv_interval = delta
+        .as_ref()
+        .zip(total_gradient)
+        .map(|(d, g)| d.bounds(total_clv, d.standard_error(&g), (0.0, f64::INFINITY)));
     let customers = values
         .iter()
         .enumerate()
@@ -238,6 +312,7 @@ pub fn model_clv(
             expected_purchases: v.expected_purchases,
             expected_spend: v.expected_spend,
             clv: v.clv,
+            clv_interval: clv_intervals[i],
             rank: rank[i],
             past_value: past[i],
         })
@@ -262,19 +337,56 @@ pub fn model_clv(
             notes: vec![],
         },
         spend_model: GammaGammaSummary {
-            fit: spend_fit,
+            fit: spend_summary,
             customers_fitted: fitted.iter().map(|r| r.2).sum(),
         },
         formula: "CLV = Σ_k (E[Y(t_k)] - E[Y(t_(k-1))]) × E[M] × margin / (1 + d)^k".to_owned(),
         total_clv,
+        total_clv_interval,
+        intervals: delta.as_ref().map(|d| IntervalMethod {
+            level_pct: d.confidence().level() * 100.0,
+            method: DELTA_METHOD.into(),
+        }),
         customers,
         by_period: by_period(&values, rows, terms),
         tiers,
         at_risk,
-        notes: vec![format!(
-            "At risk: P(alive) below {threshold} with a past value of at least {min_past:.2}."
-        )],
+        notes: {
+            let mut notes = vec![format!(
+                "At risk: P(alive) below {threshold} with a past value of at least {min_past:.2}."
+            )];
+            if options.intervals.is_some() && delta.is_none() {
+                notes.push("No CLV intervals: a fit's Hessian is not positive definite, so its covariance is unknown.".to_owned());
+            }
+            notes
+        },
     })
+}
+
+/// The delta method over the purchase model's parameters followed by Gamma-Gamma's (p, q, γ),
+/// with the block-diagonal covariance of two independent fits; `None` when either fit has no
+/// covariance.
+fn joint_delta(
+    purchases: &FittedPurchaseModel,
+    spend: &SpendFit,
+    confidence: Confidence,
+) -> Option<Delta> {
+    let (a, b) = (
+        purchases.log_covariance.as_ref()?,
+        spend.log_covariance.as_ref()?,
+    );
+    let (k, l) = (a.nrows(), b.nrows());
+    let mut cov = DMatrix::zeros(k + l, k + l);
+    cov.view_mut((0, 0), (k, k)).copy_from(a);
+    cov.view_mut((k, k), (l, l)).copy_from(b);
+    let m = &spend.model;
+    let params: Vec<f64> = purchases
+        .params
+        .iter()
+        .copied()
+        .chain([m.p, m.q, m.gamma])
+        .collect();
+    Some(Delta::new(&params, cov, confidence))
 }
 
 /// The median past value of the customers with repeat purchases (the upper median of an even

@@ -198,6 +198,10 @@ pub struct FitOutcome {
     pub params: Vec<f64>,
     /// Standard errors from the inverse Hessian; `None` where it is not positive definite.
     pub std_errors: Vec<Option<f64>>,
+    /// The covariance of the log parameters ln pᵢ (the inverse Hessian of −ln L on the log
+    /// scale); `None` where the Hessian is not positive definite. What the delta method
+    /// carries to predictions.
+    pub log_covariance: Option<DMatrix<f64>>,
     /// The log-likelihood at `params` (with the penalty, if any, subtracted).
     pub log_likelihood: f64,
     /// Optimiser iterations: BFGS and Newton together.
@@ -237,6 +241,11 @@ pub fn maximise<M: NegLogLikelihood>(model: &M, start: &[f64]) -> FitOutcome {
     }
     let params = LogScale::<M>::natural(&theta);
     let std_errors = standard_errors(&hessian, &params, problem.scale);
+    let log_covariance = hessian
+        .clone()
+        .cholesky()
+        .map(|c| c.inverse() * problem.scale)
+        .filter(|m| m.iter().all(|v| v.is_finite()));
     let value = model.value_and_gradient(&params).0;
     let converged = verdict == Verdict::Converged;
     notes.push(match &verdict {
@@ -248,6 +257,7 @@ pub fn maximise<M: NegLogLikelihood>(model: &M, start: &[f64]) -> FitOutcome {
     FitOutcome {
         params,
         std_errors,
+        log_covariance,
         log_likelihood: -value,
         iterations,
         converged,
@@ -260,6 +270,7 @@ fn cancelled_outcome(start: &[f64], iterations: u64) -> FitOutcome {
     FitOutcome {
         params: start.to_vec(),
         std_errors: vec![None; start.len()],
+        log_covariance: None,
         log_likelihood: f64::NAN,
         iterations,
         converged: false,

@@ -14,4 +14,5 @@ pub mod rfm;
 pub mod sbg;
 pub mod special;
 pub mod spend;
+pub mod uncertainty;
 pub mod value;

@@ -1,12 +1,14 @@
 //! Spend: the Gamma-Gamma fit on customers with repeat purchases, each customer's expected
 //! spend, and the frequency–monetary correlation that checks the model's assumption.
 
+use nalgebra::DMatrix;
 use serde::Serialize;
 
 use super::gamma_gamma;
 use super::report::{fit_summary, FitSummary};
 use super::rfm::CustomerSummary;
-use crate::kpi::InvalidInput;
+use super::uncertainty::Delta;
+use crate::kpi::{Bounds, Confidence, IntervalMethod, InvalidInput};
 
 /// One customer's expected spend, in request order.
 #[derive(Debug, Serialize)]
@@ -19,6 +21,9 @@ pub struct SpendPrediction {
     /// E[M | x, m̄] = p (γ + m̄ x) / (p x + q − 1); the population mean p γ / (q − 1) for a
     /// customer left out of the fit.
     pub expected_spend: f64,
+    /// The interval of `expected_spend`, at the answer's `intervals` level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_spend_interval: Option<Bounds>,
     /// Whether the customer was in the fit (x ≥ 1 and m̄ > 0).
     pub fitted: bool,
 }
@@ -38,6 +43,10 @@ pub struct GammaGammaResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frequency_monetary_correlation: Option<f64>,
     pub customers: Vec<SpendPrediction>,
+    /// How the expected-spend intervals were computed and their level; absent when they were
+    /// not asked for or the fit gives no covariance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<IntervalMethod>,
     pub notes: Vec<String>,
 }
 
@@ -58,8 +67,32 @@ fn correlation(rows: &[(f64, f64, f64)]) -> Option<f64> {
     r.is_finite().then_some(r)
 }
 
-/// The fitted spend model, its summary, and the (x, m̄, weight) rows it was fitted on.
-pub type SpendFit = (gamma_gamma::GammaGamma, FitSummary, Vec<(f64, f64, f64)>);
+/// The fitted spend model, its summary, the (x, m̄, weight) rows it was fitted on, and the
+/// covariance of its log parameters (p, q, γ).
+pub struct SpendFit {
+    pub model: gamma_gamma::GammaGamma,
+    pub summary: FitSummary,
+    pub fitted: Vec<(f64, f64, f64)>,
+    pub log_covariance: Option<DMatrix<f64>>,
+}
+
+impl SpendFit {
+    /// The delta method at `confidence`, when the fit has a covariance.
+    pub fn delta(&self, confidence: Confidence) -> Option<Delta> {
+        let m = &self.model;
+        let cov = self.log_covariance.clone()?;
+        Some(Delta::new(&[m.p, m.q, m.gamma], cov, confidence))
+    }
+}
+
+/// Gamma-Gamma at parameters (p, q, γ).
+pub fn gamma_gamma_at(params: &[f64]) -> gamma_gamma::GammaGamma {
+    gamma_gamma::GammaGamma {
+        p: params[0],
+        q: params[1],
+        gamma: params[2],
+    }
+}
 
 pub fn spend_model(rows: &[CustomerSummary], penalty_value: f64) -> Result<SpendFit, InvalidInput> {
     let fitted: Vec<(f64, f64, f64)> = rows
@@ -77,7 +110,12 @@ pub fn spend_model(rows: &[CustomerSummary], penalty_value: f64) -> Result<Spend
     if model.q <= 1.0 {
         return Err(InvalidInput::new("/customers", "spend model without a finite mean", format!("the fitted q is {:.4} ≤ 1: the population's mean spend is infinite, so no expected spend can be given", model.q)));
     }
-    Ok((model, summary, fitted))
+    Ok(SpendFit {
+        model,
+        summary,
+        fitted,
+        log_covariance: outcome.log_covariance,
+    })
 }
 
 pub fn expected_spend(model: &gamma_gamma::GammaGamma, c: &CustomerSummary) -> Option<(f64, bool)> {
@@ -89,11 +127,13 @@ pub fn expected_spend(model: &gamma_gamma::GammaGamma, c: &CustomerSummary) -> O
     }
 }
 
-/// Fits Gamma-Gamma and gives each customer's expected spend (the answer of
+/// Fits Gamma-Gamma and gives each customer's expected spend, with its interval by the delta
+/// method at `intervals` (docs/formulas.md § 12.6) when given (the answer of
 /// `/models/gamma-gamma`); every row needs a `monetary_value`.
 pub fn gamma_gamma_report(
     rows: &[CustomerSummary],
     penalty_value: f64,
+    intervals: Option<Confidence>,
 ) -> Result<GammaGammaResponse, InvalidInput> {
     if let Some(i) = rows.iter().position(|c| c.monetary_value.is_none()) {
         return Err(InvalidInput::new(
@@ -102,39 +142,61 @@ pub fn gamma_gamma_report(
             format!("customers[{i}] has no monetary_value"),
         ));
     }
-    let (model, fit, fitted) = spend_model(rows, penalty_value)?;
+    let spend_fit = spend_model(rows, penalty_value)?;
+    let model = &spend_fit.model;
+    let delta = intervals.and_then(|c| spend_fit.delta(c));
+    let undefined = || {
+        InvalidInput::new(
+            "",
+            "expected spend undefined",
+            "the fitted parameters leave the expected spend undefined",
+        )
+    };
     let customers = rows
         .iter()
         .map(|c| {
-            let (spend, in_fit) = expected_spend(&model, c).ok_or_else(|| {
-                InvalidInput::new(
-                    "",
-                    "expected spend undefined",
-                    "the fitted parameters leave the expected spend undefined",
-                )
-            })?;
+            let (spend, in_fit) = expected_spend(model, c).ok_or_else(undefined)?;
+            let interval = match &delta {
+                Some(delta) => {
+                    let g = delta
+                        .gradients(|p| Some(vec![expected_spend(&gamma_gamma_at(p), c)?.0]))
+                        .ok_or_else(undefined)?;
+                    let se = delta.standard_error(&g.column(0).into_owned());
+                    Some(delta.bounds(spend, se, (0.0, f64::INFINITY)))
+                }
+                None => None,
+            };
             Ok(SpendPrediction {
                 id: c.id.clone(),
                 frequency: c.frequency,
                 monetary_value: c.monetary_value.unwrap_or(0.0),
                 expected_spend: spend,
+                expected_spend_interval: interval,
                 fitted: in_fit,
             })
         })
         .collect::<Result<Vec<_>, InvalidInput>>()?;
+    let fitted = &spend_fit.fitted;
     let customers_fitted: f64 = fitted.iter().map(|r| r.2).sum();
     let all: f64 = rows.iter().map(|c| c.count).sum();
     let mut notes = Vec::new();
+    if intervals.is_some() && delta.is_none() {
+        notes.push("No intervals: the fit's Hessian is not positive definite, so its covariance is unknown.".to_owned());
+    }
     if all > customers_fitted {
         notes.push(format!("{} customers with no repeat purchase or a zero amount were left out of the fit; their expected spend is the population mean.", all - customers_fitted));
     }
     Ok(GammaGammaResponse {
         model: "gamma_gamma".to_owned(),
-        fit,
+        fit: spend_fit.summary,
         customers_fitted,
         customers_left_out: all - customers_fitted,
-        frequency_monetary_correlation: correlation(&fitted),
+        frequency_monetary_correlation: correlation(fitted),
         customers,
+        intervals: delta.map(|d| IntervalMethod {
+            level_pct: d.confidence().level() * 100.0,
+            method: super::purchase::DELTA_METHOD.into(),
+        }),
         notes,
     })
 }
