@@ -13,6 +13,7 @@ import urllib.request
 from benchmarks_md import write_section
 
 PORT = 18081
+NONE = {"method": "none"}
 server = subprocess.Popen(
     ["./target/release/retention-kpi", "--port", str(PORT)],
     stdout=subprocess.DEVNULL,
@@ -42,25 +43,28 @@ try:
         return statistics.median(times)
 
     lines = [
-        "`python3 scripts/bench_intervals.py` (CDNOW sample, 2,357 customers; median of 9 requests each, one release server, same run):",
+        "`python3 scripts/bench_intervals.py` (CDNOW sample, 2,357 customers; median of 9 requests each, 3 for the bootstrap, one release server, same run):",
         "",
         "| request | with intervals | without | ratio |",
         "|---|---|---|---|",
     ]
     cases = [
-        ("/models/bgnbd", {"predict": {"horizon": 39}}, {"predict": {"horizon": 39, "intervals": False}}),
-        ("/models/pareto-nbd", {"predict": {"horizon": 39}}, {"predict": {"horizon": 39, "intervals": False}}),
-        ("/models/gamma-gamma", {}, {"intervals": False}),
-        ("/models/clv", {"horizon": 52, "period_length": 4.345}, {"horizon": 52, "period_length": 4.345, "intervals": False}),
+        ("/models/bgnbd", "delta", {"predict": {"horizon": 39}}, {"predict": {"horizon": 39, "uncertainty": NONE}}),
+        ("/models/pareto-nbd", "delta", {"predict": {"horizon": 39}}, {"predict": {"horizon": 39, "uncertainty": NONE}}),
+        ("/models/gamma-gamma", "delta", {}, {"uncertainty": NONE}),
+        ("/models/clv", "delta", {"horizon": 52, "period_length": 4.345}, {"horizon": 52, "period_length": 4.345, "uncertainty": NONE}),
+        ("/models/bgnbd", "bootstrap, 200 draws", {"predict": {"horizon": 39, "uncertainty": {"method": "bootstrap", "draws": 200}}}, {"predict": {"horizon": 39, "uncertainty": NONE}}),
     ]
-    for path, with_, without in cases:
-        a = median_seconds(path, {"customers": customers, **with_})
-        b = median_seconds(path, {"customers": customers, **without})
-        lines.append(f"| `{path}` | {a * 1000:.1f} ms | {b * 1000:.1f} ms | {a / b:.2f}× |")
+    for path, method, with_, without in cases:
+        n = 3 if "bootstrap" in method else 9
+        a = median_seconds(path, {"customers": customers, **with_}, n)
+        b = median_seconds(path, {"customers": customers, **without}, n)
+        lines.append(f"| `{path}` ({method}) | {a * 1000:.1f} ms | {b * 1000:.1f} ms | {a / b:.2f}× |")
     lines += [
         "",
         "The intervals take 2k evaluations of each prediction (k = 4 parameters; 7 for CLV, over",
-        "12 monthly periods per customer here). `/models/clv` pays most; `intervals: false` skips them.",
+        "12 monthly periods per customer here); the bootstrap a refit and the predictions per draw.",
+        "`/models/clv` pays most of the delta methods; `uncertainty: {\"method\": \"none\"}` skips them.",
     ]
     write_section("intervals", "Prediction intervals: what the delta method costs", lines)
 finally:

@@ -386,7 +386,7 @@ async fn every_model_prediction_carries_its_delta_method_interval() {
     // Without intervals, the same predictions, bit for bit, and none of the interval fields.
     let plain = common::post_json(
         "/models/bgnbd",
-        &json!({"customers": customers, "predict": {"horizon": 39, "intervals": false}}),
+        &json!({"customers": customers, "predict": {"horizon": 39, "uncertainty": {"method": "none"}}}),
     )
     .await;
     assert!(plain.body["predictions"].get("intervals").is_none());
@@ -436,8 +436,103 @@ async fn a_prediction_confidence_outside_its_range_is_refused_naming_the_field()
     answer.assert_problem(422, Some("/predict/confidence"));
     let answer = common::post_json(
         "/models/clv",
-        &json!({"customers": cdnow_customers(), "horizon": 52, "confidence": 0.1, "intervals": false}),
+        &json!({"customers": cdnow_customers(), "horizon": 52, "confidence": 0.1, "uncertainty": {"method": "none"}}),
     )
     .await;
     answer.assert_problem(422, Some("/confidence"));
+}
+
+#[tokio::test]
+async fn the_parametric_bootstrap_is_reproducible_from_its_seed_and_agrees_with_the_delta_method() {
+    let customers = cdnow_customers();
+    let body = |uncertainty: Value| json!({"customers": customers, "predict": {"horizon": 39, "uncertainty": uncertainty}});
+    let boot = json!({"method": "bootstrap", "draws": 40, "seed": 7});
+    let first = common::post_json("/models/bgnbd", &body(boot.clone())).await;
+    assert_eq!(
+        first.status,
+        200,
+        "{}",
+        &first.text[..first.text.len().min(300)]
+    );
+    let again = common::post_json("/models/bgnbd", &body(boot)).await;
+    assert_eq!(first.text, again.text, "same seed, same bytes");
+    let other = common::post_json(
+        "/models/bgnbd",
+        &body(json!({"method": "bootstrap", "draws": 40, "seed": 8})),
+    )
+    .await;
+    let total =
+        |a: &common::Answer| a.body["predictions"]["total_expected_purchases_interval"].clone();
+    assert_ne!(total(&first), total(&other), "another seed, other draws");
+    let method = first.body["predictions"]["intervals"]["method"]
+        .as_str()
+        .unwrap();
+    assert!(
+        method.starts_with("parametric bootstrap: 40 data sets"),
+        "{method}"
+    );
+
+    // The two methods estimate the same spread: the intervals of the population's purchases
+    // by week 39 have widths within a factor of two of each other.
+    let delta = common::post_json("/models/bgnbd", &body(json!({"method": "delta"}))).await;
+    let width = |a: &common::Answer| {
+        let p = a.body["predictions"]["population"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap();
+        p["interval"]["upper"].as_f64().unwrap() - p["interval"]["lower"].as_f64().unwrap()
+    };
+    let ratio = width(&first) / width(&delta);
+    assert!(
+        (0.5..2.0).contains(&ratio),
+        "bootstrap / delta width {ratio}"
+    );
+
+    // Pareto/NBD draws its customers from its own process.
+    let pareto = common::post_json(
+        "/models/pareto-nbd",
+        &body(json!({"method": "bootstrap", "draws": 10, "seed": 1})),
+    )
+    .await;
+    assert_eq!(
+        pareto.status,
+        200,
+        "{}",
+        &pareto.text[..pareto.text.len().min(300)]
+    );
+    let interval = &pareto.body["predictions"]["total_expected_purchases_interval"];
+    assert!(interval["lower"].as_f64().unwrap() < interval["upper"].as_f64().unwrap());
+}
+
+#[tokio::test]
+async fn uncertainty_settings_are_refused_naming_the_field() {
+    let customers = cdnow_customers();
+    for (uncertainty, pointer) in [
+        (
+            json!({"method": "bootstrap", "draws": 1}),
+            "/predict/uncertainty/draws",
+        ),
+        (
+            json!({"method": "bootstrap", "draws": 5000}),
+            "/predict/uncertainty/draws",
+        ),
+        (
+            json!({"method": "delta", "seed": 3}),
+            "/predict/uncertainty/seed",
+        ),
+    ] {
+        common::post_json(
+            "/models/bgnbd",
+            &json!({"customers": customers, "predict": {"horizon": 39, "uncertainty": uncertainty}}),
+        )
+        .await
+        .assert_problem(422, Some(pointer));
+    }
+    common::post_json(
+        "/models/gamma-gamma",
+        &json!({"customers": customers, "uncertainty": {"method": "bootstrap"}}),
+    )
+    .await
+    .assert_problem(422, Some("/uncertainty/method"));
 }

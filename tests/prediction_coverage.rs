@@ -9,6 +9,7 @@ use retention_kpi::kpi::Confidence;
 use retention_kpi::models::bgnbd::BgNbd;
 use retention_kpi::models::purchase::{purchase_model_report, PredictSettings, PurchaseModelName};
 use retention_kpi::models::rfm::CustomerSummary;
+use retention_kpi::models::uncertainty::Uncertainty;
 
 const SEED: u64 = 20_261_203;
 const REPLICATES: usize = 200;
@@ -111,7 +112,8 @@ fn the_95_pct_interval_of_population_purchases_covers_the_truth_about_95_pct_of_
         let rows = simulate(&mut rng, &truth);
         let settings = PredictSettings {
             horizon: HORIZON,
-            intervals: Some(Confidence::default()),
+            uncertainty: Uncertainty::Delta,
+            confidence: Confidence::default(),
         };
         let Ok(answer) = purchase_model_report(
             PurchaseModelName::Bgnbd,

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::input::CustomerData;
+use super::input::{CustomerData, UncertaintyRequest};
 use super::off_runtime;
 use crate::http::error::ApiError;
 use crate::http::examples::{data, example, Examples};
@@ -14,6 +14,7 @@ use crate::http::{AppState, Compute};
 use crate::kpi::Confidence;
 use crate::models::clv::{self as core_clv, ClvSettings, ModelClvResponse};
 use crate::models::purchase::PurchaseModelName;
+use crate::models::uncertainty::Uncertainty;
 
 /// Predicted CLV from a purchase model and Gamma-Gamma.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -46,8 +47,8 @@ pub struct ModelClvRequest {
     /// median past value of customers with repeat purchases).
     #[schema(minimum = 0)]
     pub at_risk_min_past_value: Option<f64>,
-    /// Intervals on each CLV and the total by the delta method (default true).
-    pub intervals: Option<bool>,
+    /// How the intervals are computed: `{"method": "delta"}` (default) or `{"method": "none"}`.
+    pub uncertainty: Option<UncertaintyRequest>,
     /// Level of the intervals, a fraction from 0.5 to 0.999 (default 0.95).
     #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
     pub confidence: Option<f64>,
@@ -57,6 +58,10 @@ impl Compute for ModelClvRequest {
     type Output = ModelClvResponse;
     fn compute(self, state: &AppState) -> Result<ModelClvResponse, ApiError> {
         let confidence = Confidence::new(self.confidence)?;
+        let uncertainty = self
+            .uncertainty
+            .unwrap_or_default()
+            .check("/uncertainty", 0.0, false)?;
         let options = ClvSettings {
             purchase_model: self.purchase_model,
             horizon: self.horizon,
@@ -66,7 +71,7 @@ impl Compute for ModelClvRequest {
             tier_cuts: self.tier_cuts,
             at_risk_p_alive_below: self.at_risk_p_alive_below,
             at_risk_min_past_value: self.at_risk_min_past_value,
-            intervals: self.intervals.unwrap_or(true).then_some(confidence),
+            intervals: (uncertainty == Uncertainty::Delta).then_some(confidence),
         }
         .validate()?;
         let rows = self.data.summaries(true)?;
@@ -85,7 +90,7 @@ impl Compute for ModelClvRequest {
 /// with the population's value by period; customers ranked and cut into tiers with each tier's
 /// share of value; and the customers at risk (P(alive) under a threshold while their past value
 /// is high), highest past value first. Each CLV and the total carry an interval by the delta
-/// method over both fits' parameters (`confidence`, default 0.95; `intervals: false` leaves
+/// method over both fits' parameters (`confidence`, default 0.95; `uncertainty: {"method": "none"}` leaves
 /// them out).
 #[utoipa::path(
     post,

@@ -7,7 +7,9 @@ use utoipa::ToSchema;
 use crate::http::extract::Count;
 use crate::input::NonNegative;
 use crate::kpi::InvalidInput;
+use crate::models::bootstrap::{MAX_DRAWS, MAX_SIMULATED};
 use crate::models::rfm::{parse_date, summarise, CustomerSummary, TimeUnit, Transaction};
+use crate::models::uncertainty::{Uncertainty, UncertaintyMethod};
 
 /// One customer's summary.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -134,5 +136,77 @@ impl CustomerData {
             return Err(InvalidInput::new("/customers", "must not be empty", "no customer to fit: the data is empty (or every transaction is after calibration_end)"));
         }
         Ok(rows)
+    }
+}
+
+/// How prediction intervals are computed.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UncertaintyRequest {
+    /// `delta` (default), `bootstrap` (purchase models only) or `none`.
+    #[serde(default)]
+    pub method: UncertaintyMethod,
+    /// With `bootstrap`: the simulated data sets, 2 to 1,000 (default 200); customers × draws
+    /// at most 20,000,000.
+    pub draws: Option<Count>,
+    /// With `bootstrap`: the seed of the simulation (default 0); the same seed gives the same
+    /// intervals, bit for bit.
+    pub seed: Option<u64>,
+}
+
+impl UncertaintyRequest {
+    /// The checked choice; `at` is where the object sits (`/predict/uncertainty`),
+    /// `customers` how many the bootstrap would simulate per draw, `bootstrap_offered` whether
+    /// the endpoint offers it.
+    pub fn check(
+        self,
+        at: &str,
+        customers: f64,
+        bootstrap_offered: bool,
+    ) -> Result<Uncertainty, InvalidInput> {
+        let stray = |field: &str| {
+            InvalidInput::new(
+                format!("{at}/{field}"),
+                "only with method bootstrap",
+                format!("{field} is read only by the bootstrap: give method \"bootstrap\" or leave {field} out"),
+            )
+        };
+        match self.method {
+            UncertaintyMethod::Delta | UncertaintyMethod::None => {
+                if self.draws.is_some() {
+                    return Err(stray("draws"));
+                }
+                if self.seed.is_some() {
+                    return Err(stray("seed"));
+                }
+                Ok(if self.method == UncertaintyMethod::Delta {
+                    Uncertainty::Delta
+                } else {
+                    Uncertainty::None
+                })
+            }
+            UncertaintyMethod::Bootstrap if !bootstrap_offered => Err(InvalidInput::new(
+                format!("{at}/method"),
+                "delta or none here",
+                "the bootstrap is offered for the purchase models' predictions (/models/bgnbd, /models/pareto-nbd); here give delta or none",
+            )),
+            UncertaintyMethod::Bootstrap => {
+                let draws = self.draws.map_or(200, |d| d.0 as usize);
+                if !(2..=MAX_DRAWS).contains(&draws) || customers * draws as f64 > MAX_SIMULATED
+                {
+                    return Err(InvalidInput::new(
+                        format!("{at}/draws"),
+                        format!("2 to {MAX_DRAWS}, with customers × draws at most 20,000,000"),
+                        format!(
+                            "draws {draws} over {customers} customers: give 2 to {MAX_DRAWS} draws, with customers × draws at most 20,000,000"
+                        ),
+                    ));
+                }
+                Ok(Uncertainty::Bootstrap {
+                    draws,
+                    seed: self.seed.unwrap_or(0),
+                })
+            }
+        }
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::input::CustomerData;
+use super::input::{CustomerData, UncertaintyRequest};
 use super::off_runtime;
 use crate::http::error::ApiError;
 use crate::http::examples::{data, example, Examples};
@@ -25,23 +25,30 @@ pub struct PredictRequest {
     /// Prediction horizon after each customer's T, in the data's time unit (e.g. 39 weeks).
     #[schema(minimum = 0)]
     pub horizon: f64,
-    /// Intervals on every prediction by the delta method (default true); false leaves them
-    /// out (about nine times less work).
-    pub intervals: Option<bool>,
+    /// How every prediction's interval is computed: the delta method by default,
+    /// `{"method": "bootstrap", "draws": 200, "seed": 0}` for the parametric bootstrap, or
+    /// `{"method": "none"}`.
+    pub uncertainty: Option<UncertaintyRequest>,
     /// Level of the intervals, a fraction from 0.5 to 0.999 (default 0.95).
     #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
     pub confidence: Option<f64>,
 }
 
 impl PredictRequest {
-    /// The horizon and interval level, checked.
-    pub fn settings(&self) -> Result<PredictSettings, InvalidInput> {
+    /// The horizon, the intervals' method and level, checked (`customers`: how many the
+    /// bootstrap would simulate per draw).
+    pub fn settings(self, customers: f64) -> Result<PredictSettings, InvalidInput> {
         let horizon = input::horizon(self.horizon, "/predict/horizon")?;
         let confidence =
             Confidence::new(self.confidence).map_err(|e| e.nested_under("/predict"))?;
+        let uncertainty =
+            self.uncertainty
+                .unwrap_or_default()
+                .check("/predict/uncertainty", customers, true)?;
         Ok(PredictSettings {
             horizon,
-            intervals: self.intervals.unwrap_or(true).then_some(confidence),
+            uncertainty,
+            confidence,
         })
     }
 }
@@ -73,7 +80,8 @@ impl PurchaseModelRequest {
     ) -> Result<PurchaseModelResponse, ApiError> {
         let rows = self.data.summaries(true)?;
         let penalty = input::penalty(self.penalty)?;
-        let predict = self.predict.map(|p| p.settings()).transpose()?;
+        let customers: f64 = rows.iter().map(|c| c.count).sum();
+        let predict = self.predict.map(|p| p.settings(customers)).transpose()?;
         Ok(purchase_model_report(
             name, &rows, penalty, predict, max_rows,
         )?)
@@ -101,9 +109,10 @@ impl Compute for ParetoNbdRequest {
 /// (`frequency`, `recency`, `T`, optional `count`) or on raw transactions with a calibration
 /// end: parameters r, α, a, b with standard errors, the full log-likelihood, convergence.
 /// With `predict`, each customer's P(alive) and expected purchases over the horizon, and the
-/// population's expected cumulative purchases, each with its interval by the delta method
-/// from the fit's covariance (`predict.confidence`, default 0.95; `predict.intervals: false`
-/// leaves them out). A fit that does not converge answers 422.
+/// population's expected cumulative purchases, each with its interval (`predict.confidence`,
+/// default 0.95): by the delta method from the fit's covariance, or with
+/// `predict.uncertainty: {"method": "bootstrap", "draws": N, "seed": S}` by the parametric
+/// bootstrap (reproducible from its seed), or none with `{"method": "none"}`. A fit that does not converge answers 422.
 #[utoipa::path(
     post,
     path = "/models/bgnbd",
@@ -146,6 +155,11 @@ pub fn bgnbd_examples() -> Examples {
             "grouped_summaries",
             "1,927 customers in 12 distinct summary rows, with predictions over 39 weeks",
             data(include_str!("example_data/purchase_summaries.json")),
+        ),
+        example(
+            "grouped_summaries_bootstrap",
+            "The same customers, with prediction intervals from a parametric bootstrap of 50 refits (seed 1)",
+            data(include_str!("example_data/purchase_summaries_bootstrap.json")),
         ),
         example(
             "cdnow_transactions",

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::input::CustomerData;
+use super::input::{CustomerData, UncertaintyRequest};
 use super::off_runtime;
 use crate::http::error::ApiError;
 use crate::http::examples::{data, example, Examples};
@@ -14,6 +14,7 @@ use crate::http::{AppState, Compute};
 use crate::input;
 use crate::kpi::Confidence;
 use crate::models::spend::{gamma_gamma_report, GammaGammaResponse};
+use crate::models::uncertainty::Uncertainty;
 
 /// Gamma-Gamma on customer summaries or transactions.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -24,8 +25,8 @@ pub struct GammaGammaRequest {
     /// L2 penalty on the parameters, 0 by default (parity with lifetimes only).
     #[schema(minimum = 0)]
     pub penalty: Option<f64>,
-    /// Intervals on each expected spend by the delta method (default true).
-    pub intervals: Option<bool>,
+    /// How the intervals are computed: `{"method": "delta"}` (default) or `{"method": "none"}`.
+    pub uncertainty: Option<UncertaintyRequest>,
     /// Level of the intervals, a fraction from 0.5 to 0.999 (default 0.95).
     #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
     pub confidence: Option<f64>,
@@ -36,7 +37,11 @@ impl Compute for GammaGammaRequest {
     fn compute(self, _state: &AppState) -> Result<GammaGammaResponse, ApiError> {
         let rows = self.data.summaries(false)?;
         let confidence = Confidence::new(self.confidence)?;
-        let intervals = self.intervals.unwrap_or(true).then_some(confidence);
+        let uncertainty = self
+            .uncertainty
+            .unwrap_or_default()
+            .check("/uncertainty", 0.0, false)?;
+        let intervals = (uncertainty == Uncertainty::Delta).then_some(confidence);
         Ok(gamma_gamma_report(
             &rows,
             input::penalty(self.penalty)?,
@@ -52,7 +57,7 @@ impl Compute for GammaGammaRequest {
 /// customer's expected spend. Customers with no repeat purchase or a zero amount are left out
 /// of the fit and said so. The frequency–monetary correlation checks the model's assumption.
 /// Each expected spend carries its interval by the delta method from the fit's covariance
-/// (`confidence`, default 0.95; `intervals: false` leaves them out).
+/// (`confidence`, default 0.95; `uncertainty: {"method": "none"}` leaves them out).
 #[utoipa::path(
     post,
     path = "/models/gamma-gamma",

@@ -4,6 +4,7 @@
 //! set of special functions ([`special`]). Nothing here knows about HTTP.
 
 pub mod bgnbd;
+pub mod bootstrap;
 pub mod clv;
 pub mod fit;
 pub mod gamma_gamma;

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use nalgebra::{DMatrix, DVector};
 
+use super::bootstrap::bootstrap;
 use super::report::{fit_summary, FitSummary};
 use super::rfm::{CustomerSummary, GroupedRfm};
-use super::uncertainty::Delta;
+use super::uncertainty::{Delta, Uncertainty};
 use super::value::PurchasePredictor;
 use super::{bgnbd, pareto_nbd};
 use crate::kpi::{Bounds, Confidence, IntervalMethod, InvalidInput};
@@ -214,6 +215,45 @@ fn predictions(
     })
 }
 
+/// Fills the predictions' intervals from the parametric bootstrap.
+fn with_bootstrap(
+    answer: &mut PurchasePredictions,
+    name: PurchaseModelName,
+    fitted: &FittedPurchaseModel,
+    rows: &[CustomerSummary],
+    (draws, seed): (usize, u64),
+    confidence: Confidence,
+) -> Result<(), InvalidInput> {
+    let times: Vec<f64> = answer.population.iter().map(|p| p.t).collect();
+    let boot = bootstrap(
+        name,
+        &fitted.params,
+        fitted.at,
+        rows,
+        answer.horizon,
+        &times,
+        (draws, seed),
+        confidence,
+    )?;
+    for (c, (alive, purchases)) in answer.customers.iter_mut().zip(boot.customers) {
+        c.p_alive_interval = Some(alive);
+        c.expected_purchases_interval = Some(purchases);
+    }
+    for (point, bounds) in answer.population.iter_mut().zip(boot.population) {
+        point.interval = Some(bounds);
+    }
+    answer.total_expected_purchases_interval = Some(boot.total);
+    answer.intervals = Some(IntervalMethod {
+        level_pct: confidence.level() * 100.0,
+        method: format!(
+            "parametric bootstrap: {draws} data sets simulated from the fit (seed {seed}), {} refits converged; percentile intervals",
+            boot.draws_used
+        )
+        .into(),
+    });
+    Ok(())
+}
+
 /// How the prediction intervals are computed.
 pub const DELTA_METHOD: &str = "delta method from the fit's covariance of the log parameters; normal, clipped to the prediction's range";
 
@@ -330,12 +370,13 @@ pub fn fit_purchase_model(
     })
 }
 
-/// What the predictions are asked for: the horizon, and the level of their intervals (`None`:
-/// no intervals).
+/// What the predictions are asked for: the horizon, how their intervals are computed and at
+/// what level.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PredictSettings {
     pub horizon: f64,
-    pub intervals: Option<Confidence>,
+    pub uncertainty: Uncertainty,
+    pub confidence: Confidence,
 }
 
 impl FittedPurchaseModel {
@@ -360,17 +401,26 @@ pub fn purchase_model_report(
     let mut notes = Vec::new();
     let predictions = match predict {
         Some(settings) => {
-            let delta = settings.intervals.and_then(|c| fitted.delta(c));
-            if settings.intervals.is_some() && delta.is_none() {
+            let delta = match settings.uncertainty {
+                Uncertainty::Delta => fitted.delta(settings.confidence),
+                _ => None,
+            };
+            if settings.uncertainty == Uncertainty::Delta && delta.is_none() {
                 notes.push("No prediction intervals: the fit's Hessian is not positive definite, so its covariance is unknown.".to_owned());
             }
             let delta = delta.as_ref().map(|(d, at)| (d, *at));
-            Some(predictions(
-                fitted.model.as_ref(),
-                rows,
-                settings.horizon,
-                delta,
-            )?)
+            let mut answer = predictions(fitted.model.as_ref(), rows, settings.horizon, delta)?;
+            if let Uncertainty::Bootstrap { draws, seed } = settings.uncertainty {
+                with_bootstrap(
+                    &mut answer,
+                    name,
+                    &fitted,
+                    rows,
+                    (draws, seed),
+                    settings.confidence,
+                )?;
+            }
+            Some(answer)
         }
         None => None,
     };

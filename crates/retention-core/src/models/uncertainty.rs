@@ -3,8 +3,35 @@
 //! through its gradient.
 
 use nalgebra::{DMatrix, DVector};
+use serde::Deserialize;
 
 use crate::kpi::{Bounds, Confidence};
+
+/// How a prediction's interval is computed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum UncertaintyMethod {
+    /// The delta method from the fit's covariance (the default).
+    #[default]
+    Delta,
+    /// The parametric bootstrap: `draws` refits of data simulated from the fit, from `seed`.
+    Bootstrap,
+    /// No intervals.
+    None,
+}
+
+/// The intervals a request asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Uncertainty {
+    #[default]
+    Delta,
+    Bootstrap {
+        draws: usize,
+        seed: u64,
+    },
+    None,
+}
 
 /// Step on the log scale for the central differences of a prediction: the truncation error is
 /// O(h²) ≈ 1e-10 relative and the rounding error about ε / h ≈ 1e-11.
