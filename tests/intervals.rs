@@ -360,3 +360,50 @@ async fn churn_based_clv_evidence_is_refused_naming_the_field() {
             .assert_problem(422, Some(pointer));
     }
 }
+
+#[tokio::test]
+async fn nps_and_ab_test_intervals_follow_the_confidence_asked_for() {
+    // NPS 30 from 200 / 120 / 80: se = 100 × √((0.5 + 0.2 − 0.09) / 400) = 3.9051; at 90 %
+    // z = 1.644854 (scipy.stats.norm.isf(0.05)).
+    let nps = common::post_json(
+        "/nps",
+        &json!({"promoters": 200, "passives": 120, "detractors": 80, "confidence": 0.9}),
+    )
+    .await;
+    let interval = &nps.body["interval"];
+    let se = interval["standard_error"].as_f64().unwrap();
+    assert!((se - 100.0 * (0.61f64 / 400.0).sqrt()).abs() < 1e-12);
+    assert!((interval["margin_of_error"].as_f64().unwrap() - 1.6448536269514722 * se).abs() < 1e-9);
+    assert_eq!(interval["level_pct"], 90.0);
+
+    let ab = common::post_json(
+        "/ab-test",
+        &json!({"metric": "churn", "control": {"retained": 23, "started": 25}, "variant": {"retained": 20, "started": 25}, "confidence": 0.8}),
+    )
+    .await;
+    assert_eq!(ab.status, 200, "{}", ab.text);
+    assert_eq!(ab.body["interval"]["level_pct"], 80.0);
+    let control = ab.body["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["metric"] == "control_churn_rate")
+        .unwrap();
+    let churn = common::post_json(
+        "/churn",
+        &json!({"start_customers": 25, "lost_customers": 2, "confidence": 0.8}),
+    )
+    .await;
+    assert_eq!(control["interval"], churn.body["interval"]);
+    for (path, body) in [
+        ("/nps", json!({"scores": [9, 10, 3], "confidence": 0.3})),
+        (
+            "/ab-test",
+            json!({"control": {"retained": 1, "started": 2}, "variant": {"retained": 1, "started": 2}, "confidence": 1}),
+        ),
+    ] {
+        common::post_json(path, &body)
+            .await
+            .assert_problem(422, Some("/confidence"));
+    }
+}

@@ -176,7 +176,7 @@ proptest! {
     fn nps_and_its_interval_stay_within_their_range(p in count(), a in count(), d in count()) {
         match NpsCounts::new(p, a, d) {
             Ok(counts) => {
-                let answer = net_promoter_score(&counts);
+                let answer = net_promoter_score(&counts, Confidence::default());
                 assert_finite(&answer.kpi);
                 assert_written_as_serde(&answer, true);
                 answer.related.iter().for_each(assert_finite);
@@ -256,13 +256,13 @@ proptest! {
         let variant = Proportion::new("variant", x2.min(n2), n2).unwrap();
         let goal = effect.map(|e| SampleSizeGoal::new(e, 80.0, 100.0).unwrap());
         for kind in [RateKind::Retention, RateKind::Churn] {
-            let report = compare_rates(kind, control, variant, goal).unwrap();
+            let report = compare_rates(kind, control, variant, goal, Confidence::default()).unwrap();
             prop_assert!((0.0..=1.0).contains(&report.test.p_value), "p = {}", report.test.p_value);
             assert_finite(&report.comparison.kpi);
             report.comparison.related.iter().for_each(assert_finite);
         }
         let nps = |p: u64, d: u64| NpsCounts::new(p, 1, d).unwrap();
-        let report = compare_nps(nps(x1, n1), nps(x2, n2), goal).unwrap();
+        let report = compare_nps(nps(x1, n1), nps(x2, n2), goal, Confidence::default()).unwrap();
         prop_assert!((0.0..=1.0).contains(&report.test.p_value));
         assert_finite(&report.comparison.kpi);
     }

@@ -12,7 +12,7 @@ use super::{AppState, Compute};
 use crate::kpi::ab_test::{
     compare_nps, compare_rates, AbTestReport, Proportion, RateKind, SampleSizeGoal,
 };
-use crate::kpi::InvalidInput;
+use crate::kpi::{Confidence, InvalidInput};
 use serde_json::json;
 
 /// What the groups are compared on.
@@ -67,6 +67,10 @@ pub struct AbTestRequest {
     /// Power of that follow-up test in percent, 50 to 99.9; default 80.
     #[schema(minimum = 50, maximum = 99.9)]
     pub power_pct: Option<f64>,
+    /// Level of the difference's interval and the group rates' intervals, a fraction from 0.5
+    /// to 0.999 (default 0.95). The p-value and the sample size keep their own 5 % level.
+    #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
+    pub confidence: Option<f64>,
 }
 
 impl AbGroup {
@@ -114,6 +118,7 @@ impl AbGroup {
             promoters: self.promoters,
             passives: self.passives,
             detractors: self.detractors,
+            confidence: None,
         }
         .counts()
         .map_err(|e| e.nested_under(&format!("/{group}")))
@@ -124,6 +129,7 @@ impl Compute for AbTestRequest {
     type Output = AbTestReport;
 
     fn compute(self, _state: &AppState) -> Result<AbTestReport, ApiError> {
+        let confidence = Confidence::new(self.confidence)?;
         let max_effect = if self.metric == AbMetric::Nps {
             200.0
         } else {
@@ -148,7 +154,7 @@ impl Compute for AbTestRequest {
             AbMetric::Nps => {
                 let control = self.control.nps("control")?;
                 let variant = self.variant.nps("variant")?;
-                return Ok(compare_nps(control, variant, goal)?);
+                return Ok(compare_nps(control, variant, goal, confidence)?);
             }
             AbMetric::Retention => RateKind::Retention,
             AbMetric::Churn => RateKind::Churn,
@@ -156,18 +162,19 @@ impl Compute for AbTestRequest {
         };
         let control = self.control.proportion("control")?;
         let variant = self.variant.proportion("variant")?;
-        Ok(compare_rates(kind, control, variant, goal)?)
+        Ok(compare_rates(kind, control, variant, goal, confidence)?)
     }
 }
 
 /// A/B comparison of retention, churn, conversion or NPS
 ///
-/// The difference variant − control in percentage points with its 95 % interval, both rates
+/// The difference variant − control in percentage points with its interval at `confidence`
+/// (default 0.95), both rates
 /// and the relative lift, and a two-sided p-value: the two-proportion z-test, or Fisher's
 /// exact test when any expected count is below 5 (for NPS, a z-test on the difference with
 /// each group's multinomial variance). With `minimum_detectable_effect`, the customers per
 /// group a test needs to detect that difference at `power_pct` (default 80 %) and a two-sided
-/// 5 % level. For rates, each group's rate carries its 95 % Wilson interval, and `related`
+/// 5 % level. For rates, each group's rate carries its Wilson interval, and `related`
 /// ends with the Bayesian reading: `probability_variant_beats_control` (percent) and
 /// `expected_loss_choosing_variant` / `expected_loss_choosing_control` (points), from uniform
 /// Beta(1, 1) priors, by exact sums (a normal approximation past 200,000 terms, named in the

@@ -11,7 +11,7 @@ use super::examples::{example, Examples};
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
 use crate::kpi::nps::{net_promoter_score, NpsCounts};
-use crate::kpi::{InvalidInput, KpiResponse};
+use crate::kpi::{Confidence, InvalidInput, KpiResponse};
 use serde_json::json;
 
 /// One answer on the 0–10 scale. Parsed as a number so that 7.5 or 11 is refused with its
@@ -48,6 +48,9 @@ pub struct NpsRequest {
     pub passives: Option<Count>,
     /// Answers of 0 to 6.
     pub detractors: Option<Count>,
+    /// Level of the interval, a fraction from 0.5 to 0.999 (default 0.95).
+    #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
+    pub confidence: Option<f64>,
 }
 
 impl NpsRequest {
@@ -80,14 +83,16 @@ impl Compute for NpsRequest {
     type Output = KpiResponse;
 
     fn compute(self, _state: &AppState) -> Result<KpiResponse, ApiError> {
-        Ok(net_promoter_score(&self.counts()?))
+        let confidence = Confidence::new(self.confidence)?;
+        Ok(net_promoter_score(&self.counts()?, confidence))
     }
 }
 
 /// Net Promoter Score
 ///
-/// `NPS = (P - D) / n × 100` from raw 0–10 answers or counts per bucket, with its 95 %
-/// interval `NPS ± 1.96 × 100 × sqrt((p + q - (p - q)^2) / n)` in `interval`, and the promoter,
+/// `NPS = (P - D) / n × 100` from raw 0–10 answers or counts per bucket, with its interval
+/// `NPS ± z × 100 × sqrt((p + q - (p - q)^2) / n)` at `confidence` (default 0.95, z =
+/// 1.959964) in `interval`, and the promoter,
 /// passive and detractor shares in `related`.
 #[utoipa::path(
     post,

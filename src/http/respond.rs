@@ -745,9 +745,15 @@ mod tests {
 
     #[test]
     fn kpi_answers_are_written_as_serde_json_writes_them() {
-        same_as_serde_json(&net_promoter_score(&NpsCounts::new(200, 120, 80).unwrap()));
-        same_as_serde_json(&net_promoter_score(&NpsCounts::new(1, 0, 0).unwrap()));
         let level = Confidence::default();
+        same_as_serde_json(&net_promoter_score(
+            &NpsCounts::new(200, 120, 80).unwrap(),
+            level,
+        ));
+        same_as_serde_json(&net_promoter_score(
+            &NpsCounts::new(1, 0, 0).unwrap(),
+            level,
+        ));
         same_as_serde_json(&retention_report(
             &RetentionCounts::new(100, 20, 95).unwrap(),
             level,
@@ -800,7 +806,13 @@ mod tests {
             breakdown,
         )
         .note("a note");
-        kpi.interval = Some(Interval::normal_95(1.0, 0.5, (0.0, 2.0), "normal"));
+        kpi.interval = Some(Interval::normal(
+            1.0,
+            0.5,
+            (0.0, 2.0),
+            "normal",
+            Confidence::default(),
+        ));
         let answer = KpiResponse::new(kpi.clone()).with(kpi.benchmarks(vec![Benchmark {
             segment: "SaaS".into(),
             description: "open above".into(),

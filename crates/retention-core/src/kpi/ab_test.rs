@@ -10,7 +10,7 @@ use super::bayes::{bayesian_comparison, Posterior};
 use super::breakdown::{num, Breakdown, Interval, Kpi, KpiResponse, Unit};
 use super::confidence::{with_wilson, Confidence};
 use super::error::InvalidInput;
-use super::nps::{net_promoter_score, NpsCounts, Z_95};
+use super::nps::{net_promoter_score, NpsCounts};
 
 /// Fisher's exact test is used when any expected cell count is below this.
 pub const FISHER_BELOW_EXPECTED: f64 = 5.0;
@@ -137,7 +137,7 @@ fn two_sided_p(z: f64) -> f64 {
     erfc(z.abs() / std::f64::consts::SQRT_2)
 }
 
-fn rate_kpi(kind: RateKind, group: &str, p: Proportion) -> Kpi {
+fn rate_kpi(kind: RateKind, group: &str, p: Proportion, confidence: Confidence) -> Kpi {
     let retained = p.successes as f64 / p.trials as f64;
     let (value, formula, substitution) = match kind {
         RateKind::Churn => (
@@ -164,7 +164,7 @@ fn rate_kpi(kind: RateKind, group: &str, p: Proportion) -> Kpi {
         RateKind::Churn => p.trials - p.successes,
         _ => p.successes,
     };
-    with_wilson(kpi, counted, p.trials, Confidence::default())
+    with_wilson(kpi, counted, p.trials, confidence)
 }
 
 /// Compares two groups' retention, churn or conversion.
@@ -174,7 +174,7 @@ fn rate_kpi(kind: RateKind, group: &str, p: Proportion) -> Kpi {
 /// ```text
 /// p             = x / n   (retention, conversion)   or   (n − x) / n   (churn);   q = 1 − p
 /// d             = (p₂ − p₁) × 100
-/// 95 % interval = d ± 1.96 × 100 × √(p₁q₁/n₁ + p₂q₂/n₂)      (Wald, unpooled; clipped to ±100)
+/// interval      = d ± z × 100 × √(p₁q₁/n₁ + p₂q₂/n₂)         (Wald, unpooled; clipped to ±100)
 /// lift (%)      = (p₂ − p₁) / p₁ × 100                      (left out when p₁ = 0)
 /// z             = (x₂/n₂ − x₁/n₁) / √(p̄(1 − p̄)(1/n₁ + 1/n₂)),   p̄ = (x₁ + x₂) / (n₁ + n₂)
 /// p-value       = erfc(|z| / √2)
@@ -191,7 +191,8 @@ fn rate_kpi(kind: RateKind, group: &str, p: Proportion) -> Kpi {
 /// correction), rounded up. Units: the difference in percentage points, the rates and the
 /// lift in percent, the sample size a count. Source: docs/formulas.md § 8.
 ///
-/// Each group's rate carries its 95 % Wilson score interval (docs/formulas.md § 13), and
+/// z is the critical value of `confidence` (1.959964 at the default 95 %). Each group's rate
+/// carries its Wilson score interval at the same level (docs/formulas.md § 13), and
 /// `related` ends with the Bayesian reading of the same counts: the probability that the
 /// variant beats the control and the expected loss of each choice
 /// ([`bayesian_comparison`], § 8.1).
@@ -200,7 +201,10 @@ pub fn compare_rates(
     control: Proportion,
     variant: Proportion,
     goal: Option<SampleSizeGoal>,
+    confidence: Confidence,
 ) -> Result<AbTestReport, InvalidInput> {
+    let z = confidence.z();
+    let level = num(confidence.level() * 100.0);
     let as_rate = |p: Proportion| {
         let r = p.successes as f64 / p.trials as f64;
         if kind == RateKind::Churn {
@@ -216,9 +220,9 @@ pub fn compare_rates(
         .max(0.0)
         .sqrt()
         * 100.0;
-    let margin = Z_95 * se_unpooled;
+    let margin = z * se_unpooled;
     let breakdown = Breakdown::new(
-        "d = (p2 - p1) × 100;  95 % CI = d ± 1.96 × 100 × sqrt(p1 q1 / n1 + p2 q2 / n2)",
+        "d = (p2 - p1) × 100;  CI = d ± z × 100 × sqrt(p1 q1 / n1 + p2 q2 / n2)",
         format!("({} - {}) × 100", num(p2), num(p1)),
     )
     .input("p1", p1)
@@ -244,8 +248,8 @@ pub fn compare_rates(
         se_unpooled,
     )
     .step(
-        "95 % margin of error (points)",
-        format!("1.96 × {}", num(se_unpooled)),
+        format!("{level} % margin of error (points)"),
+        format!("{} × {}", num(z), num(se_unpooled)),
         margin,
     );
     let mut headline = Kpi::new(
@@ -255,11 +259,12 @@ pub fn compare_rates(
         breakdown,
     )
     .note("Difference = variant - control, in percentage points.");
-    headline.interval = Some(Interval::normal_95(
+    headline.interval = Some(Interval::normal(
         difference,
         se_unpooled,
         (-100.0, 100.0),
         "Wald interval, unpooled variance",
+        confidence,
     ));
 
     let (test, test_note) = proportion_test(control, variant);
@@ -267,8 +272,8 @@ pub fn compare_rates(
         headline = headline.note(note);
     }
     let mut answer = KpiResponse::new(headline)
-        .with(rate_kpi(kind, "control", control))
-        .with(rate_kpi(kind, "variant", variant));
+        .with(rate_kpi(kind, "control", control, confidence))
+        .with(rate_kpi(kind, "variant", variant, confidence));
     if p1 > 0.0 {
         let lift = (p2 - p1) / p1 * 100.0;
         answer = answer.with(Kpi::new(
@@ -468,7 +473,7 @@ fn proportion_sample_size(p1: f64, goal: SampleSizeGoal) -> Result<Kpi, InvalidI
 /// ```text
 /// d             = NPS₂ − NPS₁
 /// se            = 100 × √(v₁/n₁ + v₂/n₂),   v = p + q − (p − q)² per group
-/// 95 % interval = d ± 1.96 × se              (clipped to ±200)
+/// interval      = d ± z × se                 (clipped to ±200; z = 1.959964 at 95 %)
 /// z             = d / se,   p-value = erfc(|z| / √2)
 /// n per group   = (z_{α/2} + z_β)² × 2 × 100² × v̄ / δ²,   v̄ = (v₁ + v₂) / 2
 /// ```
@@ -483,9 +488,11 @@ pub fn compare_nps(
     control: NpsCounts,
     variant: NpsCounts,
     goal: Option<SampleSizeGoal>,
+    confidence: Confidence,
 ) -> Result<AbTestReport, InvalidInput> {
-    let first = net_promoter_score(&control).kpi;
-    let second = net_promoter_score(&variant).kpi;
+    let first = net_promoter_score(&control, confidence).kpi;
+    let second = net_promoter_score(&variant, confidence).kpi;
+    let z = confidence.z();
     let variance = |c: &NpsCounts, kpi: &Kpi| {
         let se = kpi
             .interval
@@ -498,9 +505,9 @@ pub fn compare_nps(
     let (n1, n2) = (control.total() as f64, variant.total() as f64);
     let difference = second.value - first.value;
     let se = 100.0 * (v1 / n1 + v2 / n2).sqrt();
-    let margin = Z_95 * se;
+    let margin = z * se;
     let breakdown = Breakdown::new(
-        "d = NPS2 - NPS1;  95 % CI = d ± 1.96 × 100 × sqrt(v1 / n1 + v2 / n2)",
+        "d = NPS2 - NPS1;  CI = d ± z × 100 × sqrt(v1 / n1 + v2 / n2)",
         format!("{} - {}", num(second.value), num(first.value)),
     )
     .input("NPS1", first.value)
@@ -524,17 +531,21 @@ pub fn compare_nps(
         se,
     )
     .step(
-        "95 % margin of error (points)",
-        format!("1.96 × {}", num(se)),
+        format!(
+            "{} % margin of error (points)",
+            num(confidence.level() * 100.0)
+        ),
+        format!("{} × {}", num(z), num(se)),
         margin,
     );
     let mut headline = Kpi::new("nps_difference", difference, Unit::Score, breakdown)
         .note("Difference = variant NPS - control NPS, in NPS points.");
-    headline.interval = Some(Interval::normal_95(
+    headline.interval = Some(Interval::normal(
         difference,
         se,
         (-200.0, 200.0),
         "normal approximation, multinomial variance of each group",
+        confidence,
     ));
     // The normal approximation needs both groups' answers to vary and enough of each kind;
     // otherwise the exact permutation test, when its tables are few enough to sum.
@@ -679,17 +690,18 @@ mod tests {
     fn nps_groups_without_spread_get_an_exact_test() {
         // One promoter against one detractor: either split is as extreme, p = 1.
         let one = |p, m, d| NpsCounts::new(p, m, d).unwrap();
-        let report = compare_nps(one(1, 0, 0), one(0, 0, 1), None).unwrap();
+        let report = compare_nps(one(1, 0, 0), one(0, 0, 1), None, Confidence::default()).unwrap();
         assert_eq!(report.test.method, "exact_permutation_nps_difference");
         assert!((report.test.p_value - 1.0).abs() < 1e-12);
         assert!(!report.test.significant_at_5_pct);
         // Ten promoters against ten detractors: only the observed split and its mirror are as
         // extreme, 2 / C(20, 10) = 1.0825e-5.
-        let report = compare_nps(one(10, 0, 0), one(0, 0, 10), None).unwrap();
+        let report =
+            compare_nps(one(10, 0, 0), one(0, 0, 10), None, Confidence::default()).unwrap();
         assert!((report.test.p_value - 2.0 / 184_756.0).abs() < 1e-15);
         assert!(report.test.significant_at_5_pct);
         // All answers alike: no difference, p = 1.
-        let report = compare_nps(one(4, 0, 0), one(7, 0, 0), None).unwrap();
+        let report = compare_nps(one(4, 0, 0), one(7, 0, 0), None, Confidence::default()).unwrap();
         assert!((report.test.p_value - 1.0).abs() < 1e-12);
     }
 
@@ -708,6 +720,7 @@ mod tests {
             proportion(420, 1000),
             proportion(465, 1000),
             None,
+            Confidence::default(),
         )
         .unwrap();
         let z = report.test.statistic.unwrap();
@@ -729,6 +742,7 @@ mod tests {
             proportion(3, 4),
             proportion(1, 4),
             None,
+            Confidence::default(),
         )
         .unwrap();
         assert_eq!(report.test.method, "fisher_exact");

@@ -168,9 +168,6 @@ pub struct Context {
     pub benchmarks: Vec<Benchmark>,
 }
 
-/// The normal quantile of a two-sided 95 % interval (1.96, as the NPS and A/B sources write it).
-pub const Z_95: f64 = 1.96;
-
 /// A confidence interval around a value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -193,24 +190,25 @@ pub struct Interval {
 }
 
 impl Interval {
-    /// The 95 % normal interval `value ± 1.96 × standard_error`, clipped to `range`.
+    /// The normal interval `value ± z × standard_error` at `confidence`, clipped to `range`.
     ///
     /// # Formula
     ///
     /// ```text
-    /// margin_of_error = 1.96 × standard_error
+    /// margin_of_error = z × standard_error          (z = 1.959964 at 95 %)
     /// lower = max(value − margin_of_error, range.0)
     /// upper = min(value + margin_of_error, range.1)
     /// ```
-    pub fn normal_95(
+    pub fn normal(
         value: f64,
         standard_error: f64,
         range: (f64, f64),
         method: impl Into<Text>,
+        confidence: super::confidence::Confidence,
     ) -> Self {
-        let margin = Z_95 * standard_error;
+        let margin = confidence.z() * standard_error;
         Self {
-            level_pct: 95.0,
+            level_pct: confidence.level() * 100.0,
             lower: (value - margin).max(range.0),
             upper: (value + margin).min(range.1),
             margin_of_error: Some(margin),

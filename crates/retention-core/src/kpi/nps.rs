@@ -1,9 +1,8 @@
 //! Net Promoter Score with its multinomial confidence interval (docs/formulas.md § 5).
 
 use super::breakdown::{num, Breakdown, Interval, Kpi, KpiResponse, Unit};
+use super::confidence::Confidence;
 use super::error::InvalidInput;
-
-pub use super::breakdown::Z_95;
 
 /// Responses counted per bucket: promoters (9–10), passives (7–8), detractors (0–6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,15 +82,15 @@ impl NpsCounts {
 /// ```text
 /// NPS           = (P − D) / n × 100 = (p − q) × 100
 /// Var(NPS/100)  = (p + q − (p − q)²) / n
-/// 95 % interval = NPS ± 1.96 × 100 × √Var      (clipped to −100 … +100)
+/// interval      = NPS ± z × 100 × √Var        (clipped to −100 … +100; z = 1.959964 at 95 %)
 /// shares (%)    = P / n × 100, A / n × 100, D / n × 100      (related)
 /// ```
 ///
 /// where P is the promoters (answers 9–10), A the passives (7–8), D the detractors (0–6),
 /// n = P + A + D the responses, p = P / n and q = D / n. Unit: score from −100 to +100 (the
 /// shares in percent). Source: docs/formulas.md § 5 (multinomial variance, normal
-/// approximation): 50 % promoters, 20 % detractors, n = 400 → NPS 30 ± 7.65.
-pub fn net_promoter_score(counts: &NpsCounts) -> KpiResponse {
+/// approximation): 50 % promoters, 20 % detractors, n = 400 → NPS 30 ± 7.65 at 95 %.
+pub fn net_promoter_score(counts: &NpsCounts, confidence: Confidence) -> KpiResponse {
     let NpsCounts {
         promoters,
         passives,
@@ -104,7 +103,8 @@ pub fn net_promoter_score(counts: &NpsCounts) -> KpiResponse {
     let nps = (p - q) * 100.0;
     let variance = ((p + q - (p - q).powi(2)) / nf).max(0.0);
     let standard_error = variance.sqrt() * 100.0;
-    let margin = Z_95 * standard_error;
+    let z = confidence.z();
+    let margin = z * standard_error;
     let (p_text, q_text) = (num(p), num(q));
     let breakdown = Breakdown::new(
         "NPS = (P - D) / n × 100",
@@ -128,17 +128,21 @@ pub fn net_promoter_score(counts: &NpsCounts) -> KpiResponse {
         standard_error,
     )
     .step(
-        "95 % margin of error (points)",
-        format!("1.96 × {}", num(standard_error)),
+        format!(
+            "{} % margin of error (points)",
+            num(confidence.level() * 100.0)
+        ),
+        format!("{} × {}", num(z), num(standard_error)),
         margin,
     );
     let mut kpi = Kpi::new("net_promoter_score", nps, Unit::Score, breakdown)
         .note("Promoters answer 9–10, passives 7–8, detractors 0–6; NPS runs from -100 to +100.");
-    kpi.interval = Some(Interval::normal_95(
+    kpi.interval = Some(Interval::normal(
         nps,
         standard_error,
         (-100.0, 100.0),
         "normal approximation with the multinomial variance (p + q - (p - q)^2) / n",
+        confidence,
     ));
     if n < 30 {
         kpi = kpi.note(format!(
@@ -203,7 +207,10 @@ mod tests {
     #[test]
     fn worked_example_of_formulas_md() {
         // 50 % promoters, 20 % detractors, n = 400 → NPS 30 ± 7.65.
-        let answer = net_promoter_score(&NpsCounts::new(200, 120, 80).unwrap());
+        let answer = net_promoter_score(
+            &NpsCounts::new(200, 120, 80).unwrap(),
+            Confidence::default(),
+        );
         assert!((answer.kpi.value - 30.0).abs() < 1e-12);
         let interval = answer.kpi.interval.unwrap();
         assert!((interval.margin_of_error.unwrap() - 7.65).abs() < 0.005);
