@@ -536,3 +536,43 @@ async fn uncertainty_settings_are_refused_naming_the_field() {
     .await
     .assert_problem(422, Some("/uncertainty/method"));
 }
+
+#[tokio::test]
+async fn sbg_projections_carry_intervals_that_widen_beyond_the_data() {
+    let body = |confidence: f64| json!({"survivors": [1000, 631, 468, 382, 326, 289, 262, 241], "projection_periods": 5, "discount_rate_pct": 10, "confidence": confidence});
+    let answer = common::post_json("/models/sbg", &body(0.95)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let periods = answer.body["periods"].as_array().unwrap();
+    // Period 0 is certain; every other survival and retention rate has an interval around it.
+    assert_eq!(
+        periods[0]["survival_interval"],
+        json!({"lower": 1.0, "upper": 1.0})
+    );
+    for p in &periods[1..] {
+        holds(&p["survival_interval"], &p["survival"], "survival");
+        holds(
+            &p["retention_rate_interval"],
+            &p["retention_rate"],
+            "retention",
+        );
+    }
+    let width = |p: &Value| {
+        p["survival_interval"]["upper"].as_f64().unwrap()
+            - p["survival_interval"]["lower"].as_f64().unwrap()
+    };
+    // A fitted period against the last projected one, where the curve is less certain
+    // relative to its level.
+    let relative = |p: &Value| width(p) / p["survival"].as_f64().unwrap();
+    assert!(relative(&periods[12]) > relative(&periods[3]));
+    holds(
+        &answer.body["discounted_expected_lifetime_interval"],
+        &answer.body["discounted_expected_lifetime"],
+        "DEL",
+    );
+    let narrow = common::post_json("/models/sbg", &body(0.8)).await;
+    let del_width = |a: &common::Answer| {
+        let i = &a.body["discounted_expected_lifetime_interval"];
+        i["upper"].as_f64().unwrap() - i["lower"].as_f64().unwrap()
+    };
+    assert!(del_width(&narrow) < del_width(&answer));
+}

@@ -5,12 +5,15 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::input::UncertaintyRequest;
 use super::off_runtime;
 use crate::http::error::ApiError;
 use crate::http::examples::{example, Examples};
 use crate::http::extract::{Count, ValidJson};
 use crate::http::{AppState, Compute};
+use crate::kpi::Confidence;
 use crate::models::sbg::{sbg_report, SbgResponse};
+use crate::models::uncertainty::Uncertainty;
 
 /// A cohort's survivors for the shifted-beta-geometric model.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -28,16 +31,27 @@ pub struct SbgRequest {
     /// Discount rate per period in percent (default 10).
     #[schema(minimum = 0)]
     pub discount_rate_pct: Option<f64>,
+    /// How the intervals are computed: `{"method": "delta"}` (default) or `{"method": "none"}`.
+    pub uncertainty: Option<UncertaintyRequest>,
+    /// Level of the intervals, a fraction from 0.5 to 0.999 (default 0.95).
+    #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
+    pub confidence: Option<f64>,
 }
 
 impl Compute for SbgRequest {
     type Output = SbgResponse;
     fn compute(self, _state: &AppState) -> Result<SbgResponse, ApiError> {
+        let confidence = Confidence::new(self.confidence)?;
+        let uncertainty = self
+            .uncertainty
+            .unwrap_or_default()
+            .check("/uncertainty", 0.0, false)?;
         Ok(sbg_report(
             &self.survivors,
             self.projection_periods.map(|c| c.0),
             self.discount_rate_pct,
             self.margin,
+            (uncertainty == Uncertainty::Delta).then_some(confidence),
         )?)
     }
 }
@@ -47,6 +61,9 @@ impl Compute for SbgRequest {
 /// Fits the sBG model of contractual retention (Fader & Hardie 2007) to a cohort's survivor
 /// counts: α, β with standard errors, fitted and projected survival and retention rates,
 /// expected and median lifetime, and the discounted expected lifetime (value, given a margin).
+/// Survival, retention rates, the expected and the discounted expected lifetime carry
+/// delta-method intervals at `confidence` (default 0.95; `uncertainty: {"method": "none"}`
+/// leaves them out).
 #[utoipa::path(
     post,
     path = "/models/sbg",

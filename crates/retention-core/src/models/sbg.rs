@@ -5,8 +5,9 @@ use serde::Serialize;
 
 use super::fit::{maximise, FitOutcome, NegLogLikelihood};
 use super::report::{fit_summary, FitSummary};
+use super::uncertainty::Delta;
 use crate::input::{fraction, WholeCount};
-use crate::kpi::InvalidInput;
+use crate::kpi::{Bounds, Confidence, IntervalMethod, InvalidInput};
 
 /// Fitted sBG parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -166,6 +167,12 @@ pub struct SbgPeriod {
     /// r_t = S(t) / S(t−1) (absent for period 0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention_rate: Option<f64>,
+    /// The interval of `survival` (delta method), at the answer's `intervals` level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub survival_interval: Option<Bounds>,
+    /// The interval of `retention_rate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_rate_interval: Option<Bounds>,
     /// True beyond the data.
     pub projected: bool,
 }
@@ -181,27 +188,41 @@ pub struct SbgResponse {
     /// `E[T]` = (α+β−1)/(α−1) periods; absent when α ≤ 1 (the mean lifetime is infinite).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_lifetime: Option<f64>,
+    /// The interval of `expected_lifetime` (delta method).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_lifetime_interval: Option<Bounds>,
     /// The first period by which half the cohort has left.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub median_lifetime: Option<usize>,
     /// DEL = Σ_{t≥0} S(t) / (1+d)^t: discounted periods a new customer stays.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discounted_expected_lifetime: Option<f64>,
+    /// The interval of `discounted_expected_lifetime` (delta method).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discounted_expected_lifetime_interval: Option<Bounds>,
     /// margin × DEL, when a margin is given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discounted_expected_lifetime_value: Option<f64>,
+    /// How the intervals were computed and their level; absent when they were not asked for
+    /// or the fit gives no covariance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<IntervalMethod>,
     pub notes: Vec<String>,
 }
 
 /// Fits sBG to a cohort's survivor counts and projects it (the answer of `/models/sbg`):
 /// `survivors` at the start of periods 0, 1, 2, …; `projection_periods` beyond the data
 /// (default 5, at most 1000); the discount rate per period in percent (default 10) and the
-/// margin per period for the discounted expected lifetime value.
+/// margin per period for the discounted expected lifetime value. With `intervals`, each
+/// survival, retention rate, the expected and the discounted expected lifetime carry an
+/// interval by the delta method from the fit's covariance of (ln α, ln β) (docs/formulas.md
+/// § 12.6).
 pub fn sbg_report(
     survivors: &[f64],
     projection_periods: Option<u64>,
     discount_rate_pct: Option<f64>,
     margin: Option<f64>,
+    intervals: Option<Confidence>,
 ) -> Result<SbgResponse, InvalidInput> {
     let s = survivors;
     if s.len() < 3 || s.len() > 1001 {
@@ -257,16 +278,55 @@ pub fn sbg_report(
     )?;
     let n = s.len() - 1 + projection as usize;
     let survival = model.survival(n);
+    let delta = intervals.and_then(|level| {
+        let cov = outcome.log_covariance.clone()?;
+        Some(Delta::new(&[model.alpha, model.beta], cov, level))
+    });
+    let at = |p: &[f64]| Sbg {
+        alpha: p[0],
+        beta: p[1],
+    };
+    // One pass of differences over every curve value: survival, then retention rates.
+    let curve_bounds = delta.as_ref().and_then(|d| {
+        let g = d.gradients(|p| {
+            let m = at(p);
+            let mut out = m.survival(n);
+            out.extend((1..=n).map(|t| m.retention_rate(t)));
+            Some(out)
+        })?;
+        let mut values = survival.clone();
+        values.extend((1..=n).map(|t| model.retention_rate(t)));
+        Some(
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| d.bounds(v, d.standard_error(&g.column(i).into_owned()), (0.0, 1.0)))
+                .collect::<Vec<_>>(),
+        )
+    });
     let periods = (0..=n)
         .map(|t| SbgPeriod {
             period: t,
             observed_survival: s.get(t).map(|v| v / s[0]),
             survival: survival[t],
             retention_rate: (t > 0).then(|| model.retention_rate(t)),
+            survival_interval: curve_bounds.as_ref().map(|b| b[t]),
+            retention_rate_interval: curve_bounds.as_ref().filter(|_| t > 0).map(|b| b[n + t]),
             projected: t >= s.len(),
         })
         .collect();
     let del = model.discounted_expected_lifetime(discount);
+    let scalar = |value: Option<f64>, f: &dyn Fn(&Sbg) -> Option<f64>| {
+        let (d, v) = (delta.as_ref()?, value?);
+        let g = d.gradients(|p| Some(vec![f(&at(p))?]))?;
+        Some(d.bounds(
+            v,
+            d.standard_error(&g.column(0).into_owned()),
+            (0.0, f64::INFINITY),
+        ))
+    };
+    let expected_lifetime_interval = scalar(model.expected_lifetime(), &|m| m.expected_lifetime());
+    let del_interval = scalar(del, &|m| m.discounted_expected_lifetime(discount));
     let mut notes = vec![format!(
         "Fitted on periods 1 to {}; periods {} to {n} are projections.",
         s.len() - 1,
@@ -280,9 +340,15 @@ pub fn sbg_report(
         fit,
         periods,
         expected_lifetime: model.expected_lifetime(),
+        expected_lifetime_interval,
         median_lifetime: model.median_lifetime(),
         discounted_expected_lifetime: del,
+        discounted_expected_lifetime_interval: del_interval,
         discounted_expected_lifetime_value: margin.zip(del).map(|(m, d)| m * d),
+        intervals: delta.as_ref().map(|d| IntervalMethod {
+            level_pct: d.confidence().level() * 100.0,
+            method: super::purchase::DELTA_METHOD.into(),
+        }),
         notes,
     })
 }
