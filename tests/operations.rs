@@ -98,11 +98,17 @@ async fn metrics_labels_stay_bounded_and_time_outs_are_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cpu_work_waits_in_a_bounded_queue_and_the_excess_is_shed() {
     // One worker, so 1 running + 4 waiting; the rest are shed at once with Retry-After.
+    // Each request is small to parse and long to compute (a bootstrap of 60 refits), so all
+    // eight are queued or shed while the first still runs, however busy the machine.
     let app = retention_kpi::app(Config {
         fit_workers: 1,
         ..Config::default()
     });
-    let body = slow_fit_body();
+    let body = json!({
+        "customers": common::cdnow_customers(),
+        "predict": {"horizon": 39, "uncertainty": {"method": "bootstrap", "draws": 60}},
+    })
+    .to_string();
     let handles: Vec<_> = (0..8)
         .map(|_| {
             let (app, body) = (app.clone(), body.clone());
@@ -110,7 +116,7 @@ async fn cpu_work_waits_in_a_bounded_queue_and_the_excess_is_shed() {
                 common::send_to(
                     app,
                     Method::POST,
-                    "/models/pareto-nbd",
+                    "/models/bgnbd",
                     Some("application/json"),
                     body,
                 )

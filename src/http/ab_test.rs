@@ -191,7 +191,11 @@ pub async fn ab_test(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<AbTestRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
-    request.compute(&state).and_then(super::finite_json)
+    // Fisher's exact test and the Bayesian sums run up to a million terms: off the runtime.
+    super::work::off_runtime(state, "ab_test", move |state| {
+        request.compute(state).and_then(super::finite_json)
+    })
+    .await
 }
 
 /// The examples of `POST /ab-test` in the spec, each answered as a request would be.

@@ -238,7 +238,11 @@ pub async fn kpis(
     State(state): State<AppState>,
     ValidJson(request): ValidJson<KpisRequest>,
 ) -> Result<super::FiniteJson, ApiError> {
-    request.compute(&state).and_then(super::finite_json)
+    // Up to MAX_BATCH_ITEMS computations, A/B tests among them: off the runtime.
+    super::work::off_runtime(state, "kpis", move |state| {
+        request.compute(state).and_then(super::finite_json)
+    })
+    .await
 }
 
 /// The examples of `POST /kpis` in the spec, each answered as a request would be.

@@ -85,6 +85,10 @@ fn miller_sum(a1: u64, b1: u64, a2: u64, b2: u64) -> f64 {
     let mut log_term = ln_beta(a1f, b1f + b2f) - ln_beta(a1f, b1f);
     let (mut log_max, mut scaled) = (log_term, 1.0);
     for i in 1..a2 {
+        // An abandoned request's answer is never sent: stop (http::work answers time-limit).
+        if crate::cancel::stop_at(i as usize) {
+            break;
+        }
         let j = (i - 1) as f64;
         log_term += ((a1f + j) * (b2f + j)).ln() - ((a1f + b1f + b2f + j) * (j + 1.0)).ln();
         if log_term > log_max {
