@@ -70,8 +70,9 @@ pub struct Config {
     #[arg(long, env = "MAX_SURVIVAL_GROUPS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
     pub max_survival_groups: usize,
 
-    /// CPU work (model fits, /series, /cohorts, /survival) that may run at once, each on a
-    /// blocking thread (default: the cores); up to 4 × as many requests wait, more are shed.
+    /// CPU work (model fits, /series, /cohorts, /survival, /ab-test, /kpis) that may run at
+    /// once, each on a blocking thread (default: the cores); up to 4 × as many requests wait,
+    /// more are shed.
     #[arg(long, env = "FIT_WORKERS", default_value_t = default_fit_workers(), value_parser = clap::value_parser!(u16).range(1..).map(usize::from))]
     pub fit_workers: usize,
 
