@@ -535,6 +535,22 @@ async fn uncertainty_settings_are_refused_naming_the_field() {
     )
     .await
     .assert_problem(422, Some("/uncertainty/method"));
+    // 2,357 customers × 1,000 draws is within 5,000,000 simulated customers; with every row
+    // counted three times it is not.
+    let tripled: Vec<Value> = customers
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            c["count"] = json!(3);
+            c
+        })
+        .collect();
+    common::post_json(
+        "/models/bgnbd",
+        &json!({"customers": tripled, "predict": {"horizon": 39, "uncertainty": {"method": "bootstrap", "draws": 1000}}}),
+    )
+    .await
+    .assert_problem(422, Some("/predict/uncertainty/draws"));
 }
 
 #[tokio::test]

@@ -147,7 +147,7 @@ pub struct UncertaintyRequest {
     #[serde(default)]
     pub method: UncertaintyMethod,
     /// With `bootstrap`: the simulated data sets, 2 to 1,000 (default 200); customers × draws
-    /// at most 20,000,000.
+    /// at most 5,000,000.
     pub draws: Option<Count>,
     /// With `bootstrap`: the seed of the simulation (default 0); the same seed gives the same
     /// intervals, bit for bit.
@@ -196,9 +196,9 @@ impl UncertaintyRequest {
                 {
                     return Err(InvalidInput::new(
                         format!("{at}/draws"),
-                        format!("2 to {MAX_DRAWS}, with customers × draws at most 20,000,000"),
+                        format!("2 to {MAX_DRAWS}, with customers × draws at most 5,000,000"),
                         format!(
-                            "draws {draws} over {customers} customers: give 2 to {MAX_DRAWS} draws, with customers × draws at most 20,000,000"
+                            "draws {draws} over {customers} customers: give 2 to {MAX_DRAWS} draws, with customers × draws at most 5,000,000"
                         ),
                     ));
                 }

@@ -329,12 +329,10 @@ fn at_times(curve: &SurvivalCurve, times: &[f64]) -> Vec<AtTime> {
             censored += curve.censored[i];
             i += 1;
         }
-        // At risk at `time`: those at risk at the first curve time at or after it.
-        let at_risk = curve
-            .timeline
-            .iter()
-            .position(|&t| t >= time)
-            .map_or(0, |j| curve.at_risk[j]);
+        // At risk at `time`: those at risk at the first curve time at or after it (a binary
+        // search: the timeline is sorted).
+        let first_at_or_after = curve.timeline.partition_point(|&t| t < time);
+        let at_risk = curve.at_risk.get(first_at_or_after).copied().unwrap_or(0);
         let survival = curve.survival[i.saturating_sub(1)];
         rows.push(AtTime {
             time,

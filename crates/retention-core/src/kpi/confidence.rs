@@ -107,37 +107,33 @@ pub fn wilson(successes: u64, trials: u64, confidence: Confidence) -> Interval {
 /// bounds) end the rate's breakdown.
 pub fn with_wilson(mut kpi: Kpi, successes: u64, trials: u64, confidence: Confidence) -> Kpi {
     let interval = wilson(successes, trials, confidence);
-    kpi.breakdown = wilson_steps(kpi.breakdown, successes, trials, confidence, &interval);
+    kpi.breakdown = wilson_steps(kpi.breakdown, confidence, &interval);
     kpi.interval = Some(interval);
     kpi
 }
 
-fn wilson_steps(
-    breakdown: Breakdown,
-    successes: u64,
-    trials: u64,
-    confidence: Confidence,
-    interval: &Interval,
-) -> Breakdown {
-    let (k, n, z) = (successes, trials, num(confidence.z));
+fn wilson_steps(breakdown: Breakdown, confidence: Confidence, interval: &Interval) -> Breakdown {
+    // Fixed texts (no formatting per request): p and n are the rate's inputs, z the step
+    // before the bounds.
+    let z_label: super::breakdown::Text = if confidence.level == DEFAULT_CONFIDENCE {
+        "z for a 95 % interval".into()
+    } else {
+        format!("z for a {} % interval", num(interval.level_pct)).into()
+    };
     breakdown
         .step(
-            format!("z for a {} % interval", num(interval.level_pct)),
-            format!("normal quantile at (1 + {}) / 2", num(confidence.level)),
+            z_label,
+            "normal quantile at (1 + confidence) / 2",
             confidence.z,
         )
         .step(
             "Wilson lower bound",
-            format!(
-                "(p + z²/2n - z √(p(1-p)/n + z²/4n²)) / (1 + z²/n) × 100 with p = {k}/{n}, z = {z}"
-            ),
+            "(p + z²/2n - z √(p(1-p)/n + z²/4n²)) / (1 + z²/n) × 100",
             interval.lower,
         )
         .step(
             "Wilson upper bound",
-            format!(
-                "(p + z²/2n + z √(p(1-p)/n + z²/4n²)) / (1 + z²/n) × 100 with p = {k}/{n}, z = {z}"
-            ),
+            "(p + z²/2n + z √(p(1-p)/n + z²/4n²)) / (1 + z²/n) × 100",
             interval.upper,
         )
 }

@@ -11,8 +11,9 @@ use crate::kpi::{Bounds, Confidence, InvalidInput};
 
 /// Most bootstrap draws one request may ask for.
 pub const MAX_DRAWS: usize = 1000;
-/// Most simulated customers over all draws (customers × draws).
-pub const MAX_SIMULATED: f64 = 20_000_000.0;
+/// Most simulated customers over all draws (customers × draws): bounds the time, and the
+/// memory of the per-row predictions kept for the percentiles (at most 16 bytes × 5,000,000).
+pub const MAX_SIMULATED: f64 = 5_000_000.0;
 
 /// SplitMix64 (Steele, Lea & Flood 2014): a small, well-mixed 64-bit generator whose stream is
 /// fixed by this code.
