@@ -2,11 +2,13 @@
 //! parameters, 200 replicate fits, and the delta-method 95 % interval of the population's
 //! expected purchases by t = 39 must cover the true value in 90–99 % of them (the nominal 95 %
 //! give or take the binomial spread of 200 replicates, about ±3 points at two standard
-//! errors). Seed 20261203; the simulation is this file's own (SplitMix64, Marsaglia–Tsang
-//! gamma draws), so the test does not depend on a random-number crate's stream.
+//! errors). Seed 20261203; the draws come from the core's SplitMix64 with Marsaglia–Tsang
+//! gamma draws (`models::bootstrap`), whose stream no dependency can change; the BG/NBD
+//! process that turns them into customers is this file's own.
 
 use retention_kpi::kpi::Confidence;
 use retention_kpi::models::bgnbd::BgNbd;
+use retention_kpi::models::bootstrap::SplitMix64;
 use retention_kpi::models::purchase::{purchase_model_report, PredictSettings, PurchaseModelName};
 use retention_kpi::models::rfm::CustomerSummary;
 use retention_kpi::models::uncertainty::Uncertainty;
@@ -16,58 +18,10 @@ const REPLICATES: usize = 200;
 const CUSTOMERS: usize = 1000;
 const HORIZON: f64 = 39.0;
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a small, well-mixed 64-bit generator.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform on (0, 1).
-    fn uniform(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-
-    /// Gamma(shape, 1): Marsaglia & Tsang (2000), with the U^(1/shape) boost below 1.
-    fn gamma(&mut self, shape: f64) -> f64 {
-        if shape < 1.0 {
-            return self.gamma(shape + 1.0) * self.uniform().powf(1.0 / shape);
-        }
-        let d = shape - 1.0 / 3.0;
-        let c = 1.0 / (9.0 * d).sqrt();
-        loop {
-            let x = self.normal();
-            let v = (1.0 + c * x).powi(3);
-            if v > 0.0 && self.uniform().ln() < 0.5 * x * x + d - d * v + d * v.ln() {
-                return d * v;
-            }
-        }
-    }
-
-    fn beta(&mut self, a: f64, b: f64) -> f64 {
-        let x = self.gamma(a);
-        x / (x + self.gamma(b))
-    }
-
-    fn exponential(&mut self, rate: f64) -> f64 {
-        -self.uniform().ln() / rate
-    }
-}
-
 /// One customer's repeat purchases over (0, T] under BG/NBD: purchases at rate λ, and after
 /// each one the customer leaves with probability p (as lifetimes' `beta_geometric_nbd_model`
 /// generates them).
-fn simulate(rng: &mut SplitMix, truth: &BgNbd) -> Vec<CustomerSummary> {
+fn simulate(rng: &mut SplitMix64, truth: &BgNbd) -> Vec<CustomerSummary> {
     (0..CUSTOMERS)
         .map(|_| {
             let t = 20.0 + 19.0 * rng.uniform();
@@ -106,7 +60,7 @@ fn the_95_pct_interval_of_population_purchases_covers_the_truth_about_95_pct_of_
         b: 2.5,
     };
     let true_value = truth.expected_purchases_population(HORIZON).unwrap();
-    let mut rng = SplitMix(SEED);
+    let mut rng = SplitMix64::new(SEED);
     let (mut fitted, mut covered) = (0, 0);
     for _ in 0..REPLICATES {
         let rows = simulate(&mut rng, &truth);

@@ -154,7 +154,7 @@ impl ClvRequest {
             .collect()
     }
 
-    fn method_inputs(self) -> Result<ClvMethod, InvalidInput> {
+    fn method_inputs(self, evidence: &ChurnBasedEvidence) -> Result<ClvMethod, InvalidInput> {
         let method = self.method;
         if let Some(stray) = self
             .given()
@@ -182,7 +182,6 @@ impl ClvRequest {
                 required(self.lifespan, "lifespan", method)?,
             ),
             ClvMethodName::ChurnBased => {
-                let evidence = self.churn_evidence()?;
                 let churn = match (self.churn_rate_pct, evidence.churn_rate_pct()) {
                     (Some(_), Some(_)) => return Err(InvalidInput::new(
                         "/churned_customers",
@@ -227,7 +226,7 @@ impl Compute for ClvRequest {
             ClvMethodName::ChurnBased => self.churn_evidence()?,
             _ => ChurnBasedEvidence::default(),
         };
-        let method = self.method_inputs()?;
+        let method = self.method_inputs(&evidence)?;
         let answer = customer_lifetime_value(&method, cac)?;
         Ok(with_churn_based_interval(answer, &method, &evidence))
     }

@@ -4,6 +4,7 @@
 use super::breakdown::{num, Interval, KpiResponse};
 use super::clv::ClvMethod;
 use super::confidence::{wilson, Confidence};
+use super::engagement::Share;
 use super::error::InvalidInput;
 use crate::input::NonNegative;
 
@@ -28,20 +29,8 @@ impl ChurnBasedEvidence {
         confidence: Confidence,
     ) -> Result<Self, InvalidInput> {
         if let Some((lost, start)) = churn_counts {
-            if start == 0 {
-                return Err(InvalidInput::new(
-                    "/start_customers",
-                    "must be greater than zero",
-                    "start_customers is 0: a churn rate needs customers at the start",
-                ));
-            }
-            if lost > start {
-                return Err(InvalidInput::new(
-                    "/churned_customers",
-                    "must not exceed start_customers",
-                    format!("churned_customers ({lost}) exceeds start_customers ({start})"),
-                ));
-            }
+            // A share of the customers at the start, as the loyalty rates are.
+            Share::new("churned_customers", lost, "start_customers", start)?;
             if lost == 0 {
                 return Err(InvalidInput::new(
                     "/churned_customers",
