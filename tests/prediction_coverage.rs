@@ -9,7 +9,9 @@
 use retention_kpi::kpi::Confidence;
 use retention_kpi::models::bgnbd::BgNbd;
 use retention_kpi::models::bootstrap::SplitMix64;
-use retention_kpi::models::purchase::{purchase_model_report, PredictSettings, PurchaseModelName};
+use retention_kpi::models::purchase::{
+    purchase_model_report, ParameterSource, PredictSettings, PurchaseModelName,
+};
 use retention_kpi::models::rfm::CustomerSummary;
 use retention_kpi::models::uncertainty::Uncertainty;
 
@@ -68,11 +70,12 @@ fn the_95_pct_interval_of_population_purchases_covers_the_truth_about_95_pct_of_
             horizon: HORIZON,
             uncertainty: Uncertainty::Delta,
             confidence: Confidence::default(),
+            purchase_counts: None,
         };
         let Ok(answer) = purchase_model_report(
             PurchaseModelName::Bgnbd,
             &rows,
-            0.0,
+            &ParameterSource::Fit { penalty: 0.0 },
             Some(settings),
             100_000,
         ) else {

@@ -61,6 +61,14 @@ pub fn computing() -> Vec<Endpoint> {
             models::purchase::pareto_nbd_examples,
         ),
         endpoint(
+            routes!(models::purchase::mbgnbd),
+            models::purchase::mbgnbd_examples,
+        ),
+        endpoint(
+            routes!(models::purchase::bgbb),
+            models::purchase::bgbb_examples,
+        ),
+        endpoint(
             routes!(models::spend::gamma_gamma),
             models::spend::gamma_gamma_examples,
         ),

@@ -3,6 +3,7 @@
 //! probability p ~ B(a, b).
 
 use super::fit::{maximise, penalised, FitOutcome, NegLogLikelihood};
+use super::pmf;
 use super::rfm::GroupedRfm;
 use super::special::{hyp2f1_signed, ln_rising};
 
@@ -203,6 +204,32 @@ impl BgNbd {
         };
         let value = (a + b - 1.0) / (a - 1.0) * bracket;
         value.is_finite().then_some(value)
+    }
+
+    /// P(X(t) = n) for n = 0 … k of a customer just acquired (eq. 8; lifetimes'
+    /// `probability_of_n_purchases_up_to_time`), by [`pmf::beta_geometric_nbd`].
+    pub fn population_pmf(&self, t: f64, k: usize) -> Option<Vec<f64>> {
+        pmf::beta_geometric_nbd(self.r, self.alpha, self.a, self.b, t, k, 0.0)
+    }
+
+    /// P(X(T, T+t) = n | x, t_x, T) for n = 0 … k: a customer who has left makes none; one
+    /// alive goes on as a new customer with λ ~ Γ(r+x, α+T) and p ~ B(a, b+x).
+    pub fn conditional_pmf(
+        &self,
+        t: f64,
+        k: usize,
+        x: f64,
+        tx: f64,
+        big_t: f64,
+    ) -> Option<Vec<f64>> {
+        let future = BgNbd {
+            r: self.r + x,
+            alpha: self.alpha + big_t,
+            a: self.a,
+            b: self.b + x,
+        }
+        .population_pmf(t, k)?;
+        Some(pmf::mix_with_dead(&future, self.p_alive(x, tx, big_t)))
     }
 }
 

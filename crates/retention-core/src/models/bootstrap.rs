@@ -3,8 +3,10 @@
 //! and every prediction's percentile interval over the refits. Reproducible from its seed: the
 //! generator and the samplers are this file's own, so no dependency upgrade changes a stream.
 
-use super::bgnbd::{self, BgNbd};
-use super::pareto_nbd::{self, ParetoNbd};
+use super::bgbb::BgBb;
+use super::bgnbd::BgNbd;
+use super::mbgnbd::MbgNbd;
+use super::pareto_nbd::ParetoNbd;
 use super::purchase::{ModelAt, PurchaseModel, PurchaseModelName};
 use super::rfm::{CustomerSummary, GroupedRfm};
 use crate::kpi::{Bounds, Confidence, InvalidInput};
@@ -81,18 +83,57 @@ impl Simulate for BgNbd {
     fn simulate(&self, rng: &mut SplitMix64, t: f64) -> (f64, f64) {
         let lambda = rng.gamma(self.r) / self.alpha;
         let p = rng.beta(self.a, self.b);
-        let (mut now, mut x, mut last) = (0.0, 0.0, 0.0);
-        loop {
-            now += rng.exponential(lambda);
-            if now > t {
-                return (x, last);
-            }
-            x += 1.0;
-            last = now;
-            if rng.uniform() < p {
-                return (x, last);
-            }
+        purchases_until_dropout(rng, lambda, p, t)
+    }
+}
+
+/// Purchases at rate `lambda` over (0, t], the customer leaving with probability `p` after
+/// each: (x, t_x).
+fn purchases_until_dropout(rng: &mut SplitMix64, lambda: f64, p: f64, t: f64) -> (f64, f64) {
+    let (mut now, mut x, mut last) = (0.0, 0.0, 0.0);
+    loop {
+        now += rng.exponential(lambda);
+        if now > t {
+            return (x, last);
         }
+        x += 1.0;
+        last = now;
+        if rng.uniform() < p {
+            return (x, last);
+        }
+    }
+}
+
+impl Simulate for MbgNbd {
+    /// As BG/NBD, with one more chance to leave right after the first purchase.
+    fn simulate(&self, rng: &mut SplitMix64, t: f64) -> (f64, f64) {
+        let lambda = rng.gamma(self.r) / self.alpha;
+        let p = rng.beta(self.a, self.b);
+        if rng.uniform() < p {
+            return (0.0, 0.0);
+        }
+        purchases_until_dropout(rng, lambda, p, t)
+    }
+}
+
+impl Simulate for BgBb {
+    /// Periods 1 … n (= T): at the start of each the customer leaves with probability
+    /// θ ~ B(γ, δ); if still alive, buys with probability p ~ B(α, β).
+    fn simulate(&self, rng: &mut SplitMix64, n: f64) -> (f64, f64) {
+        let p = rng.beta(self.alpha, self.beta);
+        let theta = rng.beta(self.gamma, self.delta);
+        let (mut x, mut last, mut period) = (0.0, 0.0, 1.0);
+        while period <= n {
+            if rng.uniform() < theta {
+                break;
+            }
+            if rng.uniform() < p {
+                x += 1.0;
+                last = period;
+            }
+            period += 1.0;
+        }
+        (x, last)
     }
 }
 
@@ -117,7 +158,7 @@ impl Simulate for ParetoNbd {
 /// What one refit predicts: per customer (P(alive), expected purchases), the population curve
 /// and the total.
 struct Draw {
-    customers: Vec<(f64, f64)>,
+    customers: Vec<(f64, f64, f64)>,
     population: Vec<f64>,
     total: f64,
 }
@@ -125,7 +166,7 @@ struct Draw {
 /// The bootstrap's intervals: per customer (P(alive), expected purchases), per population
 /// point, the total, and how many draws gave a fit.
 pub struct BootstrapIntervals {
-    pub customers: Vec<(Bounds, Bounds)>,
+    pub customers: Vec<(Bounds, Bounds, Bounds)>,
     pub population: Vec<Bounds>,
     pub total: Bounds,
     pub draws_used: usize,
@@ -185,16 +226,7 @@ pub fn bootstrap(
             })
             .collect();
         let grouped = GroupedRfm::new(&simulated);
-        let refit = match name {
-            PurchaseModelName::Bgnbd => {
-                let (_, outcome) = bgnbd::fit(&grouped, 0.0);
-                outcome
-            }
-            PurchaseModelName::ParetoNbd => {
-                let (_, outcome) = pareto_nbd::fit(&grouped, 0.0);
-                outcome
-            }
-        };
+        let refit = name.fit(&grouped, 0.0);
         if !refit.converged {
             continue;
         }
@@ -226,6 +258,7 @@ pub fn bootstrap(
             (
                 bounds(results.iter().map(|d| d.customers[i].0).collect()),
                 bounds(results.iter().map(|d| d.customers[i].1).collect()),
+                bounds(results.iter().map(|d| d.customers[i].2).collect()),
             )
         })
         .collect();
@@ -262,6 +295,20 @@ fn simulate_with(
             beta: params[3],
         }
         .simulate(rng, t),
+        PurchaseModelName::Mbgnbd => MbgNbd {
+            r: params[0],
+            alpha: params[1],
+            a: params[2],
+            b: params[3],
+        }
+        .simulate(rng, t),
+        PurchaseModelName::Bgbb => BgBb {
+            alpha: params[0],
+            beta: params[1],
+            gamma: params[2],
+            delta: params[3],
+        }
+        .simulate(rng, t),
     }
 }
 
@@ -277,7 +324,8 @@ fn predict(
         .map(|c| {
             let expected = model.expected_purchases(horizon, c.frequency, c.recency, c.t)?;
             total += expected * c.count;
-            Some((model.p_alive(c.frequency, c.recency, c.t)?, expected))
+            let none = model.conditional_pmf(horizon, 0, c.frequency, c.recency, c.t)?[0];
+            Some((model.p_alive(c.frequency, c.recency, c.t)?, expected, none))
         })
         .collect::<Option<Vec<_>>>()?;
     let population = population_times

@@ -200,6 +200,13 @@ pub fn model_clv(
             format!("customers[{i}] has no monetary_value: CLV needs spend"),
         ));
     }
+    if options.purchase_model == PurchaseModelName::Bgbb {
+        return Err(InvalidInput::new(
+            "/purchase_model",
+            "bgnbd, mbgnbd or pareto_nbd",
+            "CLV here discounts purchases over continuous time; BG/BB counts whole periods: use /models/bgbb for its expected purchases, or a continuous-time model here",
+        ));
+    }
     let purchases = fit_purchase_model(options.purchase_model, rows, 0.0, max_rows)?;
     let spend_fit = spend_model(rows, 0.0)?;
     let delta = options
@@ -333,6 +340,7 @@ pub fn model_clv(
             customers: purchases.grouped.customers,
             distinct_rows: purchases.grouped.distinct_rows,
             fit: purchases.fit,
+            scored_with: None,
             predictions: None,
             notes: vec![],
         },

@@ -583,6 +583,26 @@ fn standard_errors(hessian: &DMatrix<f64>, params: &[f64], scale: f64) -> Vec<Op
     }
 }
 
+/// Asserts that a likelihood's analytic gradient at `p` equals central differences of its
+/// value (relative step 1e-6, to 1e-6 of the larger of the gradient and 1).
+#[cfg(test)]
+pub(crate) fn assert_gradient_matches<M: NegLogLikelihood>(model: &M, p: &[f64]) {
+    let (_, g) = model.value_and_gradient(p);
+    for j in 0..p.len() {
+        let h = 1e-6 * p[j];
+        let (mut up, mut down) = (p.to_vec(), p.to_vec());
+        up[j] += h;
+        down[j] -= h;
+        let numeric =
+            (model.value_and_gradient(&up).0 - model.value_and_gradient(&down).0) / (2.0 * h);
+        assert!(
+            (numeric - g[j]).abs() < 1e-6 * g[j].abs().max(1.0),
+            "parameter {j}: {numeric} vs {}",
+            g[j]
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

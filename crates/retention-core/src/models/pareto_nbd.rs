@@ -2,6 +2,7 @@
 //! rate λ ~ Γ(r, α), an exponential lifetime with a gamma-mixed dropout rate μ ~ Γ(s, β).
 
 use super::fit::{cancelled, maximise, penalised, FitOutcome, NegLogLikelihood};
+use super::pmf;
 use super::rfm::GroupedRfm;
 use super::special::{ln_hyp2f1_unit, ln_rising, log_add_exp};
 
@@ -269,6 +270,33 @@ impl ParetoNbd {
     pub fn expected_purchases_population(&self, t: f64) -> Option<f64> {
         let value = self.r * self.beta / self.alpha * self.decay(self.beta / (self.beta + t));
         value.is_finite().then_some(value)
+    }
+
+    /// P(X(t) = n) for n = 0 … k of a customer just acquired, by [`pmf::pareto_nbd`].
+    pub fn population_pmf(&self, t: f64, k: usize) -> Option<Vec<f64>> {
+        pmf::pareto_nbd(self.r, self.alpha, self.s, self.beta, t, k)
+    }
+
+    /// P(X(T, T+t) = n | x, t_x, T) for n = 0 … k: a customer who has left makes none; one
+    /// alive goes on as a new customer with λ ~ Γ(r+x, α+T) and μ ~ Γ(s, β+T) (the lifetime is
+    /// memoryless). Equal to Hardie's note 028, eq. 16 (lifetimes'
+    /// `conditional_probability_of_n_purchases_up_to_time`).
+    pub fn conditional_pmf(
+        &self,
+        t: f64,
+        k: usize,
+        x: f64,
+        tx: f64,
+        big_t: f64,
+    ) -> Option<Vec<f64>> {
+        let future = ParetoNbd {
+            r: self.r + x,
+            alpha: self.alpha + big_t,
+            s: self.s,
+            beta: self.beta + big_t,
+        }
+        .population_pmf(t, k)?;
+        Some(pmf::mix_with_dead(&future, self.p_alive(x, tx, big_t)?))
     }
 }
 

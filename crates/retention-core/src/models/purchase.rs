@@ -6,11 +6,13 @@ use serde::{Deserialize, Serialize};
 use nalgebra::{DMatrix, DVector};
 
 use super::bootstrap::bootstrap;
+use super::fit::FitOutcome;
+use super::pmf::MAX_PURCHASE_COUNT;
 use super::report::{fit_summary, FitSummary};
 use super::rfm::{CustomerSummary, GroupedRfm};
 use super::uncertainty::{Delta, Uncertainty};
 use super::value::PurchasePredictor;
-use super::{bgnbd, pareto_nbd};
+use super::{bgbb, bgnbd, mbgnbd, pareto_nbd};
 use crate::kpi::{Bounds, Confidence, IntervalMethod, InvalidInput};
 
 /// Most points of a population curve or periods of a CLV breakdown.
@@ -30,12 +32,34 @@ pub struct CustomerPrediction {
     pub p_alive: f64,
     /// Expected purchases in (T, T + horizon].
     pub expected_purchases: f64,
+    /// Probability of no purchase in (T, T + horizon] (1 − P(alive) + P(alive) × the chance
+    /// an alive customer makes none).
+    pub p_no_purchase: f64,
+    /// P(exactly n purchases in (T, T + horizon]) for n = 0 … `predict.purchase_counts`, when
+    /// asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purchase_count_probabilities: Option<Vec<f64>>,
     /// The interval of `p_alive`, at the predictions' `intervals` level.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_alive_interval: Option<Bounds>,
     /// The interval of `expected_purchases`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_purchases_interval: Option<Bounds>,
+    /// The interval of `p_no_purchase`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p_no_purchase_interval: Option<Bounds>,
+}
+
+/// The purchase-count distribution of a customer just acquired over the horizon.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PurchaseCounts {
+    /// P(X(horizon) = n) for n = 0 … k.
+    pub probabilities: Vec<f64>,
+    /// P(X(horizon) > k) = 1 − Σ probabilities.
+    pub more: f64,
+    /// The model's formula.
+    pub formula: String,
 }
 
 /// A point of the population's expected cumulative purchases.
@@ -67,16 +91,51 @@ pub struct PurchasePredictions {
     pub intervals: Option<IntervalMethod>,
     /// The population curve E[X(t)] at t = 1, 2, … up to the horizon (at most 1000 points).
     pub population: Vec<CurvePoint>,
+    /// With `predict.purchase_counts`: the count distribution of a new customer over the
+    /// horizon.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub population_purchase_counts: Option<PurchaseCounts>,
+}
+
+/// The fields of a fit summary as a purchase-model answer carries them: present after a
+/// fit, absent when the caller gave the parameters (the spec's view of an optional flattened
+/// fit).
+#[cfg(feature = "openapi")]
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct FitFields {
+    /// Parameters by name, in the model's order.
+    #[schema(value_type = Option<std::collections::HashMap<String, super::report::Estimate>>)]
+    parameters: (),
+    /// The full log-likelihood at the estimates (comparable to published figures).
+    #[schema(value_type = Option<f64>)]
+    log_likelihood: (),
+    #[schema(value_type = Option<bool>)]
+    converged: (),
+    #[schema(value_type = Option<u64>)]
+    iterations: (),
+    /// How the optimiser stopped.
+    #[schema(value_type = Option<String>)]
+    termination: (),
+    /// The likelihood maximised.
+    #[schema(value_type = Option<String>)]
+    formula: (),
 }
 
 /// A purchase model's fit.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PurchaseModelResponse {
-    /// `bgnbd` or `pareto_nbd`.
+    /// `bgnbd`, `mbgnbd`, `pareto_nbd` or `bgbb`.
     pub model: String,
-    #[serde(flatten)]
-    pub fit: FitSummary,
+    /// The fit, absent when the caller gave the parameters (`scored_with`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = FitFields))]
+    pub fit: Option<FitSummary>,
+    /// The parameters the caller gave instead of a fit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<std::collections::HashMap<String, f64>>))]
+    pub scored_with: Option<serde_json::Map<String, serde_json::Value>>,
     /// Customers fitted (Σ count) and distinct (x, t_x, T) rows the likelihood was evaluated on.
     pub customers: f64,
     pub distinct_rows: usize,
@@ -106,6 +165,7 @@ fn predictions(
     model: &dyn PurchaseModel,
     rows: &[CustomerSummary],
     horizon_value: f64,
+    purchase_counts: Option<usize>,
     delta: Option<(&Delta, ModelAt)>,
 ) -> Result<PurchasePredictions, InvalidInput> {
     let undefined = || {
@@ -128,6 +188,13 @@ fn predictions(
             let expected = model
                 .expected_purchases(horizon_value, x, tx, t)
                 .ok_or_else(undefined)?;
+            let no_purchase =
+                |m: &dyn PurchaseModel| m.conditional_pmf(horizon_value, 0, x, tx, t).map(|p| p[0]);
+            let p_none = no_purchase(model).ok_or_else(undefined)?;
+            let counts = purchase_counts
+                .map(|k| model.conditional_pmf(horizon_value, k, x, tx, t))
+                .map(|p| p.ok_or_else(undefined))
+                .transpose()?;
             let mut prediction = CustomerPrediction {
                 id: c.id.clone(),
                 frequency: x,
@@ -135,8 +202,11 @@ fn predictions(
                 t,
                 p_alive,
                 expected_purchases: expected,
+                p_no_purchase: p_none,
+                purchase_count_probabilities: counts,
                 p_alive_interval: None,
                 expected_purchases_interval: None,
+                p_no_purchase_interval: None,
             };
             if let Some((delta, at)) = delta {
                 let g = delta
@@ -145,10 +215,16 @@ fn predictions(
                         Some(vec![
                             m.p_alive(x, tx, t)?,
                             m.expected_purchases(horizon_value, x, tx, t)?,
+                            no_purchase(m.as_ref())?,
                         ])
                     })
                     .ok_or_else(undefined)?;
                 let (g_alive, g_expected) = (g.column(0).into_owned(), g.column(1).into_owned());
+                prediction.p_no_purchase_interval = Some(delta.bounds(
+                    p_none,
+                    delta.standard_error(&g.column(2).into_owned()),
+                    (0.0, 1.0),
+                ));
                 prediction.p_alive_interval =
                     Some(delta.bounds(p_alive, delta.standard_error(&g_alive), (0.0, 1.0)));
                 prediction.expected_purchases_interval = Some(delta.bounds(
@@ -199,6 +275,19 @@ fn predictions(
             })
         })
         .collect::<Result<Vec<_>, InvalidInput>>()?;
+    let population_purchase_counts = purchase_counts
+        .map(|k| {
+            let probabilities = model
+                .population_pmf(horizon_value, k)
+                .ok_or_else(undefined)?;
+            let more = (1.0 - probabilities.iter().sum::<f64>()).max(0.0);
+            Ok::<_, InvalidInput>(PurchaseCounts {
+                probabilities,
+                more,
+                formula: model.pmf_formula().to_owned(),
+            })
+        })
+        .transpose()?;
     let total_interval = delta
         .zip(total_gradient)
         .map(|((delta, _), g)| delta.bounds(total, delta.standard_error(&g), (0.0, f64::INFINITY)));
@@ -212,6 +301,7 @@ fn predictions(
             method: DELTA_METHOD.into(),
         }),
         population,
+        population_purchase_counts,
     })
 }
 
@@ -235,9 +325,10 @@ fn with_bootstrap(
         (draws, seed),
         confidence,
     )?;
-    for (c, (alive, purchases)) in answer.customers.iter_mut().zip(boot.customers) {
+    for (c, (alive, purchases, none)) in answer.customers.iter_mut().zip(boot.customers) {
         c.p_alive_interval = Some(alive);
         c.expected_purchases_interval = Some(purchases);
+        c.p_no_purchase_interval = Some(none);
     }
     for (point, bounds) in answer.population.iter_mut().zip(boot.population) {
         point.interval = Some(bounds);
@@ -269,6 +360,15 @@ fn bgnbd_at(p: &[f64]) -> Box<dyn PurchaseModel> {
     })
 }
 
+fn mbgnbd_at(p: &[f64]) -> Box<dyn PurchaseModel> {
+    Box::new(mbgnbd::MbgNbd {
+        r: p[0],
+        alpha: p[1],
+        a: p[2],
+        b: p[3],
+    })
+}
+
 fn pareto_nbd_at(p: &[f64]) -> Box<dyn PurchaseModel> {
     Box::new(pareto_nbd::ParetoNbd {
         r: p[0],
@@ -278,7 +378,16 @@ fn pareto_nbd_at(p: &[f64]) -> Box<dyn PurchaseModel> {
     })
 }
 
-/// BG/NBD or Pareto/NBD.
+fn bgbb_at(p: &[f64]) -> Box<dyn PurchaseModel> {
+    Box::new(bgbb::BgBb {
+        alpha: p[0],
+        beta: p[1],
+        gamma: p[2],
+        delta: p[3],
+    })
+}
+
+/// BG/NBD, MBG/NBD, Pareto/NBD or BG/BB.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -286,6 +395,8 @@ pub enum PurchaseModelName {
     #[default]
     Bgnbd,
     ParetoNbd,
+    Mbgnbd,
+    Bgbb,
 }
 
 impl PurchaseModelName {
@@ -294,20 +405,99 @@ impl PurchaseModelName {
         match self {
             Self::Bgnbd => "bgnbd",
             Self::ParetoNbd => "pareto_nbd",
+            Self::Mbgnbd => "mbgnbd",
+            Self::Bgbb => "bgbb",
+        }
+    }
+
+    /// The parameters, in the fit's order.
+    pub fn parameter_names(self) -> &'static [&'static str] {
+        match self {
+            Self::Bgnbd | Self::Mbgnbd => &["r", "alpha", "a", "b"],
+            Self::ParetoNbd => &["r", "alpha", "s", "beta"],
+            Self::Bgbb => &["alpha", "beta", "gamma", "delta"],
+        }
+    }
+
+    /// The log-likelihood the fit maximises.
+    pub fn formula(self) -> &'static str {
+        match self {
+            Self::Bgnbd => BGNBD_FORMULA,
+            Self::ParetoNbd => PARETO_FORMULA,
+            Self::Mbgnbd => MBGNBD_FORMULA,
+            Self::Bgbb => BGBB_FORMULA,
+        }
+    }
+
+    /// The model at given parameters.
+    pub fn at(self) -> ModelAt {
+        match self {
+            Self::Bgnbd => bgnbd_at,
+            Self::ParetoNbd => pareto_nbd_at,
+            Self::Mbgnbd => mbgnbd_at,
+            Self::Bgbb => bgbb_at,
+        }
+    }
+
+    /// Maximises the model's likelihood on grouped rows.
+    pub fn fit(self, grouped: &GroupedRfm, penalty: f64) -> FitOutcome {
+        match self {
+            Self::Bgnbd => bgnbd::fit(grouped, penalty).1,
+            Self::ParetoNbd => pareto_nbd::fit(grouped, penalty).1,
+            Self::Mbgnbd => mbgnbd::fit(grouped, penalty).1,
+            Self::Bgbb => bgbb::fit(grouped, penalty).1,
         }
     }
 }
 
+const MBGNBD_FORMULA: &str = "ln L = ln Γ(r+x) - ln Γ(r) + r ln α + ln B(a, b+x+1) - ln B(a, b) + ln((α+T)^-(r+x) + a/(b+x) (α+t_x)^-(r+x))";
+const BGBB_FORMULA: &str = "L = B(α+x, β+n-x)/B(α, β) B(γ, δ+n)/B(γ, δ) + Σ_{i=0}^{n-t_x-1} B(α+x, β+t_x-x+i)/B(α, β) B(γ+1, δ+t_x+i)/B(γ, δ)";
+const BETA_GEOMETRIC_PMF: &str = "P(X(t)=n) = B(a, b+n)/B(a, b) NB(n) + δ(n>0) B(a+1, b+n-1)/B(a, b) P(NB ≥ n), NB(n) = Γ(r+n)/(Γ(r) n!) (α/(α+t))^r (t/(α+t))^n";
+const MODIFIED_PMF: &str = "P(X(t)=n) = B(a, b+n+1)/B(a, b) NB(n) + B(a+1, b+n)/B(a, b) P(NB ≥ n), NB(n) = Γ(r+n)/(Γ(r) n!) (α/(α+t))^r (t/(α+t))^n";
+const PARETO_PMF: &str =
+    "P(X(t)=n) = B1 + B2 - B3 (Fader, Hardie & Lee, note 028, eq. 16 at x = t_x = T = 0)";
+const BGBB_PMF: &str = "P(X(n)=x) = C(n, x) B(α+x, β+n-x)/B(α, β) B(γ, δ+n)/B(γ, δ) + Σ_{i=x}^{n-1} C(i, x) B(α+x, β+i-x)/B(α, β) B(γ+1, δ+i)/B(γ, δ)";
+
 /// What every fitted purchase model predicts: per customer (P(alive), expected purchases,
-/// through [`PurchasePredictor`]) and for the population.
+/// through [`PurchasePredictor`]), for the population, and the purchase-count probabilities.
 pub trait PurchaseModel: PurchasePredictor {
     /// Expected repeat purchases of a randomly chosen customer by time `t` after the first.
     fn expected_purchases_population(&self, t: f64) -> Option<f64>;
+    /// P(X(t) = n) for n = 0 … k of a customer just acquired.
+    fn population_pmf(&self, t: f64, k: usize) -> Option<Vec<f64>>;
+    /// P(X(T, T + horizon) = n | x, t_x, T) for n = 0 … k.
+    fn conditional_pmf(&self, horizon: f64, k: usize, x: f64, tx: f64, t: f64) -> Option<Vec<f64>>;
+    /// The formula of the count probabilities.
+    fn pmf_formula(&self) -> &'static str;
 }
 
 impl PurchaseModel for bgnbd::BgNbd {
     fn expected_purchases_population(&self, t: f64) -> Option<f64> {
         bgnbd::BgNbd::expected_purchases_population(self, t)
+    }
+    fn population_pmf(&self, t: f64, k: usize) -> Option<Vec<f64>> {
+        bgnbd::BgNbd::population_pmf(self, t, k)
+    }
+    fn conditional_pmf(&self, h: f64, k: usize, x: f64, tx: f64, t: f64) -> Option<Vec<f64>> {
+        bgnbd::BgNbd::conditional_pmf(self, h, k, x, tx, t)
+    }
+    fn pmf_formula(&self) -> &'static str {
+        BETA_GEOMETRIC_PMF
+    }
+}
+
+impl PurchaseModel for mbgnbd::MbgNbd {
+    fn expected_purchases_population(&self, t: f64) -> Option<f64> {
+        mbgnbd::MbgNbd::expected_purchases_population(self, t)
+    }
+    fn population_pmf(&self, t: f64, k: usize) -> Option<Vec<f64>> {
+        mbgnbd::MbgNbd::population_pmf(self, t, k)
+    }
+    fn conditional_pmf(&self, h: f64, k: usize, x: f64, tx: f64, t: f64) -> Option<Vec<f64>> {
+        mbgnbd::MbgNbd::conditional_pmf(self, h, k, x, tx, t)
+    }
+    fn pmf_formula(&self) -> &'static str {
+        MODIFIED_PMF
     }
 }
 
@@ -315,19 +505,54 @@ impl PurchaseModel for pareto_nbd::ParetoNbd {
     fn expected_purchases_population(&self, t: f64) -> Option<f64> {
         pareto_nbd::ParetoNbd::expected_purchases_population(self, t)
     }
+    fn population_pmf(&self, t: f64, k: usize) -> Option<Vec<f64>> {
+        pareto_nbd::ParetoNbd::population_pmf(self, t, k)
+    }
+    fn conditional_pmf(&self, h: f64, k: usize, x: f64, tx: f64, t: f64) -> Option<Vec<f64>> {
+        pareto_nbd::ParetoNbd::conditional_pmf(self, h, k, x, tx, t)
+    }
+    fn pmf_formula(&self) -> &'static str {
+        PARETO_PMF
+    }
 }
 
-/// A fitted purchase model, its fit report and the grouped rows it was fitted on.
+impl PurchaseModel for bgbb::BgBb {
+    fn expected_purchases_population(&self, t: f64) -> Option<f64> {
+        bgbb::BgBb::expected_purchases_population(self, t)
+    }
+    fn population_pmf(&self, t: f64, k: usize) -> Option<Vec<f64>> {
+        bgbb::BgBb::population_pmf(self, t, k)
+    }
+    fn conditional_pmf(&self, h: f64, k: usize, x: f64, tx: f64, t: f64) -> Option<Vec<f64>> {
+        bgbb::BgBb::conditional_pmf(self, h, k, x, tx, t)
+    }
+    fn pmf_formula(&self) -> &'static str {
+        BGBB_PMF
+    }
+}
+
+/// A purchase model, fitted or given, and the grouped rows it scores.
 pub struct FittedPurchaseModel {
     pub model: Box<dyn PurchaseModel>,
-    pub fit: FitSummary,
+    /// The fit's report; `None` when the parameters were given.
+    pub fit: Option<FitSummary>,
     pub grouped: GroupedRfm,
     /// The estimates (natural scale, the model's order).
     pub params: Vec<f64>,
-    /// The covariance of the log parameters; `None` where the Hessian is not positive definite.
+    /// The covariance of the log parameters; `None` where the Hessian is not positive definite
+    /// or there was no fit.
     pub log_covariance: Option<DMatrix<f64>>,
     /// The model at other parameters (for the delta method).
     pub at: ModelAt,
+}
+
+/// Where a purchase model's parameters come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParameterSource {
+    /// Fitted to the customers, with this L2 penalty (0 for maximum likelihood).
+    Fit { penalty: f64 },
+    /// Given by the caller (natural scale, the model's order), checked positive and finite.
+    Given(Vec<f64>),
 }
 
 /// Fits the named model to the customers (grouped into distinct rows first).
@@ -335,6 +560,23 @@ pub fn fit_purchase_model(
     name: PurchaseModelName,
     rows: &[CustomerSummary],
     penalty_value: f64,
+    max_rows: usize,
+) -> Result<FittedPurchaseModel, InvalidInput> {
+    purchase_model(
+        name,
+        rows,
+        &ParameterSource::Fit {
+            penalty: penalty_value,
+        },
+        max_rows,
+    )
+}
+
+/// The named model, fitted to the customers or at the given parameters.
+pub fn purchase_model(
+    name: PurchaseModelName,
+    rows: &[CustomerSummary],
+    source: &ParameterSource,
     max_rows: usize,
 ) -> Result<FittedPurchaseModel, InvalidInput> {
     let grouped = GroupedRfm::new(rows);
@@ -348,35 +590,71 @@ pub fn fit_purchase_model(
             ),
         ));
     }
-    let (model, fit, outcome, at): (Box<dyn PurchaseModel>, FitSummary, _, ModelAt) = match name {
-        PurchaseModelName::Bgnbd => {
-            let (model, outcome) = bgnbd::fit(&grouped, penalty_value);
-            let fit = fit_summary(&["r", "alpha", "a", "b"], &outcome, BGNBD_FORMULA)?;
-            (Box::new(model), fit, outcome, bgnbd_at)
+    let at = name.at();
+    match source {
+        ParameterSource::Fit { penalty } => {
+            let outcome = name.fit(&grouped, *penalty);
+            let fit = fit_summary(name.parameter_names(), &outcome, name.formula())?;
+            Ok(FittedPurchaseModel {
+                model: at(&outcome.params),
+                fit: Some(fit),
+                grouped,
+                params: outcome.params,
+                log_covariance: outcome.log_covariance,
+                at,
+            })
         }
-        PurchaseModelName::ParetoNbd => {
-            let (model, outcome) = pareto_nbd::fit(&grouped, penalty_value);
-            let fit = fit_summary(&["r", "alpha", "s", "beta"], &outcome, PARETO_FORMULA)?;
-            (Box::new(model), fit, outcome, pareto_nbd_at)
-        }
-    };
-    Ok(FittedPurchaseModel {
-        model,
-        fit,
-        grouped,
-        params: outcome.params,
-        log_covariance: outcome.log_covariance,
-        at,
-    })
+        ParameterSource::Given(params) => Ok(FittedPurchaseModel {
+            model: at(params),
+            fit: None,
+            grouped,
+            params: params.clone(),
+            log_covariance: None,
+            at,
+        }),
+    }
 }
 
 /// What the predictions are asked for: the horizon, how their intervals are computed and at
-/// what level.
+/// what level, and up to which count the purchase-count probabilities go.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PredictSettings {
     pub horizon: f64,
     pub uncertainty: Uncertainty,
     pub confidence: Confidence,
+    pub purchase_counts: Option<usize>,
+}
+
+/// Most customers × (k + 1)² the per-customer purchase-count probabilities may cost (the
+/// Pareto/NBD's take k²/2 hypergeometric series per customer).
+pub const MAX_COUNT_CELLS: f64 = 1_000_000.0;
+
+impl PredictSettings {
+    /// The count limit k checked: at most [`MAX_PURCHASE_COUNT`], and rows × (k+1)² at most
+    /// [`MAX_COUNT_CELLS`].
+    pub fn check_purchase_counts(
+        k: Option<f64>,
+        rows: usize,
+        at: &str,
+    ) -> Result<Option<usize>, InvalidInput> {
+        let Some(k) = k else { return Ok(None) };
+        if !(k >= 0.0 && k.fract() == 0.0 && k <= MAX_PURCHASE_COUNT as f64) {
+            return Err(InvalidInput::new(
+                at,
+                format!("a whole number from 0 to {MAX_PURCHASE_COUNT}"),
+                format!("purchase_counts {k}: give the largest count n of P(X = n), a whole number from 0 to {MAX_PURCHASE_COUNT}"),
+            ));
+        }
+        let cells = rows as f64 * (k + 1.0) * (k + 1.0);
+        if cells > MAX_COUNT_CELLS {
+            return Err(InvalidInput::new(
+                at,
+                "customers × (purchase_counts + 1)² at most 1,000,000",
+                format!("purchase_counts {k} for {rows} customer rows would cost {cells} cells; customers × (purchase_counts + 1)² may be at most 1,000,000: ask for fewer counts or score fewer customers per request"),
+            ));
+        }
+        Ok(Some(k as usize))
+    }
 }
 
 impl FittedPurchaseModel {
@@ -387,17 +665,27 @@ impl FittedPurchaseModel {
     }
 }
 
-/// Fits a purchase model and, given a horizon, predicts each customer's P(alive) and expected
-/// purchases and the population curve, with their intervals when asked (the answer of
-/// `/models/bgnbd` and `/models/pareto-nbd`).
+/// Fits a purchase model (or takes the caller's parameters) and, given a horizon, predicts
+/// each customer's P(alive), expected purchases, chance of none and (on request) purchase-count
+/// probabilities, and the population curve, with their intervals when asked (the answer of
+/// `/models/bgnbd`, `/models/mbgnbd`, `/models/pareto-nbd` and `/models/bgbb`).
 pub fn purchase_model_report(
     name: PurchaseModelName,
     rows: &[CustomerSummary],
-    penalty_value: f64,
+    source: &ParameterSource,
     predict: Option<PredictSettings>,
     max_rows: usize,
 ) -> Result<PurchaseModelResponse, InvalidInput> {
-    let fitted = fit_purchase_model(name, rows, penalty_value, max_rows)?;
+    if let (ParameterSource::Given(_), Some(settings)) = (source, predict) {
+        if matches!(settings.uncertainty, Uncertainty::Bootstrap { .. }) {
+            return Err(InvalidInput::new(
+                "/predict/uncertainty/method",
+                "delta or none with given parameters",
+                "the bootstrap refits the model to data simulated from a fit: with given parameters there is none; give method \"none\" or fit the model",
+            ));
+        }
+    }
+    let fitted = purchase_model(name, rows, source, max_rows)?;
     let mut notes = Vec::new();
     let predictions = match predict {
         Some(settings) => {
@@ -406,10 +694,20 @@ pub fn purchase_model_report(
                 _ => None,
             };
             if settings.uncertainty == Uncertainty::Delta && delta.is_none() {
-                notes.push("No prediction intervals: the fit's Hessian is not positive definite, so its covariance is unknown.".to_owned());
+                notes.push(if fitted.fit.is_some() {
+                    "No prediction intervals: the fit's Hessian is not positive definite, so its covariance is unknown.".to_owned()
+                } else {
+                    "No prediction intervals: the parameters were given, not fitted here, so their covariance is unknown.".to_owned()
+                });
             }
             let delta = delta.as_ref().map(|(d, at)| (d, *at));
-            let mut answer = predictions(fitted.model.as_ref(), rows, settings.horizon, delta)?;
+            let mut answer = predictions(
+                fitted.model.as_ref(),
+                rows,
+                settings.horizon,
+                settings.purchase_counts,
+                delta,
+            )?;
             if let Uncertainty::Bootstrap { draws, seed } = settings.uncertainty {
                 with_bootstrap(
                     &mut answer,
@@ -425,21 +723,46 @@ pub fn purchase_model_report(
         None => None,
     };
     let grouped = &fitted.grouped;
-    notes.insert(
-        0,
-        format!(
-            "{} customers in {} distinct rows: identical rows are fitted once, weighted.",
-            grouped.customers, grouped.distinct_rows
-        ),
-    );
-    if penalty_value > 0.0 {
-        notes.push(format!("L2 penalty {penalty_value}: these are penalised estimates, not the maximum-likelihood ones."));
+    let scored_with = match source {
+        ParameterSource::Fit { penalty } => {
+            notes.insert(
+                0,
+                format!(
+                    "{} customers in {} distinct rows: identical rows are fitted once, weighted.",
+                    grouped.customers, grouped.distinct_rows
+                ),
+            );
+            if *penalty > 0.0 {
+                notes.push(format!("L2 penalty {penalty}: these are penalised estimates, not the maximum-likelihood ones."));
+            }
+            None
+        }
+        ParameterSource::Given(params) => {
+            notes.insert(
+                0,
+                format!(
+                    "Scored with the parameters given, without a fit: {} customers in {} distinct rows.",
+                    grouped.customers, grouped.distinct_rows
+                ),
+            );
+            Some(
+                name.parameter_names()
+                    .iter()
+                    .zip(params)
+                    .map(|(n, v)| ((*n).to_owned(), serde_json::Value::from(*v)))
+                    .collect(),
+            )
+        }
+    };
+    if name == PurchaseModelName::Bgbb {
+        notes.push("BG/BB: recency and T are periods (t_x, n), the horizon whole periods; P(alive) is the chance of being alive through period n.".to_owned());
     }
     Ok(PurchaseModelResponse {
         model: name.as_str().to_owned(),
         customers: grouped.customers,
         distinct_rows: grouped.distinct_rows,
         fit: fitted.fit,
+        scored_with,
         predictions,
         notes,
     })

@@ -25,6 +25,25 @@ impl PurchasePredictor for super::pareto_nbd::ParetoNbd {
     }
 }
 
+impl PurchasePredictor for super::mbgnbd::MbgNbd {
+    fn p_alive(&self, x: f64, tx: f64, t: f64) -> Option<f64> {
+        Some(super::mbgnbd::MbgNbd::p_alive(self, x, tx, t))
+    }
+    fn expected_purchases(&self, horizon: f64, x: f64, tx: f64, t: f64) -> Option<f64> {
+        super::mbgnbd::MbgNbd::expected_purchases(self, horizon, x, tx, t)
+    }
+}
+
+/// BG/BB with T = n, the periods observed, and the horizon in whole periods.
+impl PurchasePredictor for super::bgbb::BgBb {
+    fn p_alive(&self, x: f64, tx: f64, t: f64) -> Option<f64> {
+        Some(super::bgbb::BgBb::p_alive(self, x, tx, t))
+    }
+    fn expected_purchases(&self, horizon: f64, x: f64, tx: f64, t: f64) -> Option<f64> {
+        super::bgbb::BgBb::expected_purchases(self, horizon, x, tx, t)
+    }
+}
+
 /// How future purchases turn into value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ValuationTerms {
