@@ -483,3 +483,61 @@ async fn the_chance_of_no_purchase_agrees_with_the_counts_and_the_expectation() 
         assert!((total - 1.0).abs() < 1e-12, "{path}");
     }
 }
+
+#[tokio::test]
+async fn gamma_gamma_scores_with_given_parameters_as_its_fit_does() {
+    let customers: Vec<Value> = common::cdnow_customers();
+    let mut body = json!({"customers": customers, "uncertainty": {"method": "none"}});
+    let fitted = common::post_json("/models/gamma-gamma", &body).await;
+    assert_eq!(
+        fitted.status,
+        200,
+        "{}",
+        &fitted.text[..fitted.text.len().min(300)]
+    );
+    body["parameters"] = fitted.body["parameters"].clone();
+    let scored = common::post_json("/models/gamma-gamma", &body).await;
+    assert_eq!(
+        scored.status,
+        200,
+        "{}",
+        &scored.text[..scored.text.len().min(300)]
+    );
+    assert!(scored.body.get("log_likelihood").is_none());
+    assert_eq!(
+        serde_json::to_string(&scored.body["customers"]).unwrap(),
+        serde_json::to_string(&fitted.body["customers"]).unwrap()
+    );
+    // One customer is enough to score; q ≤ 1 (no finite mean spend) and negatives are refused.
+    let one = json!([{"frequency": 2, "monetary_value": 35.5}]);
+    let answer = common::post_json(
+        "/models/gamma-gamma",
+        &json!({"customers": one, "parameters": {"p": 6.25, "q": 3.74, "gamma": 15.44}}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    // E[M | x = 2, m = 35.5] = p (γ + m x) / (p x + q − 1)
+    let expected = 6.25 * (15.44 + 35.5 * 2.0) / (6.25 * 2.0 + 3.74 - 1.0);
+    let got = answer.body["customers"][0]["expected_spend"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (got - expected).abs() < 1e-12 * expected,
+        "{got} vs {expected}"
+    );
+    for (parameters, pointer) in [
+        (
+            json!({"p": 6.25, "q": 0.9, "gamma": 15.44}),
+            "/parameters/q",
+        ),
+        (json!({"p": -1, "q": 3.74, "gamma": 15.44}), "/parameters/p"),
+        (json!({"p": 6.25, "q": 3.74}), "/parameters/gamma"),
+    ] {
+        common::post_json(
+            "/models/gamma-gamma",
+            &json!({"customers": one, "parameters": parameters}),
+        )
+        .await
+        .assert_problem(422, Some(pointer));
+    }
+}

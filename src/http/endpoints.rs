@@ -76,6 +76,10 @@ pub fn computing() -> Vec<Endpoint> {
             routes!(models::clv::model_clv),
             models::clv::model_clv_examples,
         ),
+        endpoint(
+            routes!(models::backtest::model_backtest),
+            models::backtest::model_backtest_examples,
+        ),
         endpoint(routes!(models::sbg::sbg), models::sbg::sbg_examples),
     ]
 }

@@ -103,26 +103,7 @@ impl CustomerData {
                 })?;
                 let end = parse_date("/calibration_end", &end)?;
                 let unit = self.unit.unwrap_or(TimeUnit::Week);
-                let parsed = transactions
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, t)| {
-                        let amount = t.amount.unwrap_or(0.0);
-                        let amount = NonNegative::new(amount).ok_or_else(|| {
-                            InvalidInput::new(
-                                format!("/transactions/{i}/amount"),
-                                "must not be negative",
-                                format!("transactions[{i}].amount {amount} is negative"),
-                            )
-                        })?;
-                        Ok(Transaction {
-                            customer_id: t.customer_id,
-                            date: parse_date(&format!("/transactions/{i}/date"), &t.date)?,
-                            amount: amount.get(),
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                summarise(&parsed, end, unit)
+                summarise(&parse_transactions(transactions)?, end, unit)
             }
             (None, None) => {
                 return Err(InvalidInput::new(
@@ -137,6 +118,28 @@ impl CustomerData {
         }
         Ok(rows)
     }
+}
+
+/// The transactions checked: dates of the form YYYY-MM-DD, amounts not negative.
+pub fn parse_transactions(rows: Vec<TransactionRow>) -> Result<Vec<Transaction>, InvalidInput> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let amount = t.amount.unwrap_or(0.0);
+            let amount = NonNegative::new(amount).ok_or_else(|| {
+                InvalidInput::new(
+                    format!("/transactions/{i}/amount"),
+                    "must not be negative",
+                    format!("transactions[{i}].amount {amount} is negative"),
+                )
+            })?;
+            Ok(Transaction {
+                customer_id: t.customer_id,
+                date: parse_date(&format!("/transactions/{i}/date"), &t.date)?,
+                amount: amount.get(),
+            })
+        })
+        .collect()
 }
 
 /// How prediction intervals are computed.

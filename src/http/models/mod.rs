@@ -3,6 +3,7 @@
 //! file holds an endpoint's request type, its conversion into the core's inputs, its handler
 //! and its examples; the fits and answers are `retention_core::models`.
 
+pub mod backtest;
 pub mod clv;
 pub mod input;
 pub mod purchase;

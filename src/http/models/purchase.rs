@@ -88,19 +88,19 @@ pub enum ParameterValue {
 /// of fitting.
 pub type GivenParameters = BTreeMap<String, ParameterValue>;
 
-/// The given parameters in the model's order, each checked positive and finite.
-fn given_parameters(
-    name: PurchaseModelName,
+/// The given parameters of `model` in the order of `names`, each checked positive and finite.
+pub fn given_parameters(
+    model: &str,
+    names: &[&str],
     given: GivenParameters,
 ) -> Result<Vec<f64>, InvalidInput> {
-    let names = name.parameter_names();
     if let Some(extra) = given.keys().find(|k| !names.contains(&k.as_str())) {
         return Err(InvalidInput::new(
             format!("/parameters/{extra}"),
-            format!("not a parameter of {}", name.as_str()),
+            format!("not a parameter of {}", model),
             format!(
                 "{extra} is not a parameter of {}: give {}",
-                name.as_str(),
+                model,
                 names.join(", ")
             ),
         ));
@@ -116,11 +116,7 @@ fn given_parameters(
                     return Err(InvalidInput::new(
                         pointer,
                         "required",
-                        format!(
-                            "{n} is missing: {} needs {}",
-                            name.as_str(),
-                            names.join(", ")
-                        ),
+                        format!("{n} is missing: {} needs {}", model, names.join(", ")),
                     ))
                 }
             };
@@ -130,7 +126,7 @@ fn given_parameters(
                     "must be greater than 0",
                     format!(
                         "{n} {value}: every parameter of {} is a positive number",
-                        name.as_str()
+                        model
                     ),
                 ));
             }
@@ -141,7 +137,7 @@ fn given_parameters(
 
 /// Where the parameters come from: the fit (with its penalty), or the caller, who then must
 /// ask for predictions and give no penalty.
-fn parameter_source(
+pub fn parameter_source(
     name: PurchaseModelName,
     parameters: Option<GivenParameters>,
     penalty: Option<f64>,
@@ -166,7 +162,11 @@ fn parameter_source(
                     "with given parameters the answer is the predictions: give predict (at least its horizon)",
                 ));
             }
-            Ok(ParameterSource::Given(given_parameters(name, given)?))
+            Ok(ParameterSource::Given(given_parameters(
+                name.as_str(),
+                name.parameter_names(),
+                given,
+            )?))
         }
     }
 }

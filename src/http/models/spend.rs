@@ -7,13 +7,15 @@ use utoipa::ToSchema;
 
 use super::input::{CustomerData, UncertaintyRequest};
 use super::off_runtime;
+use super::purchase::{given_parameters, GivenParameters};
 use crate::http::error::ApiError;
 use crate::http::examples::{data, example, Examples};
 use crate::http::extract::ValidJson;
 use crate::http::{AppState, Compute};
 use crate::input;
-use crate::kpi::Confidence;
-use crate::models::spend::{gamma_gamma_report, GammaGammaResponse};
+use crate::kpi::{Confidence, InvalidInput};
+use crate::models::purchase::ParameterSource;
+use crate::models::spend::{gamma_gamma_report, GammaGammaResponse, GAMMA_GAMMA_PARAMETERS};
 use crate::models::uncertainty::Uncertainty;
 
 /// Gamma-Gamma on customer summaries or transactions.
@@ -30,6 +32,10 @@ pub struct GammaGammaRequest {
     /// Level of the intervals, a fraction from 0.5 to 0.999 (default 0.95).
     #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
     pub confidence: Option<f64>,
+    /// Scores the customers with these parameters (p, q, γ from an earlier answer; q > 1)
+    /// instead of fitting: the expected spend the fit would give them.
+    #[schema(value_type = Option<std::collections::HashMap<String, f64>>, example = json!({"p": 6.25, "q": 3.74, "gamma": 15.44}))]
+    pub parameters: Option<GivenParameters>,
 }
 
 impl Compute for GammaGammaRequest {
@@ -42,11 +48,27 @@ impl Compute for GammaGammaRequest {
             .unwrap_or_default()
             .check("/uncertainty", 0.0, false)?;
         let intervals = (uncertainty == Uncertainty::Delta).then_some(confidence);
-        Ok(gamma_gamma_report(
-            &rows,
-            input::penalty(self.penalty)?,
-            intervals,
-        )?)
+        let source = match self.parameters {
+            None => ParameterSource::Fit {
+                penalty: input::penalty(self.penalty)?,
+            },
+            Some(given) => {
+                if self.penalty.is_some() {
+                    return Err(InvalidInput::new(
+                        "/penalty",
+                        "not with parameters",
+                        "penalty shapes a fit; with given parameters nothing is fitted: leave penalty out",
+                    )
+                    .into());
+                }
+                ParameterSource::Given(given_parameters(
+                    "gamma_gamma",
+                    &GAMMA_GAMMA_PARAMETERS,
+                    given,
+                )?)
+            }
+        };
+        Ok(gamma_gamma_report(&rows, &source, intervals)?)
     }
 }
 
@@ -57,7 +79,8 @@ impl Compute for GammaGammaRequest {
 /// customer's expected spend. Customers with no repeat purchase or a zero amount are left out
 /// of the fit and said so. The frequency–monetary correlation checks the model's assumption.
 /// Each expected spend carries its interval by the delta method from the fit's covariance
-/// (`confidence`, default 0.95; `uncertainty: {"method": "none"}` leaves them out).
+/// (`confidence`, default 0.95; `uncertainty: {"method": "none"}` leaves them out). With
+/// `parameters` (p, q, γ of an earlier answer) the customers are scored without a fit.
 #[utoipa::path(
     post,
     path = "/models/gamma-gamma",
@@ -80,6 +103,11 @@ pub fn gamma_gamma_examples() -> Examples {
             "spend_summaries",
             "80 repeat buyers and 40 one-time buyers (left out of the fit)",
             data(include_str!("example_data/spend_summaries.json")),
+        ),
+        example(
+            "scored_with_parameters",
+            "Two customers' expected spend at the published CDNOW parameters, without a fit",
+            json!({"customers": [{"id": "a", "frequency": 2, "monetary_value": 35.5}, {"id": "b", "frequency": 0, "monetary_value": 0}], "parameters": {"p": 6.25, "q": 3.74, "gamma": 15.44}}),
         ),
         example(
             "refused_negative_spend",

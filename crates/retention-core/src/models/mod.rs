@@ -3,6 +3,7 @@
 //! per model with its likelihood, fit and predictions, sharing one optimiser ([`fit`]) and one
 //! set of special functions ([`special`]). Nothing here knows about HTTP.
 
+pub mod backtest;
 pub mod bgbb;
 pub mod bgnbd;
 pub mod bootstrap;

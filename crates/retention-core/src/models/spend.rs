@@ -5,6 +5,7 @@ use nalgebra::DMatrix;
 use serde::Serialize;
 
 use super::gamma_gamma;
+use super::purchase::ParameterSource;
 use super::report::{fit_summary, FitSummary};
 use super::rfm::CustomerSummary;
 use super::uncertainty::Delta;
@@ -33,8 +34,14 @@ pub struct SpendPrediction {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GammaGammaResponse {
     pub model: String,
-    #[serde(flatten)]
-    pub fit: FitSummary,
+    /// The fit, absent when the caller gave the parameters (`scored_with`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = super::purchase::FitFields))]
+    pub fit: Option<FitSummary>,
+    /// The parameters the caller gave instead of a fit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<std::collections::HashMap<String, f64>>))]
+    pub scored_with: Option<serde_json::Map<String, serde_json::Value>>,
     /// Customers in the fit and left out (no repeat purchase, or a zero amount).
     pub customers_fitted: f64,
     pub customers_left_out: f64,
@@ -94,19 +101,27 @@ pub fn gamma_gamma_at(params: &[f64]) -> gamma_gamma::GammaGamma {
     }
 }
 
-pub fn spend_model(rows: &[CustomerSummary], penalty_value: f64) -> Result<SpendFit, InvalidInput> {
-    let fitted: Vec<(f64, f64, f64)> = rows
-        .iter()
+/// The (x, m̄, count) rows of the customers the spend model learns from: at least one repeat
+/// purchase and a positive amount.
+fn spend_rows(rows: &[CustomerSummary]) -> Vec<(f64, f64, f64)> {
+    rows.iter()
         .filter_map(|c| {
             let m = c.monetary_value.unwrap_or(0.0);
             (c.frequency >= 1.0 && m > 0.0).then_some((c.frequency, m, c.count))
         })
-        .collect();
+        .collect()
+}
+
+/// The Gamma-Gamma parameter names, in the fit's order.
+pub const GAMMA_GAMMA_PARAMETERS: [&str; 3] = ["p", "q", "gamma"];
+
+pub fn spend_model(rows: &[CustomerSummary], penalty_value: f64) -> Result<SpendFit, InvalidInput> {
+    let fitted = spend_rows(rows);
     if fitted.len() < 2 {
         return Err(InvalidInput::new("/customers", "at least two customers with repeat purchases and spend", "Gamma-Gamma needs customers with at least one repeat purchase and a positive monetary_value: fewer than two were given"));
     }
     let (model, outcome) = gamma_gamma::fit(&fitted, penalty_value);
-    let summary = fit_summary(&["p", "q", "gamma"], &outcome, GAMMA_GAMMA_FORMULA)?;
+    let summary = fit_summary(&GAMMA_GAMMA_PARAMETERS, &outcome, GAMMA_GAMMA_FORMULA)?;
     if model.q <= 1.0 {
         return Err(InvalidInput::new("/customers", "spend model without a finite mean", format!("the fitted q is {:.4} ≤ 1: the population's mean spend is infinite, so no expected spend can be given", model.q)));
     }
@@ -127,12 +142,12 @@ pub fn expected_spend(model: &gamma_gamma::GammaGamma, c: &CustomerSummary) -> O
     }
 }
 
-/// Fits Gamma-Gamma and gives each customer's expected spend, with its interval by the delta
-/// method at `intervals` (docs/formulas.md § 12.6) when given (the answer of
-/// `/models/gamma-gamma`); every row needs a `monetary_value`.
+/// Fits Gamma-Gamma (or takes the given p, q, γ) and gives each customer's expected spend, with
+/// its interval by the delta method at `intervals` (docs/formulas.md § 12.6) when given and
+/// fitted (the answer of `/models/gamma-gamma`); every row needs a `monetary_value`.
 pub fn gamma_gamma_report(
     rows: &[CustomerSummary],
-    penalty_value: f64,
+    source: &ParameterSource,
     intervals: Option<Confidence>,
 ) -> Result<GammaGammaResponse, InvalidInput> {
     if let Some(i) = rows.iter().position(|c| c.monetary_value.is_none()) {
@@ -142,9 +157,29 @@ pub fn gamma_gamma_report(
             format!("customers[{i}] has no monetary_value"),
         ));
     }
-    let spend_fit = spend_model(rows, penalty_value)?;
-    let model = &spend_fit.model;
-    let delta = intervals.and_then(|c| spend_fit.delta(c));
+    let (model, summary, fitted, delta) = match source {
+        ParameterSource::Fit { penalty } => {
+            let spend_fit = spend_model(rows, *penalty)?;
+            let delta = intervals.and_then(|c| spend_fit.delta(c));
+            (
+                spend_fit.model,
+                Some(spend_fit.summary),
+                spend_fit.fitted,
+                delta,
+            )
+        }
+        ParameterSource::Given(params) => {
+            if params[1] <= 1.0 {
+                return Err(InvalidInput::new(
+                    "/parameters/q",
+                    "must be greater than 1",
+                    format!("q {} ≤ 1 leaves the population's mean spend infinite: no expected spend can be given", params[1]),
+                ));
+            }
+            (gamma_gamma_at(params), None, spend_rows(rows), None)
+        }
+    };
+    let model = &model;
     let undefined = || {
         InvalidInput::new(
             "",
@@ -176,19 +211,40 @@ pub fn gamma_gamma_report(
             })
         })
         .collect::<Result<Vec<_>, InvalidInput>>()?;
-    let fitted = &spend_fit.fitted;
+    let fitted = &fitted;
     let customers_fitted: f64 = fitted.iter().map(|r| r.2).sum();
     let all: f64 = rows.iter().map(|c| c.count).sum();
     let mut notes = Vec::new();
     if intervals.is_some() && delta.is_none() {
-        notes.push("No intervals: the fit's Hessian is not positive definite, so its covariance is unknown.".to_owned());
+        notes.push(if summary.is_some() {
+            "No intervals: the fit's Hessian is not positive definite, so its covariance is unknown.".to_owned()
+        } else {
+            "No intervals: the parameters were given, not fitted here, so their covariance is unknown.".to_owned()
+        });
     }
+    let scored_with = match source {
+        ParameterSource::Given(params) => {
+            notes.insert(
+                0,
+                "Scored with the parameters given, without a fit.".to_owned(),
+            );
+            Some(
+                GAMMA_GAMMA_PARAMETERS
+                    .iter()
+                    .zip(params)
+                    .map(|(n, v)| ((*n).to_owned(), serde_json::Value::from(*v)))
+                    .collect(),
+            )
+        }
+        ParameterSource::Fit { .. } => None,
+    };
     if all > customers_fitted {
         notes.push(format!("{} customers with no repeat purchase or a zero amount were left out of the fit; their expected spend is the population mean.", all - customers_fitted));
     }
     Ok(GammaGammaResponse {
         model: "gamma_gamma".to_owned(),
-        fit: spend_fit.summary,
+        fit: summary,
+        scored_with,
         customers_fitted,
         customers_left_out: all - customers_fitted,
         frequency_monetary_correlation: correlation(fitted),
