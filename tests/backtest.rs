@@ -21,18 +21,7 @@ fn reference() -> Value {
 }
 
 fn transactions() -> Vec<Value> {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/cdnow_sample_transactions.csv"
-    ))
-    .unwrap()
-    .lines()
-    .skip(1)
-    .map(|line| {
-        let f: Vec<&str> = line.split(',').collect();
-        json!({"customer_id": f[0], "date": f[1]})
-    })
-    .collect()
+    common::cdnow_transactions()
 }
 
 fn cdnow_body() -> Value {

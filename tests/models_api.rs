@@ -11,18 +11,7 @@ fn cdnow_customers() -> Vec<Value> {
 }
 
 fn cdnow_transactions() -> Vec<Value> {
-    std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/cdnow_sample_transactions.csv"
-    ))
-    .unwrap()
-    .lines()
-    .skip(1)
-    .map(|line| {
-        let f: Vec<&str> = line.split(',').collect();
-        json!({"customer_id": f[0], "date": f[1], "amount": f[3].parse::<f64>().unwrap()})
-    })
-    .collect()
+    common::cdnow_transactions()
 }
 
 fn estimate(answer: &common::Answer, name: &str) -> f64 {

@@ -118,6 +118,23 @@ pub fn cdnow_customers() -> Vec<Value> {
     .collect()
 }
 
+/// The CDNOW sample's transactions as request rows (`customer_id`, `date`, `amount`), from
+/// tests/fixtures/cdnow_sample_transactions.csv.
+pub fn cdnow_transactions() -> Vec<Value> {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cdnow_sample_transactions.csv"
+    ))
+    .unwrap()
+    .lines()
+    .skip(1)
+    .map(|line| {
+        let f: Vec<&str> = line.split(',').collect();
+        serde_json::json!({"customer_id": f[0], "date": f[1], "amount": f[3].parse::<f64>().unwrap()})
+    })
+    .collect()
+}
+
 /// The committed openapi.yaml, as JSON.
 pub fn committed_spec() -> Value {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
