@@ -1,5 +1,5 @@
-//! Times BG/NBD or Pareto/NBD fits on summary CSVs (`frequency,recency,T` columns):
-//! `cargo run --release --example fit_bench -- [--model bgnbd|pareto_nbd] FILE REPEATS
+//! Times purchase-model fits on summary CSVs (`frequency,recency,T` columns; T is n_periods for
+//! BG/BB): `cargo run --release --example fit_bench -- [--model bgnbd|mbgnbd|pareto_nbd|bgbb] FILE REPEATS
 //! [FILE REPEATS …]`. Prints one JSON line per file: customers, distinct rows, median and
 //! minimum seconds (grouping included), parameters, total log-likelihood, verdict. Used by
 //! scripts/bench_models.py.
@@ -7,8 +7,8 @@
 use std::time::Instant;
 
 use retention_kpi::models::fit::FitOutcome;
+use retention_kpi::models::purchase::PurchaseModelName;
 use retention_kpi::models::rfm::{CustomerSummary, GroupedRfm};
-use retention_kpi::models::{bgnbd, pareto_nbd};
 
 fn load(path: &str) -> Vec<CustomerSummary> {
     let text = std::fs::read_to_string(path).expect("readable CSV");
@@ -30,26 +30,16 @@ fn load(path: &str) -> Vec<CustomerSummary> {
         .collect()
 }
 
-fn fit(model: &str, grouped: &GroupedRfm) -> (String, FitOutcome) {
-    if model == "pareto_nbd" {
-        let (m, outcome) = pareto_nbd::fit(grouped, 0.0);
-        (
-            format!(
-                "{{\"r\":{},\"alpha\":{},\"s\":{},\"beta\":{}}}",
-                m.r, m.alpha, m.s, m.beta
-            ),
-            outcome,
-        )
-    } else {
-        let (m, outcome) = bgnbd::fit(grouped, 0.0);
-        (
-            format!(
-                "{{\"r\":{},\"alpha\":{},\"a\":{},\"b\":{}}}",
-                m.r, m.alpha, m.a, m.b
-            ),
-            outcome,
-        )
-    }
+fn fit(model: PurchaseModelName, grouped: &GroupedRfm) -> (String, FitOutcome) {
+    let outcome = model.fit(grouped, 0.0);
+    let params = model
+        .parameter_names()
+        .iter()
+        .zip(&outcome.params)
+        .map(|(name, value)| format!("\"{name}\":{value}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    (format!("{{{params}}}"), outcome)
 }
 
 fn main() {
@@ -59,6 +49,12 @@ fn main() {
         model = args[1].clone();
         args.drain(..2);
     }
+    let name = match model.as_str() {
+        "pareto_nbd" => PurchaseModelName::ParetoNbd,
+        "mbgnbd" => PurchaseModelName::Mbgnbd,
+        "bgbb" => PurchaseModelName::Bgbb,
+        _ => PurchaseModelName::Bgnbd,
+    };
     for pair in args.chunks(2) {
         let (path, repeats) = (&pair[0], pair[1].parse::<usize>().unwrap_or(1).max(1));
         let rows = load(path);
@@ -67,7 +63,7 @@ fn main() {
         for _ in 0..repeats {
             let start = Instant::now();
             let grouped = GroupedRfm::new(&rows);
-            let (params, outcome) = fit(&model, &grouped);
+            let (params, outcome) = fit(name, &grouped);
             seconds.push(start.elapsed().as_secs_f64());
             last = Some((params, outcome, grouped.distinct_rows));
         }

@@ -1,5 +1,5 @@
-"""BG/NBD and Pareto/NBD fit benchmark: this service's core against Python's lifetimes, same data,
-same run.
+"""Purchase-model fit benchmark (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB): this service's core against
+Python's lifetimes, same data, same run.
 
 Data (seeded; written once into BENCH_DIR, default /tmp/retention-kpi-bench):
 - CDNOW: tests/fixtures/cdnow_sample_summary.csv (2,357 customers), for both models;
@@ -7,7 +7,12 @@ Data (seeded; written once into BENCH_DIR, default /tmp/retention-kpi-bench):
   parameters, observed for 26-78 weeks at day resolution, recency at hour resolution, which
   gives about 445,000 distinct (frequency, recency, T) rows at 1,000,000 customers);
 - a simulated Pareto/NBD summary of BENCH_PARETO_CUSTOMERS customers (default 20,000;
-  CDNOW-like parameters, observed for 26-39 weeks, recency and T at day resolution).
+  CDNOW-like parameters, observed for 26-39 weeks, recency and T at day resolution);
+- MBG/NBD: CDNOW, and a simulated MBG/NBD summary of BENCH_CUSTOMERS customers as for BG/NBD
+  (lifetimes' CDNOW MBG/NBD parameters);
+- BG/BB: the donations (tests/fixtures/donations.csv, 11,104 donors as raw rows), and a simulated
+  BG/BB summary of BENCH_BGBB_CUSTOMERS customers (default 100,000; the donations' parameters,
+  4 to 52 periods each).
 
 Times the fits with the release build of examples/fit_bench.rs (`--model bgnbd|pareto_nbd`) and
 with lifetimes' BetaGeoFitter / ParetoNBDFitter (raw rows, and with their `weights` argument on
@@ -35,7 +40,7 @@ import lifetimes
 import numpy as np
 import pandas as pd
 import scipy
-from lifetimes import BetaGeoFitter, ParetoNBDFitter
+from lifetimes import BetaGeoBetaBinomFitter, BetaGeoFitter, ModifiedBetaGeoFitter, ParetoNBDFitter
 
 from benchmarks_md import write_section
 
@@ -44,6 +49,9 @@ WORK = os.environ.get("BENCH_DIR", "/tmp/retention-kpi-bench")
 os.makedirs(WORK, exist_ok=True)
 N = int(os.environ.get("BENCH_CUSTOMERS", "1000000"))
 N_PARETO = int(os.environ.get("BENCH_PARETO_CUSTOMERS", "20000"))
+# lifetimes' BG/BB loops over the periods on every row: 1,000,000 rows of up to 52 periods took
+# it more than ten minutes per fit here, so the simulated BG/BB set is smaller.
+N_BGBB = int(os.environ.get("BENCH_BGBB_CUSTOMERS", "100000"))
 SKIP_OURS = os.environ.get("BENCH_SKIP_OURS", "") not in ("", "0")
 CDNOW = os.path.join(ROOT, "tests/fixtures/cdnow_sample_summary.csv")
 
@@ -53,28 +61,78 @@ REPEATS = {
     ("bgnbd", "sim"): (5, 1),
     ("pareto_nbd", "cdnow"): (21, 5),
     ("pareto_nbd", "sim"): (5, 3),
+    ("mbgnbd", "cdnow"): (21, 5),
+    ("mbgnbd", "sim"): (5, 1),
+    ("bgbb", "cdnow"): (21, 5),
+    ("bgbb", "sim"): (5, 1),  # lifetimes: one fit of the raw rows, one of the grouped
 }
-PARAM_NAMES = {"bgnbd": ("r", "alpha", "a", "b"), "pareto_nbd": ("r", "alpha", "s", "beta")}
-PARAM_LABELS = {"bgnbd": "r, α, a, b", "pareto_nbd": "r, α, s, β"}
-MODEL_LABELS = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}
-FITTERS = {"bgnbd": BetaGeoFitter, "pareto_nbd": ParetoNBDFitter}
+MODELS = ("bgnbd", "mbgnbd", "pareto_nbd", "bgbb")
+PARAM_NAMES = {
+    "bgnbd": ("r", "alpha", "a", "b"),
+    "mbgnbd": ("r", "alpha", "a", "b"),
+    "pareto_nbd": ("r", "alpha", "s", "beta"),
+    "bgbb": ("alpha", "beta", "gamma", "delta"),
+}
+PARAM_LABELS = {"bgnbd": "r, α, a, b", "mbgnbd": "r, α, a, b", "pareto_nbd": "r, α, s, β", "bgbb": "α, β, γ, δ"}
+MODEL_LABELS = {"bgnbd": "BG/NBD", "mbgnbd": "MBG/NBD", "pareto_nbd": "Pareto/NBD", "bgbb": "BG/BB"}
+FITTERS = {
+    "bgnbd": BetaGeoFitter,
+    "mbgnbd": ModifiedBetaGeoFitter,
+    "pareto_nbd": ParetoNBDFitter,
+    "bgbb": BetaGeoBetaBinomFitter,
+}
+DONATIONS = os.path.join(ROOT, "tests/fixtures/donations.csv")
 # ParetoNBDFitter starts Nelder-Mead from np.random.normal(1, 0.05, 4): seeded before each fit.
 PARETO_START_SEED = 0
 
 
-def simulate_bgnbd(n, seed=2026):
-    """BG/NBD process: λ ~ Γ(r, α), p ~ B(a, b); first purchase at 0, repeat purchases at
-    Poisson rate λ, dropping out after each with probability p; observed for T weeks, T uniform
-    over 26-78 weeks at day resolution; recency at hour resolution."""
+def simulate_mbgnbd(n, seed=2028):
+    """MBG/NBD process: as BG/NBD, and the customer may also leave (probability p) right after
+    the first purchase; lifetimes' CDNOW parameters."""
+    return simulate_bgnbd(n, seed, params=(0.525, 6.183, 0.891, 1.614), leave_at_start=True)
+
+
+def simulate_bgbb(n, seed=2029):
+    """BG/BB process: p ~ B(α, β), θ ~ B(γ, δ) at the donations' parameters; n_periods uniform
+    over 4-52; in each period the customer first leaves with probability θ, then buys with
+    probability p. Written with n_periods in the T column."""
     rng = np.random.default_rng(seed)
-    r, alpha, a, b = 0.243, 4.414, 0.793, 2.426
+    al, be, ga, de = 1.204, 0.750, 0.657, 2.783
+    p = rng.beta(al, be, n)
+    theta = rng.beta(ga, de, n)
+    periods = rng.integers(4, 53, n)
+    x = np.zeros(n, dtype=np.int64)
+    tx = np.zeros(n, dtype=np.int64)
+    alive = np.ones(n, dtype=bool)
+    for period in range(1, 53):
+        alive &= (rng.random(n) >= theta) & (period <= periods)
+        buy = alive & (rng.random(n) < p)
+        x[buy] += 1
+        tx[buy] = period
+    return pd.DataFrame({"id": np.arange(n), "frequency": x, "recency": tx, "T": periods})
+
+
+def donations_raw():
+    """The donations expanded to one row per donor, n_periods in the T column."""
+    d = pd.read_csv(DONATIONS)
+    d = d.loc[d.index.repeat(d["weights"])]
+    return pd.DataFrame({"frequency": d["frequency"].values, "recency": d["recency"].values, "T": d["periods"].values})
+
+
+def simulate_bgnbd(n, seed=2026, params=(0.243, 4.414, 0.793, 2.426), leave_at_start=False):
+    """BG/NBD process: λ ~ Γ(r, α), p ~ B(a, b); first purchase at 0, repeat purchases at
+    Poisson rate λ, dropping out after each with probability p (and at the start too with
+    `leave_at_start`, MBG/NBD); observed for T weeks, T uniform over 26-78 weeks at day
+    resolution; recency at hour resolution."""
+    rng = np.random.default_rng(seed)
+    r, alpha, a, b = params
     lam = rng.gamma(r, 1 / alpha, n)
     p = rng.beta(a, b, n)
     T = rng.integers(26 * 7, 78 * 7 + 1, n) / 7.0
     t = np.zeros(n)
     x = np.zeros(n, dtype=np.int64)
     tx = np.zeros(n)
-    alive = np.ones(n, dtype=bool)
+    alive = rng.random(n) >= p if leave_at_start else np.ones(n, dtype=bool)
     while alive.any():
         idx = np.flatnonzero(alive)
         t[idx] += rng.exponential(1.0, idx.size) / np.maximum(lam[idx], 1e-12)
@@ -128,8 +186,11 @@ def total_log_likelihood(model, params, x, tx, T, w):
     x = np.asarray(x).astype(int)
     tx, T, w = (np.asarray(v, dtype=float) for v in (tx, T, w))
     values = np.array([params[k] for k in PARAM_NAMES[model]])
-    if model == "bgnbd":
-        return float(-BetaGeoFitter._negative_log_likelihood(np.log(values), x, tx, T, w, 0.0) * w.sum())
+    if model in ("bgnbd", "mbgnbd", "bgbb"):
+        fitter = FITTERS[model]
+        if model == "bgbb":
+            tx, T = tx.astype(int), T.astype(int)
+        return float(-fitter._negative_log_likelihood(np.log(values), x, tx, T, w, 0.0) * w.sum())
     return float((w * ParetoNBDFitter._conditional_log_likelihood(values, x, tx, T)).sum())
 
 
@@ -138,8 +199,9 @@ def converted_log_likelihood(model, fitter, x, w):
     undo its normalisation (BG/NBD: / Σw; Pareto/NBD: / mean w), then its time rescaling by c,
     which shifts the log-likelihood by -Σ w x log c."""
     w = np.asarray(w, dtype=float)
-    norm = w.sum() if model == "bgnbd" else w.mean()
-    return float(-fitter._negative_log_likelihood_ * norm + (w * np.asarray(x)).sum() * np.log(fitter._scale))
+    norm = w.mean() if model == "pareto_nbd" else w.sum()
+    scale = getattr(fitter, "_scale", 1.0)  # BG/BB counts periods: no rescaling
+    return float(-fitter._negative_log_likelihood_ * norm + (w * np.asarray(x)).sum() * np.log(scale))
 
 
 def time_lifetimes(model, df, repeats, weights=False):
@@ -150,11 +212,18 @@ def time_lifetimes(model, df, repeats, weights=False):
             np.random.seed(PARETO_START_SEED)
         start = time.perf_counter()
         fitter = FITTERS[model]()
-        if weights:
-            g = grouped(df)
-            fitter.fit(g["frequency"], g["recency"], g["T"], weights=g["w"])
-        else:
-            fitter.fit(df["frequency"], df["recency"], df["T"])
+        try:
+            if weights:
+                g = grouped(df)
+                fitter.fit(g["frequency"], g["recency"], g["T"], weights=g["w"])
+            else:
+                fitter.fit(df["frequency"], df["recency"], df["T"])
+        except lifetimes.utils.ConvergenceError:
+            # Reported as such in the table, with the time it took to give up.
+            return {"median_s": time.perf_counter() - start, "min_s": None, "repeats": 1, "rows": len(df),
+                    "params": None, "log_likelihood": None, "failed": "did not converge (ConvergenceError)"}
+        if model == "bgbb":
+            fitter.data = fitter.data.rename(columns={"n_periods": "T"})
         seconds.append(time.perf_counter() - start)
     seconds.sort()
     params = {k: float(fitter.params_[k]) for k in PARAM_NAMES[model]}
@@ -172,7 +241,7 @@ def time_lifetimes(model, df, repeats, weights=False):
         "log_likelihood": ll,
         "log_likelihood_from_attribute": ll_attr,
         "negative_log_likelihood_attribute": float(fitter._negative_log_likelihood_),
-        "time_scale": float(fitter._scale),
+        "time_scale": float(getattr(fitter, "_scale", 1.0)),
     }
 
 
@@ -200,23 +269,35 @@ def main():
     pn_path = os.path.join(WORK, f"pareto_nbd_simulated_{N_PARETO}.csv")
     if not os.path.exists(pn_path):
         simulate_pareto_nbd(N_PARETO).to_csv(pn_path, index=False)
+    mbg_path = os.path.join(WORK, f"mbgnbd_simulated_hourly_{N}.csv")
+    if not os.path.exists(mbg_path):
+        simulate_mbgnbd(N).to_csv(mbg_path, index=False)
+    bb_path = os.path.join(WORK, f"bgbb_simulated_{N_BGBB}.csv")
+    if not os.path.exists(bb_path):
+        simulate_bgbb(N_BGBB).to_csv(bb_path, index=False)
+    donations_path = os.path.join(WORK, "donations_raw.csv")
+    donations_raw().to_csv(donations_path, index=False)
     cdnow = read_summary(CDNOW)
     data = {
         "cdnow": (CDNOW, cdnow, f"CDNOW, {len(cdnow):,} customers"),
         ("bgnbd", "sim"): (bg_path, read_summary(bg_path), f"simulated, {N:,} customers"),
         ("pareto_nbd", "sim"): (pn_path, read_summary(pn_path), f"simulated, {N_PARETO:,} customers"),
+        ("mbgnbd", "sim"): (mbg_path, read_summary(mbg_path), f"simulated, {N:,} customers"),
+        ("bgbb", "cdnow"): (donations_path, read_summary(donations_path), "donations, 11,104 donors"),
+        ("bgbb", "sim"): (bb_path, read_summary(bb_path), f"simulated, {N_BGBB:,} customers"),
     }
     cases = []  # (model, data key, path, df, label)
-    for model in ("bgnbd", "pareto_nbd"):
+    for model in MODELS:
         for which in ("cdnow", "sim"):
-            path, df, label = data["cdnow"] if which == "cdnow" else data[(model, which)]
+            key = (model, which) if (model, which) in data else "cdnow"
+            path, df, label = data[key]
             cases.append((model, which, path, df, label))
     for model, which, path, df, label in cases:
         print(f"{MODEL_LABELS[model]} {label}: {path}: {len(df):,} customers, {distinct_rows(df):,} distinct rows", file=sys.stderr)
 
     ours = {}
     if not SKIP_OURS:
-        for model in ("bgnbd", "pareto_nbd"):
+        for model in MODELS:
             pairs = [(path, REPEATS[(model, which)][0]) for m, which, path, _, _ in cases if m == model]
             ours[model] = run_ours(model, pairs)
 
@@ -243,14 +324,16 @@ def main():
         f"pandas {pd.__version__}, autograd {version('autograd')}, Python {platform.python_version()}. "
         "Fit time includes grouping identical rows (ours); medians of the repeats ("
         + "; ".join(
-            f"{MODEL_LABELS[m]} {'CDNOW' if w == 'cdnow' else 'simulated'}: {o} ours, {t} lifetimes"
+            f"{MODEL_LABELS[m]} {('donations' if m == 'bgbb' else 'CDNOW') if w == 'cdnow' else 'simulated'}: {o} ours, {t} lifetimes"
             for (m, w), (o, t) in REPEATS.items()
         )
         + ").",
         "",
         f"Simulated data (seeded, `scripts/bench_models.py`): BG/NBD with r, α, a, b = 0.243, 4.414, 0.793, 2.426, "
         "observed 26-78 weeks (day resolution), recency at hour resolution; Pareto/NBD with r, α, s, β = 0.55, 10.6, 0.61, 11.7, "
-        "observed 26-39 weeks, recency and T at day resolution. lifetimes' BetaGeoFitter uses BFGS from 0.1 on log-parameters; "
+        "observed 26-39 weeks, recency and T at day resolution; MBG/NBD with r, α, a, b = 0.525, 6.183, 0.891, 1.614 as BG/NBD; "
+        "BG/BB with α, β, γ, δ = 1.204, 0.750, 0.657, 2.783 over 4-52 periods. lifetimes' BetaGeoFitter and ModifiedBetaGeoFitter use BFGS from 0.1 on log-parameters, "
+        "BetaGeoBetaBinomFitter from 0.1 too; "
         f"its ParetoNBDFitter uses Nelder-Mead (tol 1e-4) from a random start, seeded here (`np.random.seed({PARETO_START_SEED})`). "
         "Log-likelihoods are totals over customers with time in weeks (lifetimes' own formula evaluated at its parameters).",
         "",
@@ -258,6 +341,17 @@ def main():
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for model, which, label, how, o, t, distinct in results:
+        if t.get("failed"):
+            lines.append(
+                f"| {MODEL_LABELS[model]} | {label} | {how} | {distinct:,} | "
+                + (f"{o['median_s'] * 1000:.1f} ms" if o else "—")
+                + f" | {t['failed']} after {t['median_s'] * 1000:.1f} ms | — | {PARAM_LABELS[model]} | "
+                + (fmt_params(model, o["params"]) if o else "—")
+                + " | — | "
+                + (f"{o['log_likelihood']:.2f}" if o else "—")
+                + " | — |"
+            )
+            continue
         if o is not None:
             ours_time = f"{o['median_s'] * 1000:.1f} ms"
             speedup = f"{t['median_s'] / o['median_s']:.0f}×"
@@ -273,7 +367,7 @@ def main():
         print("\n".join(lines))
         print("(BENCH_SKIP_OURS: BENCHMARKS.md left as it was)", file=sys.stderr)
     else:
-        write_section("model-benchmark", "BG/NBD and Pareto/NBD fits: retention-kpi against lifetimes", lines)
+        write_section("model-benchmark", "Purchase-model fits (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB): retention-kpi against lifetimes", lines)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# BG/NBD and Pareto/NBD fit benchmark against lifetimes (writes BENCHMARKS.md). Installs its
+# Purchase-model fit benchmark (BG/NBD, MBG/NBD, Pareto/NBD, BG/BB) against lifetimes (writes BENCHMARKS.md). Installs its
 # Python tools in a virtualenv of its own, at versions checked to import and fit together
 # (lifetimes 0.11.3 is from 2020: newer pandas/scipy/numpy may break it).
 # BENCH_CUSTOMERS=100000 for a quicker run; BENCH_SKIP_OURS=1 for the lifetimes side only

@@ -541,3 +541,123 @@ async fn gamma_gamma_scores_with_given_parameters_as_its_fit_does() {
         .assert_problem(422, Some(pointer));
     }
 }
+
+fn dert_reference() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dert_reference.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn dert_equals_the_closed_forms_and_the_discounted_expectations() {
+    // tests/fixtures/dert_reference.py: the iso-value paper's closed form with mpmath's U, and
+    // the discounted sum or integral of lifetimes' conditional expected purchases.
+    let reference = dert_reference();
+    let pn = &reference["pareto_nbd"];
+    let pareto = ParetoNbd {
+        r: pn["parameters"]["r"].as_f64().unwrap(),
+        alpha: pn["parameters"]["alpha"].as_f64().unwrap(),
+        s: pn["parameters"]["s"].as_f64().unwrap(),
+        beta: pn["parameters"]["beta"].as_f64().unwrap(),
+    };
+    let delta = pn["discount_rate_per_week"].as_f64().unwrap().ln_1p();
+    let rows = pn["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 95);
+    for row in rows {
+        let get = |k: &str| row[k].as_f64().unwrap();
+        let ours = pareto
+            .dert(delta, get("frequency"), get("recency"), get("T"))
+            .unwrap();
+        close(
+            "Pareto/NBD DERT (closed form)",
+            ours,
+            get("dert_closed_form"),
+            1e-9,
+        );
+        close(
+            "Pareto/NBD DERT (integral)",
+            ours,
+            get("dert_integral"),
+            1e-9,
+        );
+    }
+    let bb = &reference["bgbb"];
+    let model = BgBb {
+        alpha: bb["parameters"]["alpha"].as_f64().unwrap(),
+        beta: bb["parameters"]["beta"].as_f64().unwrap(),
+        gamma: bb["parameters"]["gamma"].as_f64().unwrap(),
+        delta: bb["parameters"]["delta"].as_f64().unwrap(),
+    };
+    let d = bb["discount_rate"].as_f64().unwrap();
+    for row in bb["rows"].as_array().unwrap() {
+        let get = |k: &str| row[k].as_f64().unwrap();
+        let ours = model
+            .dert(d, get("frequency"), get("recency"), get("n_periods"))
+            .unwrap();
+        close("BG/BB DERT", ours, get("dert"), 1e-9);
+    }
+}
+
+#[tokio::test]
+async fn dert_is_answered_where_a_closed_form_exists_and_refused_elsewhere() {
+    let answer = common::post_json(
+        "/models/bgbb",
+        &json!({"customers": donations(), "predict": {"horizon": 5, "discount_rate_pct": 10}}),
+    )
+    .await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        &answer.text[..answer.text.len().min(300)]
+    );
+    for c in answer.body["predictions"]["customers"].as_array().unwrap() {
+        let dert = c["dert"].as_f64().unwrap();
+        let (lower, upper) = (
+            c["dert_interval"]["lower"].as_f64().unwrap(),
+            c["dert_interval"]["upper"].as_f64().unwrap(),
+        );
+        // All future purchases discounted: more than the next five periods' at 10 %.
+        assert!(lower <= dert && dert <= upper);
+        assert!(dert > c["expected_purchases"].as_f64().unwrap() / 1.1f64.powi(5));
+    }
+    let one = json!([{"frequency": 2, "recency": 30, "T": 38}]);
+    for (path, body, status) in [
+        (
+            "/models/bgnbd",
+            json!({"customers": common::cdnow_customers(), "predict": {"horizon": 39, "discount_rate_pct": 0.27}}),
+            422,
+        ),
+        (
+            "/models/mbgnbd",
+            json!({"customers": common::cdnow_customers(), "predict": {"horizon": 39, "discount_rate_pct": 0.27}}),
+            422,
+        ),
+        (
+            "/models/pareto-nbd",
+            json!({"customers": one, "parameters": {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67}, "predict": {"horizon": 39, "discount_rate_pct": 0}}),
+            422,
+        ),
+        (
+            "/models/pareto-nbd",
+            json!({"customers": one, "parameters": {"r": 0.55, "alpha": 10.58, "s": 0.61, "beta": 11.67}, "predict": {"horizon": 39, "discount_rate_pct": 0.27}}),
+            200,
+        ),
+    ] {
+        let answer = common::post_json(path, &body).await;
+        if status == 422 {
+            answer.assert_problem(422, Some("/predict/discount_rate_pct"));
+        } else {
+            assert_eq!(answer.status, 200, "{}", answer.text);
+            assert!(
+                answer.body["predictions"]["customers"][0]["dert"]
+                    .as_f64()
+                    .unwrap()
+                    > 0.0
+            );
+        }
+    }
+}

@@ -71,6 +71,7 @@ fn the_95_pct_interval_of_population_purchases_covers_the_truth_about_95_pct_of_
             uncertainty: Uncertainty::Delta,
             confidence: Confidence::default(),
             purchase_counts: None,
+            discount: None,
         };
         let Ok(answer) = purchase_model_report(
             PurchaseModelName::Bgnbd,

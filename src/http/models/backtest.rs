@@ -17,6 +17,7 @@ use crate::kpi::InvalidInput;
 use crate::models::backtest::{backtest, BacktestResponse, BacktestSettings};
 use crate::models::purchase::PurchaseModelName;
 use crate::models::rfm::{parse_date, TimeUnit};
+use crate::units::Period;
 
 /// A hold-out backtest on raw transactions.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -31,8 +32,11 @@ pub struct BacktestRequest {
     pub observation_end: String,
     /// Time unit of the summaries and the tracking curve; default `week`.
     pub unit: Option<TimeUnit>,
-    /// `bgnbd` (default), `mbgnbd` or `pareto_nbd`.
+    /// `bgnbd` (default), `mbgnbd`, `pareto_nbd` or `bgbb`.
     pub model: Option<PurchaseModelName>,
+    /// With `bgbb`: the calendar period of one purchase opportunity (`day`, `week` from Monday,
+    /// `month` (default), `quarter`, `year`); only whole periods count.
+    pub period: Option<Period>,
     /// L2 penalty of the calibration fit (lifetimes' `penalizer_coef`), 0 by default.
     #[schema(minimum = 0)]
     pub penalty: Option<f64>,
@@ -45,14 +49,18 @@ impl Compute for BacktestRequest {
     type Output = BacktestResponse;
     fn compute(self, state: &AppState) -> Result<BacktestResponse, ApiError> {
         let model = self.model.unwrap_or_default();
-        if model == PurchaseModelName::Bgbb {
-            return Err(InvalidInput::new(
-                "/model",
-                "bgnbd, mbgnbd or pareto_nbd",
-                "the backtest summarises transactions in continuous time; BG/BB needs one purchase opportunity per period, which it does not build from transactions yet",
-            )
-            .into());
-        }
+        let period = match (model, self.period) {
+            (PurchaseModelName::Bgbb, period) => Some(period.unwrap_or_default()),
+            (_, None) => None,
+            (_, Some(_)) => {
+                return Err(InvalidInput::new(
+                    "/period",
+                    "only with model bgbb",
+                    "period sets BG/BB's purchase opportunities; the other models run in continuous time (unit): leave period out",
+                )
+                .into())
+            }
+        };
         if self.transactions.is_empty() {
             return Err(InvalidInput::new(
                 "/transactions",
@@ -70,6 +78,7 @@ impl Compute for BacktestRequest {
             calibration_end,
             observation_end,
             unit: self.unit.unwrap_or(TimeUnit::Week),
+            period,
             source,
         };
         Ok(backtest(
@@ -82,13 +91,14 @@ impl Compute for BacktestRequest {
 
 /// Hold-out backtest of a purchase model
 ///
-/// Fits BG/NBD, MBG/NBD or Pareto/NBD (`model`) on the transactions up to `calibration_end`
+/// Fits BG/NBD, MBG/NBD, Pareto/NBD or BG/BB (`model`) on the transactions up to `calibration_end`
 /// (or takes `parameters`), predicts each customer's purchases from then to
 /// `observation_end`, and sets them beside what happened: per customer actual and predicted,
 /// MAE, RMSE and bias, the mean actual and predicted by calibration frequency (0 … 6, 7+), and
 /// the tracking curve of cumulative repeat purchases, actual against expected, from the first
 /// customer's first purchase to `observation_end` in the `unit` (incremental too). A purchase
-/// is a purchase day.
+/// is a purchase day; for BG/BB a purchase `period` (default month), over the whole calendar
+/// periods after the first purchase's, up to the last that ends by each end date.
 #[utoipa::path(
     post,
     path = "/models/backtest",

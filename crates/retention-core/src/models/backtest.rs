@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use super::purchase::{purchase_model, ParameterSource, PurchaseModelName};
 use super::report::FitSummary;
-use super::rfm::{summarise, TimeUnit, Transaction};
+use super::rfm::{summarise, CustomerSummary, TimeUnit, Transaction};
 use crate::kpi::InvalidInput;
+use crate::units::Period;
 
 /// Most points of the tracking curve; longer spans are tracked every few units.
 pub const MAX_TRACKING_POINTS: usize = 1000;
@@ -28,6 +29,8 @@ pub struct BacktestSettings {
     pub calibration_end: NaiveDate,
     pub observation_end: NaiveDate,
     pub unit: TimeUnit,
+    /// BG/BB: the calendar period of one purchase opportunity (then `unit` is not read).
+    pub period: Option<Period>,
     pub source: ParameterSource,
 }
 
@@ -121,6 +124,192 @@ pub struct BacktestResponse {
     pub notes: Vec<String>,
 }
 
+/// What a backtest compares, built from the transactions in continuous time (BG/NBD, MBG/NBD,
+/// Pareto/NBD) or in calendar periods (BG/BB).
+struct Prepared {
+    /// The calibration summaries (T is n_periods for BG/BB), sorted by customer id.
+    rows: Vec<CustomerSummary>,
+    /// Each row's purchases in the hold-out.
+    actual: Vec<f64>,
+    /// The hold-out's length in units (periods).
+    horizon: f64,
+    /// Customers by first purchase, in units (periods) since the start, as `key / scale`.
+    first_keys: BTreeMap<i64, f64>,
+    scale: f64,
+    /// The repeat purchases' times in units since the start: counted at point t when below t.
+    repeat_times: Vec<f64>,
+    /// Units (periods) from the start to the observation end.
+    span: usize,
+    /// The last day a point t covers.
+    through: Box<dyn Fn(f64) -> NaiveDate>,
+}
+
+/// Each customer's purchase days up to the observation end, sorted and distinct.
+fn purchase_days(
+    transactions: &[Transaction],
+    observation_end: NaiveDate,
+) -> HashMap<&str, Vec<NaiveDate>> {
+    let mut days: HashMap<&str, Vec<NaiveDate>> = HashMap::new();
+    for tx in transactions.iter().filter(|t| t.date <= observation_end) {
+        days.entry(tx.customer_id.as_str())
+            .or_default()
+            .push(tx.date);
+    }
+    for list in days.values_mut() {
+        list.sort_unstable();
+        list.dedup();
+    }
+    days
+}
+
+/// Continuous time: purchase days, times in `unit`s.
+fn prepare_continuous(transactions: &[Transaction], settings: &BacktestSettings) -> Prepared {
+    let (calibration_end, observation_end) = (settings.calibration_end, settings.observation_end);
+    let rows = summarise(transactions, calibration_end, settings.unit);
+    let days = purchase_days(transactions, observation_end);
+    let unit_days = settings.unit.days();
+    let actual = rows
+        .iter()
+        .map(|row| {
+            days.get(row.id.as_deref().unwrap_or_default())
+                .map_or(0, |d| d.iter().filter(|d| **d > calibration_end).count())
+                as f64
+        })
+        .collect();
+    let firsts: Vec<&[NaiveDate]> = rows
+        .iter()
+        .filter_map(|r| days.get(r.id.as_deref().unwrap_or_default()))
+        .map(Vec::as_slice)
+        .collect();
+    let start = firsts.iter().map(|d| d[0]).min().unwrap_or(calibration_end);
+    let mut first_keys: BTreeMap<i64, f64> = BTreeMap::new();
+    let mut repeat_times = Vec::new();
+    for d in &firsts {
+        *first_keys.entry((d[0] - start).num_days()).or_default() += 1.0;
+        repeat_times.extend(
+            d[1..]
+                .iter()
+                .map(|r| (*r - start).num_days() as f64 / unit_days),
+        );
+    }
+    let span_days = (observation_end - start).num_days() as f64 + 1.0;
+    Prepared {
+        rows,
+        actual,
+        horizon: (observation_end - calibration_end).num_days() as f64 / unit_days,
+        first_keys,
+        scale: unit_days,
+        repeat_times,
+        span: (span_days / unit_days).ceil() as usize,
+        through: Box::new(move |t: f64| {
+            let covered = (t * unit_days).ceil() as u64;
+            (start + chrono::Days::new(covered.saturating_sub(1))).min(observation_end)
+        }),
+    }
+}
+
+/// Calendar periods (BG/BB): a customer's opportunities are the whole periods after the one of
+/// its first purchase, up to the last period that ends by the calibration end; the hold-out's,
+/// the whole periods after that up to the last that ends by the observation end.
+fn prepare_periods(
+    transactions: &[Transaction],
+    settings: &BacktestSettings,
+    period: Period,
+) -> Result<Prepared, InvalidInput> {
+    let (calibration_end, observation_end) = (settings.calibration_end, settings.observation_end);
+    let last_whole = |date: NaiveDate| {
+        let i = period.index(date);
+        if period.end(i) == date {
+            i
+        } else {
+            i - 1
+        }
+    };
+    let (calibration_last, holdout_last) =
+        (last_whole(calibration_end), last_whole(observation_end));
+    if holdout_last <= calibration_last {
+        return Err(InvalidInput::new(
+            "/observation_end",
+            format!("at least one whole {} after the calibration", period.name()),
+            format!(
+                "the hold-out to {observation_end} holds no whole {} after the last one calibrated ({}): BG/BB counts whole periods",
+                period.name(),
+                period.label(calibration_last)
+            ),
+        ));
+    }
+    let days = purchase_days(transactions, observation_end);
+    let mut ids: Vec<&str> = days.keys().copied().collect();
+    ids.sort_unstable();
+    let mut rows = Vec::new();
+    let mut actual = Vec::new();
+    let mut customer_periods: Vec<(i64, Vec<i64>)> = Vec::new();
+    for id in ids {
+        let mut periods: Vec<i64> = days[id].iter().map(|d| period.index(*d)).collect();
+        periods.dedup();
+        let first = periods[0];
+        let n = calibration_last - first;
+        if n < 1 {
+            continue;
+        }
+        let in_calibration: Vec<i64> = periods[1..]
+            .iter()
+            .copied()
+            .filter(|p| *p <= calibration_last)
+            .collect();
+        let x = in_calibration.len() as f64;
+        let tx = in_calibration.last().map_or(0, |p| p - first) as f64;
+        rows.push(CustomerSummary {
+            id: Some(id.to_owned()),
+            frequency: x,
+            recency: tx,
+            t: n as f64,
+            monetary_value: None,
+            count: 1.0,
+        });
+        actual.push(
+            periods
+                .iter()
+                .filter(|p| **p > calibration_last && **p <= holdout_last)
+                .count() as f64,
+        );
+        customer_periods.push((first, periods));
+    }
+    if rows.iter().any(|r| r.t > super::bgbb::MAX_PERIODS) {
+        return Err(InvalidInput::new(
+            "/calibration_end",
+            "at most 1,000 periods per customer",
+            format!("a customer would have more than 1,000 {}s of calibration: BG/BB takes at most 1,000 periods; use a longer period", period.name()),
+        ));
+    }
+    let start = customer_periods
+        .iter()
+        .map(|c| c.0)
+        .min()
+        .unwrap_or(calibration_last);
+    let mut first_keys: BTreeMap<i64, f64> = BTreeMap::new();
+    let mut repeat_times = Vec::new();
+    for (first, periods) in &customer_periods {
+        *first_keys.entry(first - start).or_default() += 1.0;
+        repeat_times.extend(
+            periods[1..]
+                .iter()
+                .filter(|p| **p <= holdout_last)
+                .map(|p| (p - start) as f64 - 0.5),
+        );
+    }
+    Ok(Prepared {
+        rows,
+        actual,
+        horizon: (holdout_last - calibration_last) as f64,
+        first_keys,
+        scale: 1.0,
+        repeat_times,
+        span: (holdout_last - start).max(0) as usize,
+        through: Box::new(move |t: f64| period.end(start + t as i64)),
+    })
+}
+
 /// Fits the model on the calibration period (or takes the given parameters), predicts each
 /// customer's hold-out purchases and compares.
 ///
@@ -132,6 +321,9 @@ pub struct BacktestResponse {
 /// tracking:  expected(t) = Σ_i E[X(t − s_i)] (0 for t ≤ s_i),  s_i = first purchase − start, in units
 ///            actual(t)   = repeat purchase days before start + t units
 /// ```
+///
+/// BG/BB (with `period`): purchase periods instead of days, whole periods of the calendar
+/// (docs/formulas.md § 12.12).
 pub fn backtest(
     transactions: &[Transaction],
     settings: &BacktestSettings,
@@ -145,30 +337,29 @@ pub fn backtest(
             format!("observation_end {observation_end} leaves no hold-out after calibration_end {calibration_end}"),
         ));
     }
-    let rows = summarise(transactions, calibration_end, settings.unit);
+    let prepared = match settings.period {
+        Some(period) => prepare_periods(transactions, settings, period)?,
+        None => prepare_continuous(transactions, settings),
+    };
+    let Prepared {
+        rows,
+        actual,
+        horizon,
+        first_keys,
+        scale,
+        mut repeat_times,
+        span,
+        through,
+    } = prepared;
     if rows.is_empty() {
         return Err(InvalidInput::new(
             "/transactions",
             "no customer before calibration_end",
-            "no customer made a first purchase before calibration_end: nothing to calibrate on",
+            "no customer made a first purchase early enough before calibration_end: nothing to calibrate on",
         ));
     }
     let fitted = purchase_model(settings.model, &rows, &settings.source, max_rows)?;
     let model = fitted.model.as_ref();
-    let unit_days = settings.unit.days();
-    let horizon = (observation_end - calibration_end).num_days() as f64 / unit_days;
-
-    // Each customer's purchase days: first purchase, and days up to the observation end.
-    let mut days: HashMap<&str, Vec<NaiveDate>> = HashMap::new();
-    for tx in transactions.iter().filter(|t| t.date <= observation_end) {
-        days.entry(tx.customer_id.as_str())
-            .or_default()
-            .push(tx.date);
-    }
-    for list in days.values_mut() {
-        list.sort_unstable();
-        list.dedup();
-    }
     let undefined = || {
         InvalidInput::new(
             "",
@@ -177,20 +368,15 @@ pub fn backtest(
         )
     };
     let mut by_customer = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
+    for (i, (row, actual)) in rows.iter().zip(actual).enumerate() {
         if crate::cancel::stop_at(i) {
             return Err(cancelled());
         }
-        let id = row.id.clone().unwrap_or_default();
-        let actual = days
-            .get(id.as_str())
-            .map_or(0, |d| d.iter().filter(|d| **d > calibration_end).count())
-            as f64;
         let predicted = model
             .expected_purchases(horizon, row.frequency, row.recency, row.t)
             .ok_or_else(undefined)?;
         by_customer.push(BacktestCustomer {
-            id,
+            id: row.id.clone().unwrap_or_default(),
             frequency: row.frequency,
             recency: row.recency,
             t: row.t,
@@ -229,41 +415,23 @@ pub fn backtest(
         .collect();
 
     // The tracking curve over the calibrated customers.
-    let firsts: Vec<(NaiveDate, &[NaiveDate])> = by_customer
-        .iter()
-        .filter_map(|c| days.get(c.id.as_str()))
-        .map(|d| (d[0], &d[1..]))
-        .collect();
-    let start = firsts
-        .iter()
-        .map(|f| f.0)
-        .min()
-        .expect("rows are not empty");
-    let mut first_days: BTreeMap<i64, f64> = BTreeMap::new();
-    let mut repeat_offsets: Vec<i64> = Vec::new();
-    for (first, repeats) in &firsts {
-        *first_days.entry((*first - start).num_days()).or_default() += 1.0;
-        repeat_offsets.extend(repeats.iter().map(|d| (*d - start).num_days()));
-    }
-    repeat_offsets.sort_unstable();
-    let span_days = (observation_end - start).num_days() as f64 + 1.0;
-    let units = (span_days / unit_days).ceil() as usize;
+    repeat_times.sort_by(f64::total_cmp);
+    let units = span.max(1);
     let by_points = units.div_ceil(MAX_TRACKING_POINTS);
-    let by_cost = (units * first_days.len()).div_ceil(MAX_TRACKING_EVALUATIONS);
+    let by_cost = (units * first_keys.len()).div_ceil(MAX_TRACKING_EVALUATIONS);
     let step = by_points.max(by_cost).max(1);
     let mut tracking = Vec::new();
     let (mut last_actual, mut last_expected) = (0.0, 0.0);
-    let mut k = step;
+    let mut k = step.min(units);
     loop {
         let t = k as f64;
-        let covered = t * unit_days;
-        let actual = repeat_offsets.partition_point(|d| (*d as f64) < covered) as f64;
+        let actual = repeat_times.partition_point(|r| *r < t) as f64;
         let mut expected = 0.0;
-        for (&offset, &count) in &first_days {
+        for (&key, &count) in &first_keys {
             if crate::cancel::cancelled() {
                 return Err(cancelled());
             }
-            let age = t - offset as f64 / unit_days;
+            let age = t - key as f64 / scale;
             if age > 0.0 {
                 expected += count
                     * model
@@ -271,10 +439,9 @@ pub fn backtest(
                         .ok_or_else(undefined)?;
             }
         }
-        let through = start + chrono::Days::new((covered.ceil() as u64).saturating_sub(1));
         tracking.push(TrackingPoint {
             t,
-            through: through.min(observation_end).to_string(),
+            through: through(t).to_string(),
             actual_cumulative: actual,
             actual_incremental: actual - last_actual,
             expected_cumulative: expected,
@@ -290,10 +457,17 @@ pub fn backtest(
     let calibration_repeat_purchases = rows.iter().map(|r| r.frequency).sum();
     let holdout_actual = by_customer.iter().map(|c| c.actual).sum();
     let holdout_predicted = by_customer.iter().map(|c| c.predicted).sum();
-    let mut notes = vec![format!(
-        "{} customers with a first purchase before {calibration_end}; customers who first bought later are not in the backtest.",
-        rows.len()
-    )];
+    let mut notes = vec![match settings.period {
+        None => format!(
+            "{} customers with a first purchase before {calibration_end}; customers who first bought later are not in the backtest.",
+            rows.len()
+        ),
+        Some(period) => format!(
+            "{} customers with at least one whole {} of calibration after the one of their first purchase; others are not in the backtest.",
+            rows.len(),
+            period.name()
+        ),
+    }];
     if fitted.fit.is_none() {
         notes.push("Scored with the parameters given, without a calibration fit.".to_owned());
     }
@@ -308,6 +482,10 @@ pub fn backtest(
                 .collect(),
         ),
         ParameterSource::Fit { .. } => None,
+    };
+    let unit_word = match settings.period {
+        None => "purchase day: purchases on one day count once",
+        Some(_) => "purchase period: purchases in one period count once (BG/BB has one chance to buy per period)",
     };
     Ok(BacktestResponse {
         model: settings.model.as_str().to_owned(),
@@ -324,9 +502,9 @@ pub fn backtest(
         tracking_step: step as f64,
         by_customer,
         definitions: vec![
-            "A purchase is a purchase day: purchases on one day count once. Repeat purchases are those after a customer's first day.".to_owned(),
-            "predicted = the model's expected purchases of the customer in (calibration_end, observation_end], given its calibration (x, t_x, T).".to_owned(),
-            "tracking: actual = the customers' repeat purchase days before start + t units; expected = Σ over customers of E[X(t − s)], the population's expected repeat purchases at the customer's age t − s (s = its first purchase, in units since start).".to_owned(),
+            format!("A purchase is a {unit_word}. Repeat purchases are those after a customer's first."),
+            "predicted = the model's expected purchases of the customer in the hold-out, given its calibration (x, t_x, T).".to_owned(),
+            "tracking: actual = the customers' repeat purchases up to start + t units; expected = Σ over customers of E[X(t − s)], the population's expected repeat purchases at the customer's age t − s (s = its first purchase, in units since start).".to_owned(),
             "MAE = mean |predicted − actual|; RMSE = √ mean (predicted − actual)²; bias = mean (predicted − actual).".to_owned(),
         ],
         notes,

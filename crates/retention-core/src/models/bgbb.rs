@@ -7,7 +7,7 @@
 use super::fit::{maximise, penalised, FitOutcome, NegLogLikelihood};
 use super::pmf;
 use super::rfm::GroupedRfm;
-use super::special::{digamma, ln_beta, ln_gamma};
+use super::special::{digamma, ln_beta, ln_gamma, ln_hyp2f1};
 
 /// Most periods a customer may have been observed for, or a prediction may look ahead: the
 /// likelihood has n − t_x terms per customer and the predictions one per period.
@@ -133,6 +133,31 @@ impl BgBb {
             .alive_future(x, n)
             .expected_purchases_population(periods)?;
         let value = self.p_alive(x, tx, n) * future;
+        value.is_finite().then_some(value)
+    }
+
+    /// Discounted expected residual transactions at a discount rate `d` per period (Fader,
+    /// Hardie & Shang 2010, eq. 14): the purchases of periods n+1, n+2, … each discounted by
+    /// (1+d)^{−(t−n)}.
+    ///
+    /// # Formula
+    /// ```text
+    /// DERT = B(α+x+1, β+n−x)/B(α, β) × B(γ, δ+n+1)/B(γ, δ) / (1+d)
+    ///        × ₂F₁(1, δ+n+1; γ+δ+n+1; 1/(1+d)) / L
+    /// ```
+    pub fn dert(&self, d: f64, x: f64, tx: f64, n: f64) -> Option<f64> {
+        if d <= 0.0 {
+            return None;
+        }
+        let (al, be, ga, de) = (self.alpha, self.beta, self.gamma, self.delta);
+        let ln_f = ln_hyp2f1(1.0, de + n + 1.0, ga + de + n + 1.0, 1.0 / (1.0 + d))?;
+        let ln_value = ln_beta(al + x + 1.0, be + n - x) - ln_beta(al, be)
+            + ln_beta(ga, de + n + 1.0)
+            - ln_beta(ga, de)
+            - d.ln_1p()
+            + ln_f
+            - self.ln_likelihood(x, tx, n).0;
+        let value = ln_value.exp();
         value.is_finite().then_some(value)
     }
 

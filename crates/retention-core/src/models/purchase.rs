@@ -48,6 +48,13 @@ pub struct CustomerPrediction {
     /// The interval of `p_no_purchase`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub p_no_purchase_interval: Option<Bounds>,
+    /// Discounted expected residual transactions at `predict.discount_rate_pct` (Pareto/NBD
+    /// and BG/BB): all the customer's future purchases, each discounted to T.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dert: Option<f64>,
+    /// The interval of `dert` (delta method).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dert_interval: Option<Bounds>,
 }
 
 /// The purchase-count distribution of a customer just acquired over the horizon.
@@ -166,6 +173,7 @@ fn predictions(
     rows: &[CustomerSummary],
     horizon_value: f64,
     purchase_counts: Option<usize>,
+    discount: Option<f64>,
     delta: Option<(&Delta, ModelAt)>,
 ) -> Result<PurchasePredictions, InvalidInput> {
     let undefined = || {
@@ -195,6 +203,9 @@ fn predictions(
                 .map(|k| model.conditional_pmf(horizon_value, k, x, tx, t))
                 .map(|p| p.ok_or_else(undefined))
                 .transpose()?;
+            let dert = discount
+                .map(|d| model.dert(d, x, tx, t).ok_or_else(undefined))
+                .transpose()?;
             let mut prediction = CustomerPrediction {
                 id: c.id.clone(),
                 frequency: x,
@@ -207,16 +218,22 @@ fn predictions(
                 p_alive_interval: None,
                 expected_purchases_interval: None,
                 p_no_purchase_interval: None,
+                dert,
+                dert_interval: None,
             };
             if let Some((delta, at)) = delta {
                 let g = delta
                     .gradients(|p| {
                         let m = at(p);
-                        Some(vec![
+                        let mut values = vec![
                             m.p_alive(x, tx, t)?,
                             m.expected_purchases(horizon_value, x, tx, t)?,
                             no_purchase(m.as_ref())?,
-                        ])
+                        ];
+                        if let Some(d) = discount {
+                            values.push(m.dert(d, x, tx, t)?);
+                        }
+                        Some(values)
                     })
                     .ok_or_else(undefined)?;
                 let (g_alive, g_expected) = (g.column(0).into_owned(), g.column(1).into_owned());
@@ -225,6 +242,13 @@ fn predictions(
                     delta.standard_error(&g.column(2).into_owned()),
                     (0.0, 1.0),
                 ));
+                if let Some(value) = dert {
+                    prediction.dert_interval = Some(delta.bounds(
+                        value,
+                        delta.standard_error(&g.column(3).into_owned()),
+                        (0.0, f64::INFINITY),
+                    ));
+                }
                 prediction.p_alive_interval =
                     Some(delta.bounds(p_alive, delta.standard_error(&g_alive), (0.0, 1.0)));
                 prediction.expected_purchases_interval = Some(delta.bounds(
@@ -469,6 +493,11 @@ pub trait PurchaseModel: PurchasePredictor {
     fn conditional_pmf(&self, horizon: f64, k: usize, x: f64, tx: f64, t: f64) -> Option<Vec<f64>>;
     /// The formula of the count probabilities.
     fn pmf_formula(&self) -> &'static str;
+    /// Discounted expected residual transactions of a customer at `discount` (the model's own
+    /// convention), where the model has a closed form; `None` otherwise.
+    fn dert(&self, _discount: f64, _x: f64, _tx: f64, _t: f64) -> Option<f64> {
+        None
+    }
 }
 
 impl PurchaseModel for bgnbd::BgNbd {
@@ -514,6 +543,10 @@ impl PurchaseModel for pareto_nbd::ParetoNbd {
     fn pmf_formula(&self) -> &'static str {
         PARETO_PMF
     }
+    /// At the continuous rate ln(1 + d) for a discount rate d per unit of time.
+    fn dert(&self, discount: f64, x: f64, tx: f64, t: f64) -> Option<f64> {
+        pareto_nbd::ParetoNbd::dert(self, discount.ln_1p(), x, tx, t)
+    }
 }
 
 impl PurchaseModel for bgbb::BgBb {
@@ -528,6 +561,9 @@ impl PurchaseModel for bgbb::BgBb {
     }
     fn pmf_formula(&self) -> &'static str {
         BGBB_PMF
+    }
+    fn dert(&self, discount: f64, x: f64, tx: f64, t: f64) -> Option<f64> {
+        bgbb::BgBb::dert(self, discount, x, tx, t)
     }
 }
 
@@ -623,6 +659,8 @@ pub struct PredictSettings {
     pub uncertainty: Uncertainty,
     pub confidence: Confidence,
     pub purchase_counts: Option<usize>,
+    /// The discount rate (a fraction per unit of time, or per period for BG/BB) of DERT.
+    pub discount: Option<f64>,
 }
 
 /// Most customers × (k + 1)² the per-customer purchase-count probabilities may cost (the
@@ -685,6 +723,17 @@ pub fn purchase_model_report(
             ));
         }
     }
+    if let Some(settings) = predict {
+        if settings.discount.is_some()
+            && matches!(name, PurchaseModelName::Bgnbd | PurchaseModelName::Mbgnbd)
+        {
+            return Err(InvalidInput::new(
+                "/predict/discount_rate_pct",
+                "DERT is given for pareto_nbd and bgbb",
+                format!("{} has no closed form for the discounted expected residual transactions (the dropout after each purchase makes it a two-dimensional integral); use /models/clv, which discounts the expected purchases period by period, or Pareto/NBD", name.as_str()),
+            ));
+        }
+    }
     let fitted = purchase_model(name, rows, source, max_rows)?;
     let mut notes = Vec::new();
     let predictions = match predict {
@@ -706,9 +755,13 @@ pub fn purchase_model_report(
                 rows,
                 settings.horizon,
                 settings.purchase_counts,
+                settings.discount,
                 delta,
             )?;
             if let Uncertainty::Bootstrap { draws, seed } = settings.uncertainty {
+                if settings.discount.is_some() {
+                    notes.push("DERT carries no bootstrap interval: the bootstrap covers P(alive), the expected purchases, the chance of none and the population curve.".to_owned());
+                }
                 with_bootstrap(
                     &mut answer,
                     name,
