@@ -661,3 +661,51 @@ async fn dert_is_answered_where_a_closed_form_exists_and_refused_elsewhere() {
         }
     }
 }
+
+#[tokio::test]
+async fn bgbb_bootstraps_within_its_bound_and_clv_takes_mbgnbd() {
+    let answer = common::post_json(
+        "/models/bgbb",
+        &json!({"customers": donations(), "predict": {"horizon": 5, "uncertainty": {"method": "bootstrap", "draws": 20, "seed": 3}}}),
+    )
+    .await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        &answer.text[..answer.text.len().min(300)]
+    );
+    let predictions = &answer.body["predictions"];
+    assert!(predictions["intervals"]["method"]
+        .as_str()
+        .unwrap()
+        .starts_with("parametric bootstrap"));
+    for c in predictions["customers"].as_array().unwrap() {
+        let p = c["p_alive"].as_f64().unwrap();
+        let i = &c["p_alive_interval"];
+        assert!(i["lower"].as_f64().unwrap() <= i["upper"].as_f64().unwrap());
+        assert!((0.0..=1.0).contains(&p));
+    }
+    // 10,000 customers observed for 1,000 periods, 10 draws: 100,000,000 customer-periods.
+    common::post_json(
+        "/models/bgbb",
+        &json!({"customers": [{"frequency": 3, "recency": 500, "n_periods": 1000, "count": 5000}, {"frequency": 0, "recency": 0, "n_periods": 1000, "count": 5000}],
+                "predict": {"horizon": 5, "uncertainty": {"method": "bootstrap", "draws": 10}}}),
+    )
+    .await
+    .assert_problem(422, Some("/predict/uncertainty/draws"));
+
+    let answer = common::post_json(
+        "/models/clv",
+        &json!({"customers": common::cdnow_customers(), "purchase_model": "mbgnbd", "horizon": 52, "uncertainty": {"method": "none"}}),
+    )
+    .await;
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        &answer.text[..answer.text.len().min(300)]
+    );
+    assert_eq!(answer.body["purchase_model"]["model"], "mbgnbd");
+    assert!(answer.body["total_clv"].as_f64().unwrap() > 0.0);
+}

@@ -48,8 +48,26 @@ impl BgBb {
             d_ln_beta(ga, de),
             d_ln_beta(de, ga),
         ];
-        let mut terms: Vec<(f64, [f64; 4])> = Vec::with_capacity((n - tx) as usize + 1);
-        terms.push((
+        // Log-sum-exp kept online: the largest log-term so far, the sum of the terms and of
+        // their weighted gradients relative to it.
+        let (mut top, mut sum, mut g) = (f64::NEG_INFINITY, 0.0, [0.0; 4]);
+        let mut add = |ln_term: f64, d: [f64; 4]| {
+            if ln_term > top {
+                let scale = (top - ln_term).exp();
+                sum = sum * scale + 1.0;
+                for j in 0..4 {
+                    g[j] = g[j] * scale + d[j];
+                }
+                top = ln_term;
+            } else {
+                let w = (ln_term - top).exp();
+                sum += w;
+                for j in 0..4 {
+                    g[j] += w * d[j];
+                }
+            }
+        };
+        add(
             ln_beta(al + x, be + n - x) + ln_beta(ga, de + n) - base,
             [
                 d_ln_beta(al + x, be + n - x) - d_base[0],
@@ -57,29 +75,37 @@ impl BgBb {
                 d_ln_beta(ga, de + n) - d_base[2],
                 d_ln_beta(de + n, ga) - d_base[3],
             ],
-        ));
-        let mut i = 0.0;
-        while i < n - tx {
-            let (u, v) = (be + tx - x + i, de + tx + i);
-            terms.push((
-                ln_beta(al + x, u) + ln_beta(ga + 1.0, v) - base,
-                [
-                    d_ln_beta(al + x, u) - d_base[0],
-                    d_ln_beta(u, al + x) - d_base[1],
-                    d_ln_beta(ga + 1.0, v) - d_base[2],
-                    d_ln_beta(v, ga + 1.0) - d_base[3],
-                ],
-            ));
-            i += 1.0;
-        }
-        let top = terms.iter().map(|t| t.0).fold(f64::NEG_INFINITY, f64::max);
-        let mut sum = 0.0;
-        let mut g = [0.0; 4];
-        for (ln_term, d) in &terms {
-            let w = (ln_term - top).exp();
-            sum += w;
-            for j in 0..4 {
-                g[j] += w * d[j];
+        );
+        if n > tx {
+            // The terms i = 0 … n − t_x − 1 by recurrence in i: with u = β+t_x−x+i and
+            // v = δ+t_x+i, B(α+x, u+1) = B(α+x, u) u/(α+x+u) and B(γ+1, v+1) =
+            // B(γ+1, v) v/(γ+1+v), and ψ(w+1) = ψ(w) + 1/w; so only the first term calls
+            // the special functions.
+            let (a1, c1) = (al + x, ga + 1.0);
+            let (mut u, mut v) = (be + tx - x, de + tx);
+            let mut ln_term = ln_beta(a1, u) + ln_beta(c1, v) - base;
+            let (psi_a1, psi_c1) = (digamma(a1), digamma(c1));
+            let (mut psi_u, mut psi_au) = (digamma(u), digamma(a1 + u));
+            let (mut psi_v, mut psi_cv) = (digamma(v), digamma(c1 + v));
+            let mut i = 0.0;
+            while i < n - tx {
+                add(
+                    ln_term,
+                    [
+                        psi_a1 - psi_au - d_base[0],
+                        psi_u - psi_au - d_base[1],
+                        psi_c1 - psi_cv - d_base[2],
+                        psi_v - psi_cv - d_base[3],
+                    ],
+                );
+                ln_term += (u / (a1 + u)).ln() + (v / (c1 + v)).ln();
+                psi_u += 1.0 / u;
+                psi_au += 1.0 / (a1 + u);
+                psi_v += 1.0 / v;
+                psi_cv += 1.0 / (c1 + v);
+                u += 1.0;
+                v += 1.0;
+                i += 1.0;
             }
         }
         for gj in &mut g {

@@ -16,6 +16,8 @@ pub const MAX_DRAWS: usize = 1000;
 /// Most simulated customers over all draws (customers × draws): bounds the time, and the
 /// memory of the per-row predictions kept for the percentiles (at most 16 bytes × 5,000,000).
 pub const MAX_SIMULATED: f64 = 5_000_000.0;
+/// Most simulated customer-periods of a BG/BB bootstrap (Σ count × n × draws).
+pub const MAX_SIMULATED_PERIODS: f64 = 50_000_000.0;
 
 /// SplitMix64 (Steele, Lea & Flood 2014): a small, well-mixed 64-bit generator whose stream is
 /// fixed by this code.
@@ -172,6 +174,26 @@ pub struct BootstrapIntervals {
     pub draws_used: usize,
 }
 
+/// Refuses a bootstrap whose simulation would be too large: BG/BB simulates period by period,
+/// so its customer-periods (Σ count × n × draws) are bounded by [`MAX_SIMULATED_PERIODS`].
+pub fn check_work(
+    name: PurchaseModelName,
+    rows: &[CustomerSummary],
+    draws: usize,
+) -> Result<(), InvalidInput> {
+    if name == PurchaseModelName::Bgbb {
+        let periods: f64 = rows.iter().map(|c| c.count * c.t).sum::<f64>() * draws as f64;
+        if periods > MAX_SIMULATED_PERIODS {
+            return Err(InvalidInput::new(
+                "/predict/uncertainty/draws",
+                "customers × periods × draws at most 50,000,000",
+                format!("a BG/BB bootstrap of {draws} draws would simulate {periods} customer-periods; at most 50,000,000: ask for fewer draws"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The parametric bootstrap: `draws` data sets simulated from `params` (each customer with its
 /// own T, each row as many times as its count), refitted, and the percentile intervals of the
 /// predictions over the refits that converged.
@@ -200,6 +222,7 @@ pub fn bootstrap(
     (draws, seed): (usize, u64),
     confidence: Confidence,
 ) -> Result<BootstrapIntervals, InvalidInput> {
+    check_work(name, rows, draws)?;
     let mut rng = SplitMix64::new(seed);
     let mut results: Vec<Draw> = Vec::with_capacity(draws);
     for _ in 0..draws {

@@ -39,8 +39,12 @@ impl NegLogLikelihood for Likelihood<'_> {
         let (ln_alpha, ln_a) = (alpha.ln(), a.ln());
         let mut ll = 0.0;
         let mut g = [0.0f64; 4];
-        for (x, rows) in &self.data.by_frequency {
+        // ln(α+T) and 1/(α+T) once per distinct T of a frequency group.
+        let mut at_values: Vec<(f64, f64)> = Vec::new();
+        for ((x, rows), (ts, t_index)) in self.data.by_frequency.iter().zip(&self.data.t_values) {
             let x = *x;
+            at_values.clear();
+            at_values.extend(ts.iter().map(|t| ((alpha + t).ln(), 1.0 / (alpha + t))));
             let weight: f64 = rows.iter().map(|row| row.2).sum();
             let (rise_r, d_r) = ln_rising(r, x);
             let (rise_b, d_b) = ln_rising(b, x + 1.0);
@@ -52,8 +56,9 @@ impl NegLogLikelihood for Likelihood<'_> {
             g[3] += weight * (d_b - d_ab);
             let rx = r + x;
             let a4_const = ln_a - (b + x).ln();
-            for &(tx, t, w) in rows {
-                let (ln_at, ln_atx) = ((alpha + t).ln(), (alpha + tx).ln());
+            for (&(tx, _, w), &k) in rows.iter().zip(t_index) {
+                let (ln_at, inv_at) = at_values[k as usize];
+                let ln_atx = (alpha + tx).ln();
                 let a3 = -rx * ln_at;
                 let a4 = a4_const - rx * ln_atx;
                 let e = (-(a3 - a4).abs()).exp();
@@ -63,7 +68,7 @@ impl NegLogLikelihood for Likelihood<'_> {
                 let w3 = 1.0 - w4;
                 ll += w * lse;
                 g[0] -= w * (w3 * ln_at + w4 * ln_atx);
-                g[1] -= w * rx * (w3 / (alpha + t) + w4 / (alpha + tx));
+                g[1] -= w * rx * (w3 * inv_at + w4 / (alpha + tx));
                 g[2] += w * w4 / a;
                 g[3] -= w * w4 / (b + x);
             }

@@ -714,6 +714,13 @@ pub fn purchase_model_report(
     predict: Option<PredictSettings>,
     max_rows: usize,
 ) -> Result<PurchaseModelResponse, InvalidInput> {
+    if let Some(PredictSettings {
+        uncertainty: Uncertainty::Bootstrap { draws, .. },
+        ..
+    }) = predict
+    {
+        super::bootstrap::check_work(name, rows, draws)?;
+    }
     if let (ParameterSource::Given(_), Some(settings)) = (source, predict) {
         if matches!(settings.uncertainty, Uncertainty::Bootstrap { .. }) {
             return Err(InvalidInput::new(
