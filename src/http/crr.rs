@@ -65,12 +65,12 @@ pub async fn crr(
 pub fn crr_examples() -> Examples {
     Examples::of::<CrrRequest>(vec![
         example(
-            "retention_75_pct",
+            "counts_retention_75_pct",
             "100 at the start, 20 new, 95 at the end: 75 % retained",
             json!({"start_customers": 100, "new_customers": 20, "end_customers": 95}),
         ),
         example(
-            "retention_90_pct",
+            "counts_retention_90_pct",
             "200 at the start, 20 new, 200 at the end: 90 % retained",
             json!({"start_customers": 200, "new_customers": 20, "end_customers": 200}),
         ),

@@ -8,6 +8,10 @@ use axum::response::IntoResponse;
 use axum::Router;
 use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::server::ServerBuilder;
 use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDocument, Ref, RefOr, ResponseBuilder};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -59,6 +63,12 @@ pub fn openapi() -> OpenApiDocument {
         for item in paths.paths.values_mut() {
             let operation = item.post.as_mut().expect("computing endpoints are POST");
             add_problem_responses(operation);
+            // A key when keys are configured (either scheme), none otherwise (`{}`).
+            operation.security = Some(vec![
+                SecurityRequirement::new("bearer", Vec::<String>::new()),
+                SecurityRequirement::new("api_key", Vec::<String>::new()),
+                SecurityRequirement::default(),
+            ]);
             for example in &examples.examples {
                 let (status, answer) = (examples.answer)(&state, &example.body);
                 add_example(operation, example, status, answer);
@@ -69,7 +79,33 @@ pub fn openapi() -> OpenApiDocument {
     for route in endpoints::operations() {
         router = router.routes(route);
     }
-    router.into_openapi()
+    let mut doc = router.into_openapi();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "One of the service's API keys (API_KEYS), when keys are configured",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "api_key",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "x-api-key",
+            "One of the service's API keys (API_KEYS), when keys are configured",
+        ))),
+    );
+    doc.servers = Some(vec![ServerBuilder::new()
+        .url("http://localhost:8080")
+        .description(Some(
+            "The service started with `cargo run --release` (PORT 8080)",
+        ))
+        .build()]);
+    doc
 }
 
 fn problem_content() -> utoipa::openapi::Content {
@@ -171,9 +207,48 @@ fn rendered() -> &'static Rendered {
             json: doc
                 .to_pretty_json()
                 .expect("the OpenAPI document serialises"),
-            yaml: doc.to_yaml().expect("the OpenAPI document serialises"),
+            yaml: quote_yaml_dates(&doc.to_yaml().expect("the OpenAPI document serialises")),
         }
     })
+}
+
+/// Quotes the plain scalars that YAML 1.1 readers (PyYAML, and the generators built on it)
+/// would read as timestamps — `2026-02-30` is then a string, not an impossible date that stops
+/// the whole document from loading. The emitter quotes by YAML 1.2, where they are strings.
+fn quote_yaml_dates(yaml: &str) -> String {
+    let is_date = |v: &str| {
+        let b = v.as_bytes();
+        b.len() >= 8
+            && b[..4].iter().all(u8::is_ascii_digit)
+            && b[4] == b'-'
+            && v[5..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .is_some_and(|m| (1..=2).contains(&m.len()))
+            && v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || " -:.+".contains(c))
+            && v.matches('-').count() >= 2
+    };
+    let mut out = String::with_capacity(yaml.len() + 64);
+    for line in yaml.lines() {
+        let trimmed = line.trim_start();
+        let value_at = if let Some(rest) = trimmed.strip_prefix("- ") {
+            Some(line.len() - rest.len())
+        } else {
+            line.find(": ").map(|i| i + 2)
+        };
+        match value_at {
+            Some(at) if is_date(&line[at..]) => {
+                out.push_str(&line[..at]);
+                out.push('\'');
+                out.push_str(&line[at..]);
+                out.push('\'');
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The OpenAPI document as YAML, exactly as committed in openapi.yaml.

@@ -100,7 +100,7 @@ pub async fn gamma_gamma(
 pub fn gamma_gamma_examples() -> Examples {
     Examples::of::<GammaGammaRequest>(vec![
         example(
-            "spend_summaries",
+            "customer_spend_summaries",
             "80 repeat buyers and 40 one-time buyers (left out of the fit)",
             data(include_str!("example_data/spend_summaries.json")),
         ),

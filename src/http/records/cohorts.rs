@@ -111,7 +111,7 @@ impl Compute for CohortsRequest {
     params(("period" = Option<Period>, Query, description = "With a text/csv body"), ("retention" = Option<Retention>, Query, description = "With a text/csv body"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)")),
     request_body(content(
         (CohortsRequest = "application/json"),
-        (String = "text/csv", example = "customer_id,date,amount\\nann,2026-01-05,40\\nann,2026-02-11,25\\nbob,2026-01-20,60\\n")
+        (String = "text/csv", example = "customer_id,date,amount\nann,2026-01-05,40\nann,2026-02-11,25\nbob,2026-01-20,60\n")
     )),
     responses((status = 200, description = "The cohort table", body = CohortTable))
 )]

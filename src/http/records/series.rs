@@ -110,7 +110,7 @@ impl Compute for SeriesRequest {
     params(("period" = Option<Period>, Query, description = "With a text/csv body: the period"), ("from" = Option<String>, Query, description = "With a text/csv body: first day"), ("to" = Option<String>, Query, description = "With a text/csv body: last day"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)")),
     request_body(content(
         (SeriesRequest = "application/json"),
-        (String = "text/csv", example = "customer_id,date,mrr\\nacme,2026-01-10,100\\nbeta,2026-02-03,50\\n")
+        (String = "text/csv", example = "customer_id,date,mrr\nacme,2026-01-10,100\nbeta,2026-02-03,50\n")
     )),
     responses((status = 200, description = "One row per period", body = SeriesResponse))
 )]

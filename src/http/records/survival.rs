@@ -163,7 +163,7 @@ impl Compute for SurvivalRequest {
     params(("as_of" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("unit" = Option<TimeUnit>, Query, description = "With a text/csv body of subscriptions"), ("horizon" = Option<f64>, Query, description = "With a text/csv body"), ("times" = Option<String>, Query, description = "With a text/csv body: times for the number at risk, comma-separated (1,6,12)"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the band and intervals, 0.5 to 0.999 (default 0.95)")),
     request_body(content(
         (SurvivalRequest = "application/json"),
-        (String = "text/csv", example = "duration,observed,group\\n3,1,monthly\\n12,0,annual\\n")
+        (String = "text/csv", example = "duration,observed,group\n3,1,monthly\n12,0,annual\n")
     )),
     responses((status = 200, description = "The curves and the test", body = SurvivalResponse))
 )]
