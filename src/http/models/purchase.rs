@@ -106,7 +106,7 @@ pub enum ParameterValue {
 pub type GivenParameters = BTreeMap<String, ParameterValue>;
 
 /// The given parameters of `model` in the order of `names`, each checked positive and finite.
-pub fn given_parameters(
+fn given_parameters(
     model: &str,
     names: &[&str],
     given: GivenParameters,
@@ -160,6 +160,21 @@ pub fn parameter_source(
     penalty: Option<f64>,
     predicting: bool,
 ) -> Result<ParameterSource, InvalidInput> {
+    model_parameter_source(
+        (name.as_str(), name.parameter_names()),
+        parameters,
+        penalty,
+        predicting,
+    )
+}
+
+/// [`parameter_source`] for any model, by its name and parameter names (Gamma-Gamma too).
+pub fn model_parameter_source(
+    (model, names): (&str, &[&str]),
+    parameters: Option<GivenParameters>,
+    penalty: Option<f64>,
+    predicting: bool,
+) -> Result<ParameterSource, InvalidInput> {
     match parameters {
         None => Ok(ParameterSource::Fit {
             penalty: input::penalty(penalty)?,
@@ -180,9 +195,7 @@ pub fn parameter_source(
                 ));
             }
             Ok(ParameterSource::Given(given_parameters(
-                name.as_str(),
-                name.parameter_names(),
-                given,
+                model, names, given,
             )?))
         }
     }

@@ -7,14 +7,12 @@ use utoipa::ToSchema;
 
 use super::input::{CustomerData, UncertaintyRequest};
 use super::off_runtime;
-use super::purchase::{given_parameters, GivenParameters};
+use super::purchase::{model_parameter_source, GivenParameters};
 use crate::http::error::ApiError;
 use crate::http::examples::{data, example, Examples};
 use crate::http::extract::ValidJson;
 use crate::http::{AppState, Compute};
-use crate::input;
-use crate::kpi::{Confidence, InvalidInput};
-use crate::models::purchase::ParameterSource;
+use crate::kpi::Confidence;
 use crate::models::spend::{gamma_gamma_report, GammaGammaResponse, GAMMA_GAMMA_PARAMETERS};
 use crate::models::uncertainty::Uncertainty;
 
@@ -48,26 +46,12 @@ impl Compute for GammaGammaRequest {
             .unwrap_or_default()
             .check("/uncertainty", 0.0, false)?;
         let intervals = (uncertainty == Uncertainty::Delta).then_some(confidence);
-        let source = match self.parameters {
-            None => ParameterSource::Fit {
-                penalty: input::penalty(self.penalty)?,
-            },
-            Some(given) => {
-                if self.penalty.is_some() {
-                    return Err(InvalidInput::new(
-                        "/penalty",
-                        "not with parameters",
-                        "penalty shapes a fit; with given parameters nothing is fitted: leave penalty out",
-                    )
-                    .into());
-                }
-                ParameterSource::Given(given_parameters(
-                    "gamma_gamma",
-                    &GAMMA_GAMMA_PARAMETERS,
-                    given,
-                )?)
-            }
-        };
+        let source = model_parameter_source(
+            ("gamma_gamma", &GAMMA_GAMMA_PARAMETERS),
+            self.parameters,
+            self.penalty,
+            true,
+        )?;
         Ok(gamma_gamma_report(&rows, &source, intervals)?)
     }
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::purchase::{purchase_model, ParameterSource, PurchaseModelName};
+use super::purchase::{named, purchase_model, ParameterSource, PurchaseModelName};
 use super::report::FitSummary;
 use super::rfm::{summarise, CustomerSummary, TimeUnit, Transaction};
 use crate::kpi::InvalidInput;
@@ -472,15 +472,7 @@ pub fn backtest(
         notes.push("Scored with the parameters given, without a calibration fit.".to_owned());
     }
     let scored_with = match &settings.source {
-        ParameterSource::Given(params) => Some(
-            settings
-                .model
-                .parameter_names()
-                .iter()
-                .zip(params)
-                .map(|(n, v)| ((*n).to_owned(), serde_json::Value::from(*v)))
-                .collect(),
-        ),
+        ParameterSource::Given(params) => Some(named(settings.model.parameter_names(), params)),
         ParameterSource::Fit { .. } => None,
     };
     let unit_word = match settings.period {

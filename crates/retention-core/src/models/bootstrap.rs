@@ -74,8 +74,10 @@ impl SplitMix64 {
     }
 }
 
-/// One customer's repeat purchases over (0, T] drawn from a fitted model: (x, t_x).
-trait Simulate {
+/// One customer's repeat purchases over (0, T] drawn from a fitted model: (x, t_x). Every
+/// purchase model is one ([`PurchaseModel`] requires it), so the bootstrap draws from the model
+/// built at the fit's parameters.
+pub trait Simulate {
     fn simulate(&self, rng: &mut SplitMix64, t: f64) -> (f64, f64);
 }
 
@@ -223,6 +225,7 @@ pub fn bootstrap(
     confidence: Confidence,
 ) -> Result<BootstrapIntervals, InvalidInput> {
     check_work(name, rows, draws)?;
+    let truth = at(params);
     let mut rng = SplitMix64::new(seed);
     let mut results: Vec<Draw> = Vec::with_capacity(draws);
     for _ in 0..draws {
@@ -237,7 +240,7 @@ pub fn bootstrap(
             .iter()
             .flat_map(|c| std::iter::repeat_n(c, c.count as usize))
             .map(|c| {
-                let (x, tx) = simulate_with(name, params, &mut rng, c.t);
+                let (x, tx) = truth.simulate(&mut rng, c.t);
                 CustomerSummary {
                     id: None,
                     frequency: x,
@@ -294,45 +297,6 @@ pub fn bootstrap(
         total: bounds(results.iter().map(|d| d.total).collect()),
         draws_used: results.len(),
     })
-}
-
-/// One customer drawn from the named model at `params` (the fit's order).
-fn simulate_with(
-    name: PurchaseModelName,
-    params: &[f64],
-    rng: &mut SplitMix64,
-    t: f64,
-) -> (f64, f64) {
-    match name {
-        PurchaseModelName::Bgnbd => BgNbd {
-            r: params[0],
-            alpha: params[1],
-            a: params[2],
-            b: params[3],
-        }
-        .simulate(rng, t),
-        PurchaseModelName::ParetoNbd => ParetoNbd {
-            r: params[0],
-            alpha: params[1],
-            s: params[2],
-            beta: params[3],
-        }
-        .simulate(rng, t),
-        PurchaseModelName::Mbgnbd => MbgNbd {
-            r: params[0],
-            alpha: params[1],
-            a: params[2],
-            b: params[3],
-        }
-        .simulate(rng, t),
-        PurchaseModelName::Bgbb => BgBb {
-            alpha: params[0],
-            beta: params[1],
-            gamma: params[2],
-            delta: params[3],
-        }
-        .simulate(rng, t),
-    }
 }
 
 fn predict(

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use nalgebra::{DMatrix, DVector};
 
-use super::bootstrap::bootstrap;
+use super::bootstrap::{bootstrap, Simulate};
 use super::fit::FitOutcome;
 use super::pmf::MAX_PURCHASE_COUNT;
 use super::report::{fit_summary, FitSummary};
@@ -484,7 +484,7 @@ const BGBB_PMF: &str = "P(X(n)=x) = C(n, x) B(α+x, β+n-x)/B(α, β) B(γ, δ+n
 
 /// What every fitted purchase model predicts: per customer (P(alive), expected purchases,
 /// through [`PurchasePredictor`]), for the population, and the purchase-count probabilities.
-pub trait PurchaseModel: PurchasePredictor {
+pub trait PurchaseModel: PurchasePredictor + Simulate {
     /// Expected repeat purchases of a randomly chosen customer by time `t` after the first.
     fn expected_purchases_population(&self, t: f64) -> Option<f64>;
     /// P(X(t) = n) for n = 0 … k of a customer just acquired.
@@ -580,6 +580,16 @@ pub struct FittedPurchaseModel {
     pub log_covariance: Option<DMatrix<f64>>,
     /// The model at other parameters (for the delta method).
     pub at: ModelAt,
+}
+
+/// Parameters by name, in `names`' order (the `scored_with` of an answer scored with given
+/// parameters).
+pub fn named(names: &[&str], params: &[f64]) -> serde_json::Map<String, serde_json::Value> {
+    names
+        .iter()
+        .zip(params)
+        .map(|(n, v)| ((*n).to_owned(), serde_json::Value::from(*v)))
+        .collect()
 }
 
 /// Where a purchase model's parameters come from.
@@ -805,13 +815,7 @@ pub fn purchase_model_report(
                     grouped.customers, grouped.distinct_rows
                 ),
             );
-            Some(
-                name.parameter_names()
-                    .iter()
-                    .zip(params)
-                    .map(|(n, v)| ((*n).to_owned(), serde_json::Value::from(*v)))
-                    .collect(),
-            )
+            Some(named(name.parameter_names(), params))
         }
     };
     if name == PurchaseModelName::Bgbb {

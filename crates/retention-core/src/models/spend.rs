@@ -228,13 +228,7 @@ pub fn gamma_gamma_report(
                 0,
                 "Scored with the parameters given, without a fit.".to_owned(),
             );
-            Some(
-                GAMMA_GAMMA_PARAMETERS
-                    .iter()
-                    .zip(params)
-                    .map(|(n, v)| ((*n).to_owned(), serde_json::Value::from(*v)))
-                    .collect(),
-            )
+            Some(super::purchase::named(&GAMMA_GAMMA_PARAMETERS, params))
         }
         ParameterSource::Fit { .. } => None,
     };
