@@ -642,3 +642,29 @@ fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
     let status = exit_within(&mut server, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0));
 }
+
+#[tokio::test]
+async fn the_page_is_served_from_the_binary_with_a_policy_that_keeps_it_on_this_server() {
+    let page = common::send(Method::GET, "/ui/", None, "").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.content_type(), "text/html; charset=utf-8");
+    // Its script and style come from this server; nothing from a CDN or a font service.
+    assert!(page
+        .text
+        .contains(r#"<script src="/ui/app.js" defer></script>"#));
+    assert!(page.text.contains(r#"href="/ui/style.css""#));
+    assert!(!page.text.contains("https://") && !page.text.contains("http://"));
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.starts_with("default-src 'none'") && csp.contains("connect-src 'self'"));
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+    let script = common::send(Method::GET, "/ui/app.js", None, "").await;
+    assert_eq!(script.content_type(), "text/javascript; charset=utf-8");
+    assert!(script.text.contains("fetch(\"/openapi.json\")"));
+    assert!(!script.text.contains("https://"));
+    let style = common::send(Method::GET, "/ui/style.css", None, "").await;
+    assert_eq!(style.content_type(), "text/css; charset=utf-8");
+    assert!(style.text.contains("prefers-color-scheme: dark"));
+    let bare = common::send(Method::GET, "/ui", None, "").await;
+    assert_eq!(bare.status, 308);
+    assert_eq!(bare.headers["location"], "/ui/");
+}

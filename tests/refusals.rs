@@ -263,3 +263,33 @@ async fn every_answer_has_a_request_id() {
     let answer = common::post_json("/crr", &json!({})).await;
     assert!(answer.headers.contains_key("x-request-id"));
 }
+
+#[tokio::test]
+async fn a_csv_whose_newlines_were_stripped_names_the_columns_expected_and_seen() {
+    // What `curl -d @events.csv` sends: the file's lines run together into one header.
+    let mangled = "customer_id,date,amountann,2026-01-05,40ann,2026-02-11,25";
+    let answer = common::send(Method::POST, "/cohorts", Some("text/csv"), mangled).await;
+    answer.assert_problem(422, Some("/events"));
+    let detail = answer.body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("\"amountann\" that is not one of customer_id,date,amount"),
+        "{detail}"
+    );
+    assert!(detail.contains("--data-binary"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_date_of_the_right_form_that_does_not_exist_is_refused_as_such() {
+    let answer = common::send(
+        Method::POST,
+        "/series?period=month",
+        Some("text/csv"),
+        "customer_id,date,mrr\nacme,2026-02-30,100\n",
+    )
+    .await;
+    answer.assert_problem(422, Some("/events/0/date"));
+    assert_eq!(
+        answer.body["detail"],
+        "/events/0/date: \"2026-02-30\" has the form YYYY-MM-DD but no such day exists: 2026-02 has 28 days"
+    );
+}

@@ -35,7 +35,7 @@ given), `overloaded` (503 with Retry-After: over the concurrency limit, or too m
 When API keys are configured, computing endpoints need `Authorization: Bearer <key>` or `x-api-key: <key>`.",
         license(name = "MIT OR Apache-2.0")
     ),
-    components(schemas(Problem, FieldError, super::kpis::BatchItem, super::kpis::BatchMetric)),
+    components(schemas(Problem, FieldError, super::kpis::BatchItem, super::kpis::BatchMetric, super::charts::Format)),
     tags(
         (name = "retention", description = "Customer retention and churn"),
         (name = "value", description = "Customer lifetime value"),

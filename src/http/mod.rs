@@ -2,6 +2,7 @@
 //! and the OpenAPI document. Handlers stay thin: parse, call the core, serialise.
 
 pub mod ab_test;
+pub mod charts;
 pub mod churn;
 pub mod clv;
 pub mod crr;
@@ -20,6 +21,7 @@ pub mod ops;
 pub mod records;
 pub mod respond;
 pub mod revenue;
+pub mod ui;
 pub mod work;
 
 use std::sync::atomic::AtomicBool;
@@ -172,7 +174,8 @@ pub fn app_with_readiness(config: Config) -> (Router, Arc<AtomicBool>) {
         .fold(OpenApiRouter::new(), OpenApiRouter::routes)
         .split_for_parts()
         .0
-        .merge(docs::swagger_ui());
+        .merge(docs::swagger_ui())
+        .merge(ui::routes());
     let api = compute
         .merge(operations)
         .fallback(not_found)

@@ -143,6 +143,7 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 
 /// `X-Frame-Options: DENY`.
 pub async fn security_headers(request: Request, next: Next) -> Response {
     let docs = request.uri().path().starts_with("/docs");
+    let ui = request.uri().path().starts_with("/ui");
     let spec = request.uri().path().starts_with("/openapi.");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -150,10 +151,10 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if docs {
+    if docs || ui {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(DOCS_CSP),
+            HeaderValue::from_static(if ui { super::ui::UI_CSP } else { DOCS_CSP }),
         );
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     } else if !spec {

@@ -137,16 +137,20 @@ impl From<Refused> for ApiError {
 }
 
 /// An answer serialised and checked: the body of a 200 response.
-pub struct FiniteJson(pub Vec<u8>);
+pub struct FiniteJson(pub Vec<u8>, &'static str);
+
+impl FiniteJson {
+    /// A chart: the answer drawn as SVG ([`super::charts`]).
+    pub fn svg(svg: String) -> Self {
+        Self(svg.into_bytes(), "image/svg+xml")
+    }
+}
 
 impl IntoResponse for FiniteJson {
     #[inline]
     fn into_response(self) -> Response {
         (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
+            [(header::CONTENT_TYPE, HeaderValue::from_static(self.1))],
             self.0,
         )
             .into_response()
@@ -155,7 +159,7 @@ impl IntoResponse for FiniteJson {
 
 /// Serialises an answer (see the module's description).
 pub fn finite_json<T: Serialize>(answer: T) -> Result<FiniteJson, ApiError> {
-    Ok(FiniteJson(to_vec(&answer)?))
+    Ok(FiniteJson(to_vec(&answer)?, "application/json"))
 }
 
 /// The JSON bytes of a value, or why it may not be an answer.

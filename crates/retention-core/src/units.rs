@@ -110,6 +110,15 @@ pub enum TimeUnit {
 }
 
 impl TimeUnit {
+    /// The unit's name in the plural, for labels ("weeks").
+    pub fn plural(self) -> &'static str {
+        match self {
+            TimeUnit::Day => "days",
+            TimeUnit::Week => "weeks",
+            TimeUnit::Month => "months",
+        }
+    }
+
     /// The unit's length in days.
     pub fn days(self) -> f64 {
         match self {

@@ -7,8 +7,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::input::{parse_transactions, TransactionRow};
-use super::off_runtime;
 use super::purchase::{parameter_source, GivenParameters};
+use super::{off_runtime_as, Chart};
+use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
 use crate::http::examples::{data, example, Examples};
 use crate::http::extract::ValidJson;
@@ -99,19 +100,38 @@ impl Compute for BacktestRequest {
 /// customer's first purchase to `observation_end` in the `unit` (incremental too). A purchase
 /// is a purchase day; for BG/BB a purchase `period` (default month), over the whole calendar
 /// periods after the first purchase's, up to the last that ends by each end date.
+impl Chart for BacktestRequest {
+    fn chart(self, state: &AppState) -> Result<String, ApiError> {
+        let model = self.model.unwrap_or_default();
+        let unit = match (model, self.period) {
+            (PurchaseModelName::Bgbb, period) => {
+                format!(
+                    "{}s",
+                    format!("{:?}", period.unwrap_or_default()).to_lowercase()
+                )
+            }
+            _ => self.unit.unwrap_or(TimeUnit::Week).plural().to_owned(),
+        };
+        let answer = self.compute(state)?;
+        charts::backtest_chart(&answer, model.label(), &unit)
+    }
+}
+
 #[utoipa::path(
     post,
     path = "/models/backtest",
     tag = "models",
     operation_id = "backtest_purchase_model",
     request_body(content = BacktestRequest, content_type = "application/json"),
-    responses((status = 200, description = "The backtest", body = BacktestResponse))
+    params(("format" = Option<Format>, Query, description = "svg: the tracking plot (cumulative repeat purchases, actual against expected) as a chart (also Accept: image/svg+xml)")),
+    responses((status = 200, description = "The backtest, or with format=svg its tracking plot", content((BacktestResponse = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn model_backtest(
     State(state): State<AppState>,
+    format: Format,
     ValidJson(request): ValidJson<BacktestRequest>,
 ) -> Result<crate::http::FiniteJson, ApiError> {
-    off_runtime(state, "backtest", request).await
+    off_runtime_as(state, "backtest", request, format).await
 }
 
 /// The examples of `POST /models/backtest` in the spec, each answered as a request would be.

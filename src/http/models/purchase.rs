@@ -10,7 +10,8 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::input::{CustomerData, UncertaintyRequest};
-use super::off_runtime;
+use super::{off_runtime_as, Chart};
+use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
 use crate::http::examples::{data, example, Examples};
 use crate::http::extract::{Count, ValidJson};
@@ -19,10 +20,10 @@ use crate::input;
 use crate::kpi::{Confidence, InvalidInput};
 use crate::models::bgbb::MAX_PERIODS;
 use crate::models::purchase::{
-    purchase_model_report, ParameterSource, PredictSettings, PurchaseModelName,
-    PurchaseModelResponse,
+    p_alive_grid, purchase_model, purchase_model_report, ParameterSource, PredictSettings,
+    PurchaseModelName, PurchaseModelResponse,
 };
-use crate::models::rfm::CustomerSummary;
+use crate::models::rfm::{CustomerSummary, TimeUnit};
 
 /// What to predict after the fit.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -313,8 +314,15 @@ fn bgbb_rows(rows: Vec<BgbbCustomerRow>) -> Result<Vec<CustomerSummary>, Invalid
         .collect()
 }
 
+type Prepared = (
+    Vec<CustomerSummary>,
+    ParameterSource,
+    Option<PredictSettings>,
+);
+
 impl BgbbRequest {
-    fn fit(self, max_rows: usize) -> Result<PurchaseModelResponse, ApiError> {
+    /// The rows, where the parameters come from and the predictions' settings, checked.
+    fn prepare(self) -> Result<Prepared, ApiError> {
         let name = PurchaseModelName::Bgbb;
         let rows = bgbb_rows(self.customers)?;
         let source = parameter_source(name, self.parameters, self.penalty, self.predict.is_some())?;
@@ -334,9 +342,43 @@ impl BgbbRequest {
                 .into());
             }
         }
+        Ok((rows, source, predict))
+    }
+
+    fn fit(self, max_rows: usize) -> Result<PurchaseModelResponse, ApiError> {
+        let (rows, source, predict) = self.prepare()?;
         Ok(purchase_model_report(
-            name, &rows, &source, predict, max_rows,
+            PurchaseModelName::Bgbb,
+            &rows,
+            &source,
+            predict,
+            max_rows,
         )?)
+    }
+}
+
+/// The P(alive) chart of a purchase model over its customers (the fit, or the given
+/// parameters).
+fn p_alive_svg(
+    name: PurchaseModelName,
+    (rows, source, _): Prepared,
+    unit: &str,
+    max_rows: usize,
+) -> Result<String, ApiError> {
+    let model = purchase_model(name, &rows, &source, max_rows)?;
+    let grid = p_alive_grid(model.model.as_ref(), &rows, name == PurchaseModelName::Bgbb);
+    charts::p_alive_chart(name.label(), &grid, unit)
+}
+
+impl Chart for BgbbRequest {
+    fn chart(self, state: &AppState) -> Result<String, ApiError> {
+        let prepared = self.prepare()?;
+        p_alive_svg(
+            PurchaseModelName::Bgbb,
+            prepared,
+            "periods",
+            state.config.max_model_rows,
+        )
     }
 }
 
@@ -348,11 +390,13 @@ impl Compute for BgbbRequest {
 }
 
 impl PurchaseModelRequest {
-    fn fit(
-        self,
-        name: PurchaseModelName,
-        max_rows: usize,
-    ) -> Result<PurchaseModelResponse, ApiError> {
+    /// The rows, where the parameters come from and the predictions' settings, checked; and
+    /// the data's time unit (transactions only).
+    fn prepare(self, name: PurchaseModelName) -> Result<(Prepared, Option<TimeUnit>), ApiError> {
+        let unit = match self.data.transactions {
+            Some(_) => Some(self.data.unit.unwrap_or(TimeUnit::Week)),
+            None => self.data.unit,
+        };
         let rows = self.data.summaries(true)?;
         let source = parameter_source(name, self.parameters, self.penalty, self.predict.is_some())?;
         let customers: f64 = rows.iter().map(|c| c.count).sum();
@@ -360,9 +404,44 @@ impl PurchaseModelRequest {
             .predict
             .map(|p| p.settings(customers, rows.len()))
             .transpose()?;
+        Ok(((rows, source, predict), unit))
+    }
+
+    fn fit(
+        self,
+        name: PurchaseModelName,
+        max_rows: usize,
+    ) -> Result<PurchaseModelResponse, ApiError> {
+        let ((rows, source, predict), _) = self.prepare(name)?;
         Ok(purchase_model_report(
             name, &rows, &source, predict, max_rows,
         )?)
+    }
+
+    fn chart(self, name: PurchaseModelName, max_rows: usize) -> Result<String, ApiError> {
+        let (prepared, unit) = self.prepare(name)?;
+        let unit = unit.map_or("time units", TimeUnit::plural);
+        p_alive_svg(name, prepared, unit, max_rows)
+    }
+}
+
+impl Chart for PurchaseModelRequest {
+    fn chart(self, state: &AppState) -> Result<String, ApiError> {
+        PurchaseModelRequest::chart(self, PurchaseModelName::Bgnbd, state.config.max_model_rows)
+    }
+}
+
+impl Chart for MbgNbdRequest {
+    fn chart(self, state: &AppState) -> Result<String, ApiError> {
+        self.0
+            .chart(PurchaseModelName::Mbgnbd, state.config.max_model_rows)
+    }
+}
+
+impl Chart for ParetoNbdRequest {
+    fn chart(self, state: &AppState) -> Result<String, ApiError> {
+        self.0
+            .chart(PurchaseModelName::ParetoNbd, state.config.max_model_rows)
     }
 }
 
@@ -409,13 +488,15 @@ impl Compute for ParetoNbdRequest {
     tag = "models",
     operation_id = "fit_bgnbd",
     request_body(content = PurchaseModelRequest, content_type = "application/json"),
-    responses((status = 200, description = "The fit and the predictions asked for", body = PurchaseModelResponse))
+    params(("format" = Option<Format>, Query, description = "svg: the fitted model's P(alive) by frequency and recency as a chart (also Accept: image/svg+xml)")),
+    responses((status = 200, description = "The fit and the predictions asked for, or with format=svg P(alive) by frequency and recency", content((PurchaseModelResponse = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn bgnbd(
     State(state): State<AppState>,
+    format: Format,
     ValidJson(request): ValidJson<PurchaseModelRequest>,
 ) -> Result<crate::http::FiniteJson, ApiError> {
-    off_runtime(state, "bgnbd", request).await
+    off_runtime_as(state, "bgnbd", request, format).await
 }
 
 /// Pareto/NBD fit and predictions
@@ -429,13 +510,15 @@ pub async fn bgnbd(
     tag = "models",
     operation_id = "fit_pareto_nbd",
     request_body(content = PurchaseModelRequest, content_type = "application/json"),
-    responses((status = 200, description = "The fit and the predictions asked for", body = PurchaseModelResponse))
+    params(("format" = Option<Format>, Query, description = "svg: the fitted model's P(alive) by frequency and recency as a chart (also Accept: image/svg+xml)")),
+    responses((status = 200, description = "The fit and the predictions asked for, or with format=svg P(alive) by frequency and recency", content((PurchaseModelResponse = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn pareto_nbd(
     State(state): State<AppState>,
+    format: Format,
     ValidJson(request): ValidJson<ParetoNbdRequest>,
 ) -> Result<crate::http::FiniteJson, ApiError> {
-    off_runtime(state, "pareto_nbd", request).await
+    off_runtime_as(state, "pareto_nbd", request, format).await
 }
 
 /// MBG/NBD fit and predictions
@@ -449,13 +532,15 @@ pub async fn pareto_nbd(
     tag = "models",
     operation_id = "fit_mbgnbd",
     request_body(content = PurchaseModelRequest, content_type = "application/json"),
-    responses((status = 200, description = "The fit and the predictions asked for", body = PurchaseModelResponse))
+    params(("format" = Option<Format>, Query, description = "svg: the fitted model's P(alive) by frequency and recency as a chart (also Accept: image/svg+xml)")),
+    responses((status = 200, description = "The fit and the predictions asked for, or with format=svg P(alive) by frequency and recency", content((PurchaseModelResponse = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn mbgnbd(
     State(state): State<AppState>,
+    format: Format,
     ValidJson(request): ValidJson<MbgNbdRequest>,
 ) -> Result<crate::http::FiniteJson, ApiError> {
-    off_runtime(state, "mbgnbd", request).await
+    off_runtime_as(state, "mbgnbd", request, format).await
 }
 
 /// BG/BB fit and predictions (discrete time)
@@ -474,13 +559,15 @@ pub async fn mbgnbd(
     tag = "models",
     operation_id = "fit_bgbb",
     request_body(content = BgbbRequest, content_type = "application/json"),
-    responses((status = 200, description = "The fit and the predictions asked for", body = PurchaseModelResponse))
+    params(("format" = Option<Format>, Query, description = "svg: the fitted model's P(alive) by frequency and recency as a chart (also Accept: image/svg+xml)")),
+    responses((status = 200, description = "The fit and the predictions asked for, or with format=svg P(alive) by frequency and recency", content((PurchaseModelResponse = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn bgbb(
     State(state): State<AppState>,
+    format: Format,
     ValidJson(request): ValidJson<BgbbRequest>,
 ) -> Result<crate::http::FiniteJson, ApiError> {
-    off_runtime(state, "bgbb", request).await
+    off_runtime_as(state, "bgbb", request, format).await
 }
 
 /// The examples of `POST /models/mbgnbd` in the spec, each answered as a request would be.

@@ -9,6 +9,7 @@ use super::{csv_rows, query, text_ids, within_max_events, CustomerId, Records};
 use crate::analytics::cohorts::{cohort_table, Activity, CohortTable, Retention};
 use crate::analytics::periods::parse_day;
 use crate::analytics::series::Interner;
+use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
 use crate::http::examples::{example, Examples};
 use crate::http::extract::parse_json;
@@ -108,15 +109,16 @@ impl Compute for CohortsRequest {
     path = "/cohorts",
     tag = "records",
     operation_id = "cohort_table",
-    params(("period" = Option<Period>, Query, description = "With a text/csv body"), ("retention" = Option<Retention>, Query, description = "With a text/csv body"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)")),
+    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("period" = Option<Period>, Query, description = "With a text/csv body"), ("retention" = Option<Retention>, Query, description = "With a text/csv body"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)")),
     request_body(content(
         (CohortsRequest = "application/json"),
         (String = "text/csv", example = "customer_id,date,amount\nann,2026-01-05,40\nann,2026-02-11,25\nbob,2026-01-20,60\n")
     )),
-    responses((status = 200, description = "The cohort table", body = CohortTable))
+    responses((status = 200, description = "The cohort table, or with format=svg its chart", content((CohortTable = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn cohorts(
     State(state): State<AppState>,
+    format: Format,
     records: Records,
 ) -> Result<crate::http::FiniteJson, ApiError> {
     crate::http::work::off_runtime(state, "cohorts", move |state| {
@@ -125,16 +127,22 @@ pub async fn cohorts(
             Records::Csv(bytes, q) => {
                 let params: CohortParams = query(q)?;
                 CohortsRequest {
-                    events: text_ids(csv_rows(&bytes, "events")?, |r: &mut ActivityRow| {
-                        &mut r.customer_id
-                    }),
+                    events: text_ids(
+                        csv_rows(&bytes, "events", &["customer_id", "date", "amount"])?,
+                        |r: &mut ActivityRow| &mut r.customer_id,
+                    ),
                     period: params.period,
                     retention: params.retention,
                     confidence: params.confidence,
                 }
             }
         };
-        request.compute(state).and_then(crate::http::finite_json)
+        if format == Format::Json {
+            return request.compute(state).and_then(crate::http::finite_json);
+        }
+        let period = format!("{:?}", request.period).to_lowercase();
+        let answer = request.compute(state)?;
+        charts::cohort_heatmap(&answer, &period).map(crate::http::FiniteJson::svg)
     })
     .await
 }

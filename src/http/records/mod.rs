@@ -122,11 +122,11 @@ impl FromRequest<AppState> for Records {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        // `format` (JSON or a chart) goes with either body; the rest are a CSV body's settings.
         let query = request
             .uri()
             .query()
-            .filter(|q| !q.is_empty())
-            .map(str::to_owned);
+            .and_then(crate::http::charts::without_format);
         match read_body(request, state, true).await? {
             (BodyKind::Json, _) if query.is_some() => Err(ApiError::InvalidBody {
                 pointer: String::new(),
@@ -141,7 +141,15 @@ impl FromRequest<AppState> for Records {
 
 /// Parses CSV rows (a header row naming the columns) into `T`s; a bad cell is refused with
 /// the pointer `/{collection}/{row}/{column}` (row 0 is the first line after the header).
-pub fn csv_rows<T: DeserializeOwned>(bytes: &[u8], collection: &str) -> Result<Vec<T>, ApiError> {
+///
+/// A header naming a column other than `columns` is refused before any row is read, with the
+/// columns expected and those seen: the usual cause is `curl -d @file`, which strips the
+/// newlines and turns the whole file into one header line (`--data-binary @file` keeps them).
+pub fn csv_rows<T: DeserializeOwned>(
+    bytes: &[u8],
+    collection: &str,
+    columns: &[&str],
+) -> Result<Vec<T>, ApiError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(bytes);
@@ -149,6 +157,26 @@ pub fn csv_rows<T: DeserializeOwned>(bytes: &[u8], collection: &str) -> Result<V
         .headers()
         .map_err(|e| ApiError::MalformedJson(format!("the CSV header could not be read: {e}")))?
         .clone();
+    if let Some(unknown) = headers.iter().find(|h| !columns.contains(h)) {
+        let seen: Vec<&str> = headers.iter().collect();
+        let shown = |text: String| -> String {
+            if text.chars().count() > 120 {
+                format!("{}…", text.chars().take(120).collect::<String>())
+            } else {
+                text
+            }
+        };
+        return Err(ApiError::InvalidBody {
+            pointer: format!("/{collection}"),
+            reason: format!("CSV columns {}", columns.join(",")),
+            detail: format!(
+                "the CSV header has a column {:?} that is not one of {}; the header read was {:?}. A header that runs into the data lost its newlines: send the file with curl --data-binary @file, not -d",
+                shown(unknown.to_owned()),
+                columns.join(","),
+                shown(seen.join(","))
+            ),
+        });
+    }
     let mut rows = Vec::new();
     for (row, record) in reader.deserialize::<T>().enumerate() {
         match record {

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::{csv_rows, optional_day, query, text_ids, within_max_events, CustomerId, Records};
 use crate::analytics::periods::parse_day;
 use crate::analytics::series::{series_report, Interner, MrrEvent, SeriesResponse};
+use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
 use crate::http::examples::{example, Examples};
 use crate::http::extract::parse_json;
@@ -107,15 +108,16 @@ impl Compute for SeriesRequest {
     path = "/series",
     tag = "records",
     operation_id = "mrr_series",
-    params(("period" = Option<Period>, Query, description = "With a text/csv body: the period"), ("from" = Option<String>, Query, description = "With a text/csv body: first day"), ("to" = Option<String>, Query, description = "With a text/csv body: last day"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)")),
+    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("period" = Option<Period>, Query, description = "With a text/csv body: the period"), ("from" = Option<String>, Query, description = "With a text/csv body: first day"), ("to" = Option<String>, Query, description = "With a text/csv body: last day"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)")),
     request_body(content(
         (SeriesRequest = "application/json"),
         (String = "text/csv", example = "customer_id,date,mrr\nacme,2026-01-10,100\nbeta,2026-02-03,50\n")
     )),
-    responses((status = 200, description = "One row per period", body = SeriesResponse))
+    responses((status = 200, description = "One row per period, or with format=svg its chart", content((SeriesResponse = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn series(
     State(state): State<AppState>,
+    format: Format,
     records: Records,
 ) -> Result<crate::http::FiniteJson, ApiError> {
     // Parsing and computing both grow with the body: off the runtime, in the worker bound.
@@ -125,9 +127,10 @@ pub async fn series(
             Records::Csv(bytes, q) => {
                 let params: SeriesParams = query(q)?;
                 SeriesRequest {
-                    events: text_ids(csv_rows(&bytes, "events")?, |r: &mut MrrEventRow| {
-                        &mut r.customer_id
-                    }),
+                    events: text_ids(
+                        csv_rows(&bytes, "events", &["customer_id", "date", "mrr"])?,
+                        |r: &mut MrrEventRow| &mut r.customer_id,
+                    ),
                     period: params.period,
                     from: params.from,
                     to: params.to,
@@ -135,7 +138,12 @@ pub async fn series(
                 }
             }
         };
-        request.compute(state).and_then(crate::http::finite_json)
+        if format == Format::Json {
+            return request.compute(state).and_then(crate::http::finite_json);
+        }
+
+        let answer = request.compute(state)?;
+        charts::series_chart(&answer).map(crate::http::FiniteJson::svg)
     })
     .await
 }

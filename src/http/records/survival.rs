@@ -10,6 +10,7 @@ use crate::analytics::periods::parse_day;
 use crate::analytics::survival::{
     subscription_observation, survival_report, KmSettings, Observation, SurvivalResponse,
 };
+use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
 use crate::http::examples::{example, Examples};
 use crate::http::extract::parse_json;
@@ -160,15 +161,16 @@ impl Compute for SurvivalRequest {
     path = "/survival",
     tag = "records",
     operation_id = "survival_curve",
-    params(("as_of" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("unit" = Option<TimeUnit>, Query, description = "With a text/csv body of subscriptions"), ("horizon" = Option<f64>, Query, description = "With a text/csv body"), ("times" = Option<String>, Query, description = "With a text/csv body: times for the number at risk, comma-separated (1,6,12)"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the band and intervals, 0.5 to 0.999 (default 0.95)")),
+    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("as_of" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("unit" = Option<TimeUnit>, Query, description = "With a text/csv body of subscriptions"), ("horizon" = Option<f64>, Query, description = "With a text/csv body"), ("times" = Option<String>, Query, description = "With a text/csv body: times for the number at risk, comma-separated (1,6,12)"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the band and intervals, 0.5 to 0.999 (default 0.95)")),
     request_body(content(
         (SurvivalRequest = "application/json"),
         (String = "text/csv", example = "duration,observed,group\n3,1,monthly\n12,0,annual\n")
     )),
-    responses((status = 200, description = "The curves and the test", body = SurvivalResponse))
+    responses((status = 200, description = "The curves and the test, or with format=svg its chart", content((SurvivalResponse = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn survival(
     State(state): State<AppState>,
+    format: Format,
     records: Records,
 ) -> Result<crate::http::FiniteJson, ApiError> {
     crate::http::work::off_runtime(state, "survival", move |state| {
@@ -182,9 +184,23 @@ pub async fn survival(
                     .unwrap_or("");
                 let columns: Vec<&str> = header.split(',').map(str::trim).collect();
                 let (observations, subscriptions) = if columns.contains(&"duration") {
-                    (Some(csv_rows(&bytes, "observations")?), None)
+                    (
+                        Some(csv_rows(
+                            &bytes,
+                            "observations",
+                            &["duration", "observed", "group"],
+                        )?),
+                        None,
+                    )
                 } else {
-                    (None, Some(csv_rows(&bytes, "subscriptions")?))
+                    (
+                        None,
+                        Some(csv_rows(
+                            &bytes,
+                            "subscriptions",
+                            &["start", "end", "group"],
+                        )?),
+                    )
                 };
                 SurvivalRequest {
                     observations,
@@ -197,7 +213,12 @@ pub async fn survival(
                 }
             }
         };
-        request.compute(state).and_then(crate::http::finite_json)
+        if format == Format::Json {
+            return request.compute(state).and_then(crate::http::finite_json);
+        }
+
+        let answer = request.compute(state)?;
+        charts::survival_chart(&answer).map(crate::http::FiniteJson::svg)
     })
     .await
 }

@@ -13,26 +13,69 @@ pub fn parse_day(pointer: &str, text: &str) -> Result<NaiveDate, InvalidInput> {
             c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
         })
     };
-    let parsed = if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+    let fields = if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
         match (digits(0..4), digits(5..7), digits(8..10)) {
-            (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(y as i32, m, d),
+            (Some(y), Some(m), Some(d)) => Some((y as i32, m, d)),
             _ => None,
         }
     } else {
         None
     };
-    parsed.ok_or_else(|| {
-        InvalidInput::new(
+    match fields {
+        Some((y, m, d)) => {
+            NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| no_such_day(pointer, text, y, m))
+        }
+        None => Err(InvalidInput::new(
             pointer,
             "must be a date YYYY-MM-DD",
             format!("{pointer}: {text:?} is not a date of the form YYYY-MM-DD"),
-        )
-    })
+        )),
+    }
+}
+
+/// The refusal of a date of the right form that no calendar has (2026-02-30, 2026-13-01):
+/// says so, and how many days the month has.
+pub fn no_such_day(pointer: &str, text: &str, year: i32, month: u32) -> InvalidInput {
+    let days = NaiveDate::from_ymd_opt(year, month, 1).and_then(|first| {
+        let next = if month == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(year, month + 1, 1)
+        }?;
+        Some(next.signed_duration_since(first).num_days())
+    });
+    let why = match days {
+        Some(days) => format!("{year}-{month:02} has {days} days"),
+        None => format!("there is no month {month}"),
+    };
+    InvalidInput::new(
+        pointer,
+        "must be a date that exists",
+        format!("{pointer}: {text:?} has the form YYYY-MM-DD but no such day exists: {why}"),
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_day_that_does_not_exist_is_refused_as_such() {
+        let refused = parse_day("/events/0/date", "2026-02-30").unwrap_err();
+        assert_eq!(
+            refused.detail,
+            "/events/0/date: \"2026-02-30\" has the form YYYY-MM-DD but no such day exists: 2026-02 has 28 days"
+        );
+        let refused = parse_day("/d", "2026-13-01").unwrap_err();
+        assert!(refused
+            .detail
+            .ends_with("no such day exists: there is no month 13"));
+        assert!(parse_day("/d", "2024-02-29").is_ok());
+        let refused = parse_day("/d", "30.02.2026").unwrap_err();
+        assert!(refused
+            .detail
+            .ends_with("is not a date of the form YYYY-MM-DD"));
+    }
     use crate::units::Period;
 
     fn day(s: &str) -> NaiveDate {

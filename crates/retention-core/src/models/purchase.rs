@@ -434,6 +434,16 @@ impl PurchaseModelName {
         }
     }
 
+    /// The name as the literature writes it ("BG/NBD").
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Bgnbd => "BG/NBD",
+            Self::ParetoNbd => "Pareto/NBD",
+            Self::Mbgnbd => "MBG/NBD",
+            Self::Bgbb => "BG/BB",
+        }
+    }
+
     /// The parameters, in the fit's order.
     pub fn parameter_names(self) -> &'static [&'static str] {
         match self {
@@ -830,4 +840,129 @@ pub fn purchase_model_report(
         predictions,
         notes,
     })
+}
+
+/// Most frequencies, and most recency steps, of a [`p_alive_grid`].
+pub const MAX_GRID_STEPS: usize = 60;
+
+/// P(alive) over frequency and recency for customers observed for the longest T among `rows`
+/// (lifetimes' `plot_probability_alive_matrix`): the picture of who is probably still a
+/// customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PAliveGrid {
+    /// T of every cell: the longest observation among the customers.
+    pub t: f64,
+    /// The frequencies of the rows, 0, 1, … up to the largest seen (at most
+    /// [`MAX_GRID_STEPS`] rows, evenly spaced whole numbers beyond that).
+    pub frequencies: Vec<f64>,
+    /// The recencies of the columns, from 0 to T: whole periods for BG/BB, otherwise the
+    /// middles of [`MAX_GRID_STEPS`] equal steps.
+    pub recencies: Vec<f64>,
+    /// `p_alive[i][j]` at `frequencies[i]` and `recencies[j]`; `None` where no customer can be
+    /// (a repeat purchase at recency 0, or more purchases than periods by recency).
+    pub p_alive: Vec<Vec<Option<f64>>>,
+}
+
+/// The [`PAliveGrid`] of a model over the customers it was fitted to (`discrete`: BG/BB, whose
+/// recency counts whole periods and whose frequency cannot exceed it). At most
+/// [`MAX_GRID_STEPS`]² cells, so the work is bounded whatever the data.
+pub fn p_alive_grid(
+    model: &dyn PurchaseModel,
+    rows: &[CustomerSummary],
+    discrete: bool,
+) -> PAliveGrid {
+    let t = rows.iter().map(|r| r.t).fold(0.0_f64, f64::max);
+    let max_x = rows.iter().map(|r| r.frequency).fold(0.0_f64, f64::max);
+    let steps = |top: f64| -> Vec<f64> {
+        let top = top.max(0.0).round();
+        if top < MAX_GRID_STEPS as f64 {
+            (0..=top as usize).map(|i| i as f64).collect()
+        } else {
+            (0..MAX_GRID_STEPS)
+                .map(|i| (top * i as f64 / (MAX_GRID_STEPS - 1) as f64).round())
+                .collect()
+        }
+    };
+    let frequencies = steps(max_x);
+    let recencies: Vec<f64> = if discrete {
+        steps(t)
+    } else {
+        (0..MAX_GRID_STEPS)
+            .map(|j| t * (j as f64 + 0.5) / MAX_GRID_STEPS as f64)
+            .collect()
+    };
+    let p_alive = frequencies
+        .iter()
+        .map(|&x| {
+            recencies
+                .iter()
+                .map(|&tx| {
+                    if x == 0.0 {
+                        // No repeat purchase: recency is 0 whatever the column.
+                        model.p_alive(0.0, 0.0, t)
+                    } else if tx == 0.0 || (discrete && x > tx) {
+                        None
+                    } else {
+                        model.p_alive(x, tx, t)
+                    }
+                    .filter(|p| p.is_finite())
+                })
+                .collect()
+        })
+        .collect();
+    PAliveGrid {
+        t,
+        frequencies,
+        recencies,
+        p_alive,
+    }
+}
+
+#[cfg(test)]
+mod grid_tests {
+    use super::*;
+
+    fn row(frequency: f64, recency: f64, t: f64) -> CustomerSummary {
+        CustomerSummary {
+            id: None,
+            frequency,
+            recency,
+            t,
+            monetary_value: None,
+            count: 1.0,
+        }
+    }
+
+    #[test]
+    fn the_grid_is_p_alive_at_the_longest_t_and_falls_with_time_since_the_last_purchase() {
+        let model = PurchaseModelName::Bgnbd.at()(&[0.243, 4.414, 0.793, 2.426]);
+        let rows = [
+            row(2.0, 30.0, 38.0),
+            row(5.0, 10.0, 39.0),
+            row(0.0, 0.0, 20.0),
+        ];
+        let grid = p_alive_grid(model.as_ref(), &rows, false);
+        assert_eq!(grid.t, 39.0);
+        assert_eq!(grid.frequencies, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(grid.recencies.len(), MAX_GRID_STEPS);
+        assert_eq!(grid.p_alive[0][7], Some(1.0));
+        let (x, j) = (3, 20);
+        assert_eq!(
+            grid.p_alive[x][j],
+            model.p_alive(3.0, grid.recencies[j], 39.0)
+        );
+        // A longer gap since the last purchase: less likely alive.
+        assert!(grid.p_alive[5][10].unwrap() < grid.p_alive[5][50].unwrap());
+    }
+
+    #[test]
+    fn bgbb_cells_with_more_purchases_than_periods_are_empty() {
+        let model = PurchaseModelName::Bgbb.at()(&[1.2, 0.75, 0.66, 2.78]);
+        let rows = [row(3.0, 4.0, 6.0), row(6.0, 6.0, 6.0)];
+        let grid = p_alive_grid(model.as_ref(), &rows, true);
+        assert_eq!(grid.recencies, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(grid.p_alive[3][2], None);
+        assert!(grid.p_alive[3][3].is_some());
+        assert!(grid.p_alive[6][6].unwrap() > 0.9);
+    }
 }

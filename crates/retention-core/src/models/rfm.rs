@@ -208,11 +208,16 @@ pub struct Transaction {
 /// Parses `YYYY-MM-DD`, naming the field on failure.
 pub fn parse_date(pointer: &str, text: &str) -> Result<NaiveDate, InvalidInput> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-        InvalidInput::new(
-            pointer,
-            "must be a date YYYY-MM-DD",
-            format!("{pointer}: {text:?} is not a date of the form YYYY-MM-DD"),
-        )
+        // The strict parser tells a day that does not exist (2026-02-30) from a wrong form.
+        crate::analytics::periods::parse_day(pointer, text)
+            .err()
+            .unwrap_or_else(|| {
+                InvalidInput::new(
+                    pointer,
+                    "must be a date YYYY-MM-DD",
+                    format!("{pointer}: {text:?} is not a date of the form YYYY-MM-DD"),
+                )
+            })
     })
 }
 
