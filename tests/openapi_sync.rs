@@ -60,3 +60,38 @@ async fn interactive_docs_are_served_from_the_binary() {
     assert_eq!(config.status, 200);
     assert!(config.text.contains("/openapi.json"));
 }
+
+/// Client generators turn a `oneOf` into a union they can only tell apart by a discriminator.
+/// Every `oneOf` in the spec is either "a schema or null" (an optional field) or names its
+/// discriminator; a tagged enum added without one fails here.
+#[test]
+fn every_one_of_is_optional_or_has_a_discriminator() {
+    fn walk(node: &serde_json::Value, path: &str, found: &mut Vec<String>) {
+        match node {
+            serde_json::Value::Object(map) => {
+                if let Some(variants) = map.get("oneOf").and_then(|v| v.as_array()) {
+                    let optional = variants.len() == 2
+                        && variants.iter().any(|v| v["type"] == "null");
+                    if !optional && map.get("discriminator").is_none() {
+                        found.push(path.to_owned());
+                    }
+                }
+                for (key, value) in map {
+                    walk(value, &format!("{path}/{key}"), found);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, value) in items.iter().enumerate() {
+                    walk(value, &format!("{path}/{i}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let spec = common::committed_spec();
+    let mut found = Vec::new();
+    walk(&spec, "", &mut found);
+    assert!(found.is_empty(), "oneOf without a discriminator at {found:?}");
+    // The walk sees the optional fields' oneOfs: it is looking at the right document.
+    assert!(serde_json::to_string(&spec).unwrap().matches("\"oneOf\"").count() > 10);
+}

@@ -293,3 +293,41 @@ async fn a_date_of_the_right_form_that_does_not_exist_is_refused_as_such() {
         "/events/0/date: \"2026-02-30\" has the form YYYY-MM-DD but no such day exists: 2026-02 has 28 days"
     );
 }
+
+#[tokio::test]
+async fn a_percent_sent_as_a_fraction_is_used_as_sent_and_noted() {
+    // 0.75 is a valid margin in percent, so the answer stands (12 × 0.75 % / 5 % = 1.8) and
+    // says how it read the number.
+    let answer = common::post_json(
+        "/clv",
+        &json!({"method": "churn_based", "arpu": 12, "gross_margin_pct": 0.75, "churn_rate_pct": 5}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert!((answer.body["value"].as_f64().unwrap() - 1.8).abs() < 1e-12);
+    let notes = answer.body["context"]["notes"].as_array().unwrap();
+    assert!(
+        notes.contains(&json!(
+            "gross_margin_pct 0.75 read as 0.75 %; did you mean 75 %?"
+        )),
+        "{notes:?}"
+    );
+    let answer = common::post_json(
+        "/ab-test",
+        &json!({"control": {"retained": 420, "started": 1000}, "variant": {"retained": 465, "started": 1000}, "minimum_detectable_effect": 0.03}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let notes = answer.body["context"]["notes"].as_array().unwrap();
+    assert!(
+        notes.contains(&json!("minimum_detectable_effect 0.03 read as 0.03 percentage points; did you mean 3 percentage points?")),
+        "{notes:?}"
+    );
+    // A percent of 1 or more gets no such note.
+    let answer = common::post_json(
+        "/clv",
+        &json!({"method": "churn_based", "arpu": 12, "gross_margin_pct": 75, "churn_rate_pct": 5}),
+    )
+    .await;
+    assert!(!answer.text.contains("did you mean"));
+}

@@ -130,6 +130,11 @@ impl Compute for AbTestRequest {
 
     fn compute(self, _state: &AppState) -> Result<AbTestReport, ApiError> {
         let confidence = Confidence::new(self.confidence)?;
+        let notes = super::extract::fraction_notes(&[(
+            "minimum_detectable_effect",
+            self.minimum_detectable_effect,
+            "percentage points",
+        )]);
         let max_effect = if self.metric == AbMetric::Nps {
             200.0
         } else {
@@ -154,7 +159,10 @@ impl Compute for AbTestRequest {
             AbMetric::Nps => {
                 let control = self.control.nps("control")?;
                 let variant = self.variant.nps("variant")?;
-                return Ok(compare_nps(control, variant, goal, confidence)?);
+                return Ok(with_notes(
+                    compare_nps(control, variant, goal, confidence)?,
+                    notes,
+                ));
             }
             AbMetric::Retention => RateKind::Retention,
             AbMetric::Churn => RateKind::Churn,
@@ -162,8 +170,22 @@ impl Compute for AbTestRequest {
         };
         let control = self.control.proportion("control")?;
         let variant = self.variant.proportion("variant")?;
-        Ok(compare_rates(kind, control, variant, goal, confidence)?)
+        Ok(with_notes(
+            compare_rates(kind, control, variant, goal, confidence)?,
+            notes,
+        ))
     }
+}
+
+/// The report with `notes` added to its context.
+fn with_notes(mut report: AbTestReport, notes: Vec<String>) -> AbTestReport {
+    report
+        .comparison
+        .kpi
+        .context
+        .notes
+        .extend(notes.into_iter().map(Into::into));
+    report
 }
 
 /// A/B comparison of retention, churn, conversion or NPS

@@ -226,9 +226,21 @@ impl Compute for ClvRequest {
             ClvMethodName::ChurnBased => self.churn_evidence()?,
             _ => ChurnBasedEvidence::default(),
         };
+        let notes = super::extract::fraction_notes(&[
+            ("gross_margin_pct", self.gross_margin_pct, "%"),
+            ("churn_rate_pct", self.churn_rate_pct, "%"),
+            ("retention_rate_pct", self.retention_rate_pct, "%"),
+            ("discount_rate_pct", self.discount_rate_pct, "%"),
+        ]);
         let method = self.method_inputs(&evidence)?;
         let answer = customer_lifetime_value(&method, cac)?;
-        Ok(with_churn_based_interval(answer, &method, &evidence))
+        let mut answer = with_churn_based_interval(answer, &method, &evidence);
+        answer
+            .kpi
+            .context
+            .notes
+            .extend(notes.into_iter().map(Into::into));
+        Ok(answer)
     }
 }
 

@@ -303,6 +303,26 @@ impl utoipa::PartialSchema for Count {
 
 impl utoipa::ToSchema for Count {}
 
+/// Notes for percents that look like fractions: each `(field, value, unit)` with 0 < value < 1
+/// gets "gross_margin_pct 0.75 read as 0.75 %; did you mean 75 %?". The value is used as
+/// sent (0.75 % is a valid margin); the note is there so that a caller who sent a fraction
+/// sees it in the answer's `context.notes`.
+pub fn fraction_notes(fields: &[(&str, Option<f64>, &str)]) -> Vec<String> {
+    fields
+        .iter()
+        .filter_map(|(field, value, unit)| {
+            let v = (*value)?;
+            (v > 0.0 && v < 1.0).then(|| {
+                format!(
+                    "{field} {v} read as {v} {unit}; did you mean {} {unit}?",
+                    // 0.07 × 100 is 7.000000000000001 in binary: shown as 7.
+                    (v * 100.0 * 1e9).round() / 1e9
+                )
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
