@@ -70,8 +70,8 @@ fn every_one_of_is_optional_or_has_a_discriminator() {
         match node {
             serde_json::Value::Object(map) => {
                 if let Some(variants) = map.get("oneOf").and_then(|v| v.as_array()) {
-                    let optional = variants.len() == 2
-                        && variants.iter().any(|v| v["type"] == "null");
+                    let optional =
+                        variants.len() == 2 && variants.iter().any(|v| v["type"] == "null");
                     if !optional && map.get("discriminator").is_none() {
                         found.push(path.to_owned());
                     }
@@ -91,7 +91,16 @@ fn every_one_of_is_optional_or_has_a_discriminator() {
     let spec = common::committed_spec();
     let mut found = Vec::new();
     walk(&spec, "", &mut found);
-    assert!(found.is_empty(), "oneOf without a discriminator at {found:?}");
+    assert!(
+        found.is_empty(),
+        "oneOf without a discriminator at {found:?}"
+    );
     // The walk sees the optional fields' oneOfs: it is looking at the right document.
-    assert!(serde_json::to_string(&spec).unwrap().matches("\"oneOf\"").count() > 10);
+    assert!(
+        serde_json::to_string(&spec)
+            .unwrap()
+            .matches("\"oneOf\"")
+            .count()
+            > 10
+    );
 }

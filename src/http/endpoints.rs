@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use super::examples::Examples;
 use super::{ab_test, churn, clv, crr, docs, engagement, health, kpis, loyalty, models, nps, ops};
-use super::{records, revenue, AppState};
+use super::{customer_health, records, revenue, satisfaction, AppState};
 
 /// A computing endpoint: its handler's route and operation, and its examples.
 pub struct Endpoint {
@@ -38,6 +38,18 @@ pub fn computing() -> Vec<Endpoint> {
             engagement::engagement_examples,
         ),
         endpoint(routes!(loyalty::loyalty), loyalty::loyalty_examples),
+        endpoint(
+            routes!(satisfaction::csat_endpoint),
+            satisfaction::csat_examples,
+        ),
+        endpoint(
+            routes!(satisfaction::ces_endpoint),
+            satisfaction::ces_examples,
+        ),
+        endpoint(
+            routes!(customer_health::health_scores_endpoint),
+            customer_health::health_examples,
+        ),
         endpoint(routes!(ab_test::ab_test), ab_test::ab_test_examples),
         endpoint(routes!(kpis::kpis), kpis::kpis_examples),
         endpoint(

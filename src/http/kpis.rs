@@ -26,6 +26,9 @@ pub enum BatchMetric {
     Engagement,
     Loyalty,
     AbTest,
+    Csat,
+    Ces,
+    Health,
 }
 
 /// One item: `metric`, an optional `id` echoed in its result, and the fields of that
@@ -42,7 +45,8 @@ pub struct BatchItem {
 
 /// A batch of metrics; at most 100 items by default (`MAX_BATCH_ITEMS` configures the
 /// bound; more is refused with 422). Each item is an object with `metric` (`crr`, `churn`,
-/// `revenue_churn`, `clv`, `nps`, `engagement`, `loyalty`, `ab_test`), an optional string `id`,
+/// `revenue_churn`, `clv`, `nps`, `engagement`, `loyalty`, `ab_test`, `csat`, `ces`,
+/// `health`), an optional string `id`,
 /// and that metric's request fields (see `BatchItem`; an `ab_test` item gives the test's own
 /// `metric` as `ab_metric`). Items are checked one by one: an item
 /// refused (an unknown metric, a missing field, impossible values) gets a problem in its
@@ -142,7 +146,9 @@ fn run(
     metric: BatchMetric,
     body: Value,
 ) -> Result<Box<serde_json::value::RawValue>, ApiError> {
-    use super::{ab_test, churn, clv, crr, engagement, loyalty, nps, revenue};
+    use super::{
+        ab_test, churn, clv, crr, customer_health, engagement, loyalty, nps, revenue, satisfaction,
+    };
     match metric {
         BatchMetric::Crr => compute_value::<crr::CrrRequest>(state, body),
         BatchMetric::Churn => compute_value::<churn::ChurnRequest>(state, body),
@@ -152,6 +158,9 @@ fn run(
         BatchMetric::Engagement => compute_value::<engagement::EngagementRequest>(state, body),
         BatchMetric::Loyalty => compute_value::<loyalty::LoyaltyRequest>(state, body),
         BatchMetric::AbTest => compute_value::<ab_test::AbTestRequest>(state, body),
+        BatchMetric::Csat => compute_value::<satisfaction::CsatRequest>(state, body),
+        BatchMetric::Ces => compute_value::<satisfaction::CesRequest>(state, body),
+        BatchMetric::Health => compute_value::<customer_health::HealthRequest>(state, body),
     }
 }
 
@@ -223,7 +232,7 @@ impl Compute for KpisRequest {
 /// Many KPIs in one request
 ///
 /// Each item names its `metric` (`crr`, `churn`, `revenue_churn`, `clv`, `nps`,
-/// `engagement`, `loyalty`, `ab_test`), an optional `id`, and the fields of that metric's own
+/// `engagement`, `loyalty`, `ab_test`, `csat`, `ces`, `health`), an optional `id`, and the fields of that metric's own
 /// request. Results come back in request order with the caller's ids; an invalid item gets a
 /// problem object in its place (pointers into the whole body) and does not fail the others.
 #[utoipa::path(
@@ -250,12 +259,14 @@ pub fn kpis_examples() -> Examples {
     Examples::of::<KpisRequest>(vec![
         example(
             "dashboard_with_one_invalid_item",
-            "Four metrics for a dashboard; the last item is invalid and gets a problem",
+            "Six metrics for a dashboard; the last item is invalid and gets a problem",
             json!({"items": [
                 {"id": "q3_retention", "metric": "crr", "start_customers": 100, "new_customers": 20, "end_customers": 95},
                 {"id": "q3_churn", "metric": "churn", "start_customers": 1000, "lost_customers": 50, "period": "quarter"},
                 {"id": "q3_mrr", "metric": "revenue_churn", "start_mrr": 100000, "churned_mrr": 5000},
                 {"id": "survey", "metric": "nps", "promoters": 200, "passives": 120, "detractors": 80},
+                {"id": "support_csat", "metric": "csat", "counts": [40, 60, 150, 400, 350]},
+                {"id": "support_effort", "metric": "ces", "scores": [7, 6, 6, 5, 4, 2]},
                 {"id": "broken", "metric": "crr", "start_customers": 100, "new_customers": 30, "end_customers": 20}
             ]}),
         ),

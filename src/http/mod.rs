@@ -6,6 +6,7 @@ pub mod charts;
 pub mod churn;
 pub mod clv;
 pub mod crr;
+pub mod customer_health;
 pub mod docs;
 pub mod endpoints;
 pub mod engagement;
@@ -21,6 +22,7 @@ pub mod ops;
 pub mod records;
 pub mod respond;
 pub mod revenue;
+pub mod satisfaction;
 pub mod ui;
 pub mod work;
 

@@ -13,9 +13,11 @@ pub mod clv_interval;
 pub mod confidence;
 pub mod engagement;
 pub mod error;
+pub mod health_score;
 pub mod nps;
 pub mod retention;
 pub mod revenue;
+pub mod satisfaction;
 
 pub use breakdown::{Benchmark, Breakdown, Context, Interval, Kpi, KpiResponse, Step, Unit};
 pub use confidence::{Bounds, Confidence, IntervalMethod};
