@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use super::examples::Examples;
 use super::{ab_test, churn, clv, crr, docs, engagement, health, kpis, loyalty, models, nps, ops};
-use super::{customer_health, records, revenue, satisfaction, AppState};
+use super::{customer_health, records, revenue, satisfaction, what_if, AppState};
 
 /// A computing endpoint: its handler's route and operation, and its examples.
 pub struct Endpoint {
@@ -28,6 +28,10 @@ pub fn computing() -> Vec<Endpoint> {
         endpoint(routes!(crr::crr), crr::crr_examples),
         endpoint(routes!(churn::churn), churn::churn_examples),
         endpoint(routes!(clv::clv), clv::clv_examples),
+        endpoint(
+            routes!(what_if::what_if_endpoint),
+            what_if::what_if_examples,
+        ),
         endpoint(routes!(nps::nps), nps::nps_examples),
         endpoint(
             routes!(revenue::revenue_churn),

@@ -29,6 +29,7 @@ pub enum BatchMetric {
     Csat,
     Ces,
     Health,
+    WhatIf,
 }
 
 /// One item: `metric`, an optional `id` echoed in its result, and the fields of that
@@ -46,7 +47,7 @@ pub struct BatchItem {
 /// A batch of metrics; at most 100 items by default (`MAX_BATCH_ITEMS` configures the
 /// bound; more is refused with 422). Each item is an object with `metric` (`crr`, `churn`,
 /// `revenue_churn`, `clv`, `nps`, `engagement`, `loyalty`, `ab_test`, `csat`, `ces`,
-/// `health`), an optional string `id`,
+/// `health`, `what_if`), an optional string `id`,
 /// and that metric's request fields (see `BatchItem`; an `ab_test` item gives the test's own
 /// `metric` as `ab_metric`). Items are checked one by one: an item
 /// refused (an unknown metric, a missing field, impossible values) gets a problem in its
@@ -148,6 +149,7 @@ fn run(
 ) -> Result<Box<serde_json::value::RawValue>, ApiError> {
     use super::{
         ab_test, churn, clv, crr, customer_health, engagement, loyalty, nps, revenue, satisfaction,
+        what_if,
     };
     match metric {
         BatchMetric::Crr => compute_value::<crr::CrrRequest>(state, body),
@@ -161,6 +163,7 @@ fn run(
         BatchMetric::Csat => compute_value::<satisfaction::CsatRequest>(state, body),
         BatchMetric::Ces => compute_value::<satisfaction::CesRequest>(state, body),
         BatchMetric::Health => compute_value::<customer_health::HealthRequest>(state, body),
+        BatchMetric::WhatIf => compute_value::<what_if::WhatIfRequest>(state, body),
     }
 }
 
@@ -232,7 +235,7 @@ impl Compute for KpisRequest {
 /// Many KPIs in one request
 ///
 /// Each item names its `metric` (`crr`, `churn`, `revenue_churn`, `clv`, `nps`,
-/// `engagement`, `loyalty`, `ab_test`, `csat`, `ces`, `health`), an optional `id`, and the fields of that metric's own
+/// `engagement`, `loyalty`, `ab_test`, `csat`, `ces`, `health`, `what_if`), an optional `id`, and the fields of that metric's own
 /// request. Results come back in request order with the caller's ids; an invalid item gets a
 /// problem object in its place (pointers into the whole body) and does not fail the others.
 #[utoipa::path(

@@ -24,6 +24,7 @@ pub mod respond;
 pub mod revenue;
 pub mod satisfaction;
 pub mod ui;
+pub mod what_if;
 pub mod work;
 
 use std::sync::atomic::AtomicBool;

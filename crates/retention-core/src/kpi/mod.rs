@@ -18,6 +18,7 @@ pub mod nps;
 pub mod retention;
 pub mod revenue;
 pub mod satisfaction;
+pub mod what_if;
 
 pub use breakdown::{Benchmark, Breakdown, Context, Interval, Kpi, KpiResponse, Step, Unit};
 pub use confidence::{Bounds, Confidence, IntervalMethod};
