@@ -11,6 +11,7 @@ pub mod breakdown;
 pub mod clv;
 pub mod clv_interval;
 pub mod confidence;
+pub mod conventions;
 pub mod engagement;
 pub mod error;
 pub mod health_score;

@@ -1,0 +1,270 @@
+//! `/churn` under the vendors' conventions (docs/formulas.md § 16): each vendor's documented
+//! definition and worked example, cited by page, and one hand-made month of customer stories
+//! whose five conventions answer in one request, with a check for each difference.
+
+mod common;
+
+use serde_json::{json, Value};
+
+use common::post_json;
+
+fn value(answer: &Value, metric: &str) -> f64 {
+    if answer["metric"] == metric {
+        return answer["value"].as_f64().unwrap();
+    }
+    answer["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["metric"] == metric)
+        .unwrap_or_else(|| panic!("{metric} missing"))["value"]
+        .as_f64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn chartmogul_worked_examples() {
+    // https://help.chartmogul.com/hc/en-us/articles/203359321-Metric-Customer-Churn-rate:
+    // "You have 100 customers at the beginning of the month… 11 customers canceled… One
+    // customer created an account in the same month that they canceled, so they can be
+    // excluded… 10 / 100 = 0.1… Customer Churn Rate is 10%."
+    let answer = post_json(
+        "/churn",
+        &json!({"start_customers": 100, "lost_customers": 11, "new_customers": 1, "joined_and_churned": 1, "convention": "chartmogul"}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.body["value"], 10.0);
+    assert_eq!(
+        answer.body["breakdown"]["formula"],
+        "churn = (L - J - R) / S × 100"
+    );
+    // https://help.chartmogul.com/hc/en-us/articles/207340419-Churn-rate-formulas: "100
+    // customers at the beginning of the month, and during the month 12 customers churned, one
+    // of whom reactivated, and one of whom joined during the period": (12 − 1 − 1) / 100.
+    let answer = post_json(
+        "/churn",
+        &json!({"start_customers": 100, "lost_customers": 12, "new_customers": 1, "joined_and_churned": 1, "churned_and_reactivated": 1, "convention": "chartmogul"}),
+    )
+    .await;
+    assert_eq!(answer.body["value"], 10.0);
+}
+
+#[tokio::test]
+async fn baremetrics_stripe_and_profitwell_definitions() {
+    // https://help.baremetrics.com/en/articles/5380347-user-and-revenue-churn: "(Cancelled
+    // Customers in the last 30 days ÷ Active Customers 30 days ago) x 100"; "A 5% User Churn
+    // Rate means that 5% of the total customers you had 30 days ago have canceled within the
+    // last 30 days"; "Customers who are delinquent for more than 30 days are considered to
+    // have canceled."
+    let bare = |d: u64| json!({"start_customers": 100, "lost_customers": 5, "delinquent_customers": d, "convention": "baremetrics"});
+    let rate = |v: &Value| v["value"].as_f64().unwrap();
+    assert!((rate(&post_json("/churn", &bare(0)).await.body) - 5.0).abs() < 1e-12);
+    assert!((rate(&post_json("/churn", &bare(2)).await.body) - 7.0).abs() < 1e-12);
+    // https://support.stripe.com/questions/calculating-churn-rate-in-billing: "the sum of
+    // churned subscribers in the past 30 days divided by the number of active subscribers as
+    // of 30 days ago, plus any new subscribers in those 30 days"; a subscriber who starts and
+    // churns in the window counts "in both the numerator and denominator".
+    let stripe = post_json(
+        "/churn",
+        &json!({"start_customers": 100, "lost_customers": 6, "new_customers": 10, "joined_and_churned": 1, "convention": "stripe"}),
+    )
+    .await;
+    assert!((stripe.body["value"].as_f64().unwrap() - 600.0 / 110.0).abs() < 1e-12);
+    assert_eq!(
+        stripe.body["breakdown"]["substitution"],
+        "6 / (100 + 10) × 100"
+    );
+    // https://www.paddle.com/help/profitwell-metrics/measure/subscription-retention/are-cancellations-in-the-first-month-counted-as-churn:
+    // "When a customer signs up and churns in the same calendar month, we ignore them from
+    // your metrics entirely".
+    let profitwell = post_json(
+        "/churn",
+        &json!({"start_customers": 100, "lost_customers": 6, "new_customers": 10, "joined_and_churned": 1, "convention": "profitwell"}),
+    )
+    .await;
+    assert!((rate(&profitwell.body) - 5.0).abs() < 1e-12);
+}
+
+/// One customer's month (days 1–30).
+struct Story {
+    at_start: bool,
+    joined: Option<u32>,
+    churned: Option<u32>,
+    reactivated: Option<u32>,
+    delinquent_over_30_days: bool,
+}
+
+fn active_on(s: &Story, day: u32, end_of_day: bool) -> bool {
+    let started = s.at_start
+        || s.joined
+            .is_some_and(|j| if end_of_day { j <= day } else { j < day });
+    let gone = s
+        .churned
+        .is_some_and(|c| if end_of_day { c <= day } else { c < day });
+    let back = s
+        .reactivated
+        .is_some_and(|r| if end_of_day { r <= day } else { r < day });
+    started && (!gone || back)
+}
+
+#[tokio::test]
+async fn one_month_of_customer_stories_answers_all_five_conventions_with_each_difference() {
+    let plain = |churned: Option<u32>| Story {
+        at_start: true,
+        joined: None,
+        churned,
+        reactivated: None,
+        delinquent_over_30_days: false,
+    };
+    let mut stories: Vec<Story> = (0..40).map(|_| plain(None)).collect();
+    stories.extend((1..=4).map(|d| plain(Some(d * 6)))); // 4 starting customers churn
+    stories.push(Story {
+        at_start: true,
+        joined: None,
+        churned: Some(10),
+        reactivated: Some(20),
+        delinquent_over_30_days: false,
+    }); // churns, comes back
+    stories.push(Story {
+        at_start: false,
+        joined: Some(3),
+        churned: Some(15),
+        reactivated: None,
+        delinquent_over_30_days: false,
+    }); // joins and churns
+    stories.extend((0..5).map(|i| Story {
+        at_start: false,
+        joined: Some(5 + i),
+        churned: None,
+        reactivated: None,
+        delinquent_over_30_days: false,
+    })); // new, stay
+    stories.extend((0..2).map(|_| Story {
+        at_start: true,
+        joined: None,
+        churned: None,
+        reactivated: None,
+        delinquent_over_30_days: true,
+    })); // card failing for 31+ days
+         // The counts each convention reads, taken from the stories.
+    let start = stories.iter().filter(|s| s.at_start).count() as u64;
+    let lost = stories.iter().filter(|s| s.churned.is_some()).count() as u64;
+    let new = stories.iter().filter(|s| s.joined.is_some()).count() as u64;
+    let joined_and_churned = stories
+        .iter()
+        .filter(|s| s.joined.is_some() && s.churned.is_some())
+        .count() as u64;
+    let reactivated = stories
+        .iter()
+        .filter(|s| s.churned.is_some() && s.reactivated.is_some())
+        .count() as u64;
+    let delinquent = stories.iter().filter(|s| s.delinquent_over_30_days).count() as u64;
+    assert_eq!(
+        (
+            start,
+            lost,
+            new,
+            joined_and_churned,
+            reactivated,
+            delinquent
+        ),
+        (47, 6, 6, 1, 1, 2)
+    );
+    let days: Vec<Value> = (1..=30)
+        .map(|d| {
+            let morning: Vec<&Story> = stories.iter().filter(|s| active_on(s, d, false)).collect();
+            let kept = morning.iter().filter(|s| active_on(s, d, true)).count();
+            json!({"active_at_start": morning.len(), "still_active_at_end": kept})
+        })
+        .collect();
+    let b2c: f64 = days
+        .iter()
+        .map(|d| {
+            1.0 - d["still_active_at_end"].as_f64().unwrap()
+                / d["active_at_start"].as_f64().unwrap()
+        })
+        .sum::<f64>()
+        * 100.0;
+    let answer = post_json(
+        "/churn",
+        &json!({"start_customers": start, "lost_customers": lost, "new_customers": new,
+                "joined_and_churned": joined_and_churned, "churned_and_reactivated": reactivated,
+                "delinquent_customers": delinquent, "days": days, "compare_conventions": true}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let standard = value(&answer.body, "customer_churn_rate");
+    assert!((standard - 6.0 / 47.0 * 100.0).abs() < 1e-12);
+    // ChartMogul: the joined-and-churned and the came-back customer are not churn.
+    assert!(
+        (value(&answer.body, "customer_churn_rate_chartmogul") - 4.0 / 47.0 * 100.0).abs() < 1e-12
+    );
+    // ProfitWell: only the joined-and-churned one is dropped.
+    assert!(
+        (value(&answer.body, "customer_churn_rate_profitwell") - 5.0 / 47.0 * 100.0).abs() < 1e-12
+    );
+    // Stripe: the month's six new customers widen the base.
+    assert!((value(&answer.body, "customer_churn_rate_stripe") - 6.0 / 53.0 * 100.0).abs() < 1e-12);
+    // Baremetrics: the two long-delinquent customers count as cancelled.
+    assert!(
+        (value(&answer.body, "customer_churn_rate_baremetrics") - 8.0 / 47.0 * 100.0).abs() < 1e-12
+    );
+    // ChartMogul B2C: the daily rates summed, as computed from the stories above.
+    assert!((value(&answer.body, "customer_churn_rate_chartmogul_b2c") - b2c).abs() < 1e-9);
+    // Each convention says why it differs.
+    for kpi in answer.body["related"].as_array().unwrap() {
+        let notes = kpi["context"]["notes"].to_string();
+        assert!(notes.contains("Differs from the standard"), "{notes}");
+        assert!(notes.contains("Convention: "), "{notes}");
+    }
+}
+
+#[tokio::test]
+async fn counts_that_cannot_be_are_refused_naming_the_field() {
+    for (body, pointer) in [
+        (
+            json!({"start_customers": 100, "lost_customers": 5, "joined_and_churned": 1, "convention": "chartmogul"}),
+            "/joined_and_churned",
+        ),
+        (
+            json!({"start_customers": 100, "lost_customers": 5, "new_customers": 3, "joined_and_churned": 3, "churned_and_reactivated": 3, "convention": "chartmogul"}),
+            "/churned_and_reactivated",
+        ),
+        (
+            json!({"start_customers": 10, "lost_customers": 9, "delinquent_customers": 5, "convention": "baremetrics"}),
+            "/lost_customers",
+        ),
+        (
+            json!({"start_customers": 100, "new_customers": 5, "end_customers": 90, "convention": "stripe"}),
+            "/end_customers",
+        ),
+        (
+            json!({"start_customers": 100, "new_customers": 5, "convention": "stripe"}),
+            "/lost_customers",
+        ),
+        (
+            json!({"start_customers": 100, "lost_customers": 5, "period": "month", "convention": "stripe"}),
+            "/period",
+        ),
+        (
+            json!({"start_customers": 100, "lost_customers": 5, "convention": "chartmogul_b2c"}),
+            "/days",
+        ),
+        (
+            json!({"start_customers": 100, "lost_customers": 5, "days": [{"active_at_start": 10, "still_active_at_end": 11}]}),
+            "/days/0/still_active_at_end",
+        ),
+    ] {
+        let answer = post_json("/churn", &body).await;
+        answer.assert_problem(422, Some(pointer));
+    }
+    // Without any convention field, /churn answers exactly as before.
+    let answer = post_json(
+        "/churn",
+        &json!({"start_customers": 1000, "lost_customers": 50}),
+    )
+    .await;
+    assert_eq!(answer.body["value"], 5.0);
+    assert_eq!(answer.body["breakdown"]["formula"], "churn = L / S × 100");
+}
