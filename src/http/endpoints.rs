@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use super::examples::Examples;
 use super::{ab_test, churn, clv, crr, docs, engagement, health, kpis, loyalty, models, nps, ops};
-use super::{customer_health, records, revenue, satisfaction, what_if, AppState};
+use super::{customer_health, forecast, records, revenue, satisfaction, what_if, AppState};
 
 /// A computing endpoint: its handler's route and operation, and its examples.
 pub struct Endpoint {
@@ -59,6 +59,10 @@ pub fn computing() -> Vec<Endpoint> {
         endpoint(
             routes!(records::series::series),
             records::series::series_examples,
+        ),
+        endpoint(
+            routes!(forecast::forecast_endpoint),
+            forecast::forecast_examples,
         ),
         endpoint(
             routes!(records::cohorts::cohorts),

@@ -30,6 +30,7 @@ pub enum BatchMetric {
     Ces,
     Health,
     WhatIf,
+    Forecast,
 }
 
 /// One item: `metric`, an optional `id` echoed in its result, and the fields of that
@@ -47,7 +48,7 @@ pub struct BatchItem {
 /// A batch of metrics; at most 100 items by default (`MAX_BATCH_ITEMS` configures the
 /// bound; more is refused with 422). Each item is an object with `metric` (`crr`, `churn`,
 /// `revenue_churn`, `clv`, `nps`, `engagement`, `loyalty`, `ab_test`, `csat`, `ces`,
-/// `health`, `what_if`), an optional string `id`,
+/// `health`, `what_if`, `forecast`), an optional string `id`,
 /// and that metric's request fields (see `BatchItem`; an `ab_test` item gives the test's own
 /// `metric` as `ab_metric`). Items are checked one by one: an item
 /// refused (an unknown metric, a missing field, impossible values) gets a problem in its
@@ -148,8 +149,8 @@ fn run(
     body: Value,
 ) -> Result<Box<serde_json::value::RawValue>, ApiError> {
     use super::{
-        ab_test, churn, clv, crr, customer_health, engagement, loyalty, nps, revenue, satisfaction,
-        what_if,
+        ab_test, churn, clv, crr, customer_health, engagement, forecast, loyalty, nps, revenue,
+        satisfaction, what_if,
     };
     match metric {
         BatchMetric::Crr => compute_value::<crr::CrrRequest>(state, body),
@@ -164,6 +165,7 @@ fn run(
         BatchMetric::Ces => compute_value::<satisfaction::CesRequest>(state, body),
         BatchMetric::Health => compute_value::<customer_health::HealthRequest>(state, body),
         BatchMetric::WhatIf => compute_value::<what_if::WhatIfRequest>(state, body),
+        BatchMetric::Forecast => compute_value::<forecast::ForecastRequest>(state, body),
     }
 }
 
@@ -235,7 +237,7 @@ impl Compute for KpisRequest {
 /// Many KPIs in one request
 ///
 /// Each item names its `metric` (`crr`, `churn`, `revenue_churn`, `clv`, `nps`,
-/// `engagement`, `loyalty`, `ab_test`, `csat`, `ces`, `health`, `what_if`), an optional `id`, and the fields of that metric's own
+/// `engagement`, `loyalty`, `ab_test`, `csat`, `ces`, `health`, `what_if`, `forecast`), an optional `id`, and the fields of that metric's own
 /// request. Results come back in request order with the caller's ids; an invalid item gets a
 /// problem object in its place (pointers into the whole body) and does not fail the others.
 #[utoipa::path(

@@ -13,6 +13,7 @@ pub mod engagement;
 pub mod error;
 pub mod examples;
 pub mod extract;
+pub mod forecast;
 pub mod health;
 pub mod kpis;
 pub mod loyalty;

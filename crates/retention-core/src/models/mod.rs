@@ -9,6 +9,7 @@ pub mod bgnbd;
 pub mod bootstrap;
 pub mod clv;
 pub mod fit;
+pub mod forecast;
 pub mod gamma_gamma;
 pub mod mbgnbd;
 pub mod pareto_nbd;
