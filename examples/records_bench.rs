@@ -39,6 +39,8 @@ fn main() {
             from: None,
             to: None,
             confidence: None,
+            reactivation_window_days: None,
+            as_of: None,
         }
         .compute(&state)
         .expect("a series");

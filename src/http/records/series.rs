@@ -7,11 +7,13 @@ use utoipa::ToSchema;
 
 use super::{csv_rows, optional_day, query, text_ids, within_max_events, CustomerId, Records};
 use crate::analytics::periods::parse_day;
-use crate::analytics::series::{series_report, Interner, MrrEvent, SeriesResponse};
+use crate::analytics::series::{
+    series_report, ChurnReason, Interner, MrrEvent, SeriesOptions, SeriesResponse,
+};
 use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
 use crate::http::examples::{example, Examples};
-use crate::http::extract::parse_json;
+use crate::http::extract::{parse_json, Count};
 use crate::http::{AppState, Compute};
 use crate::input::NonNegative;
 use crate::kpi::{Confidence, InvalidInput};
@@ -27,6 +29,8 @@ pub struct MrrEventRow {
     pub date: String,
     #[schema(minimum = 0)]
     pub mrr: f64,
+    /// On an event that sets MRR to 0: why the customer left (`voluntary` or `delinquent`).
+    pub reason: Option<ChurnReason>,
 }
 
 /// Subscription events and the period to report by.
@@ -42,6 +46,13 @@ pub struct SeriesRequest {
     /// Level of the rates' Wilson intervals, a fraction from 0.5 to 0.999 (default 0.95).
     #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
     pub confidence: Option<f64>,
+    /// A customer paying again within this many days of going to 0 counts as kept, not as
+    /// churned and reactivated (at most 3,650).
+    #[schema(minimum = 0, maximum = 3650)]
+    pub reactivation_window_days: Option<Count>,
+    /// `YYYY-MM-DD`: events after it are scheduled, not effective; the series ends there and
+    /// `pending` sums the scheduled cancellations and changes.
+    pub as_of: Option<String>,
 }
 
 /// Query parameters of a CSV `/series` body.
@@ -52,11 +63,30 @@ struct SeriesParams {
     from: Option<String>,
     to: Option<String>,
     confidence: Option<f64>,
+    reactivation_window_days: Option<u64>,
+    as_of: Option<String>,
 }
 
 impl Compute for SeriesRequest {
     type Output = SeriesResponse;
     fn compute(self, state: &AppState) -> Result<SeriesResponse, ApiError> {
+        let options = SeriesOptions {
+            reactivation_window_days: match self.reactivation_window_days {
+                None => None,
+                Some(Count(d)) if d <= 3650 => Some(d as u32),
+                Some(Count(d)) => {
+                    return Err(InvalidInput::new(
+                        "/reactivation_window_days",
+                        "at most 3650",
+                        format!(
+                        "reactivation_window_days {d}: a window of at most ten years (3,650 days)"
+                    ),
+                    )
+                    .into())
+                }
+            },
+            as_of: optional_day("/as_of", self.as_of.as_deref())?,
+        };
         let mut ids = Interner::default();
         within_max_events(self.events.len(), "events", state.config.max_events)?;
         let events = self
@@ -78,6 +108,7 @@ impl Compute for SeriesRequest {
                     customer: ids.index_of(&e.customer_id.id, e.customer_id.numeric),
                     date: parse_day(&format!("/events/{i}/date"), &e.date)?,
                     mrr: mrr.get(),
+                    reason: e.reason,
                 })
             })
             .collect::<Result<Vec<_>, InvalidInput>>()?;
@@ -88,6 +119,7 @@ impl Compute for SeriesRequest {
             optional_day("/from", self.from.as_deref())?,
             optional_day("/to", self.to.as_deref())?,
             Confidence::new(self.confidence)?,
+            options,
         )?)
     }
 }
@@ -100,15 +132,19 @@ impl Compute for SeriesRequest {
 /// MRR at start and end with its movements, and each period's CRR, churn, gross and net MRR
 /// churn, GRR, NRR and quick ratio from the same formulas as `/crr`, `/churn` and
 /// `/revenue-churn`; CRR and churn with the Wilson score interval of their counts at
-/// `confidence` (default 0.95; MRR figures are a census and carry none). Accepts `text/csv`
-/// too: a header `customer_id,date,mrr` and `period`, `from`, `to`, `confidence` as query
-/// parameters.
+/// `confidence` (default 0.95; MRR figures are a census and carry none). Churn causes: an
+/// event setting MRR to 0 may carry `reason` (`voluntary` or `delinquent`), and each period
+/// then splits its churned customers and MRR by cause; `reactivation_window_days` counts a
+/// customer back within that many days as kept rather than churned and reactivated; `as_of`
+/// leaves later (scheduled) events out and sums the pending cancellations. Accepts `text/csv`
+/// too: a header `customer_id,date,mrr` (and `reason`) and `period`, `from`, `to`,
+/// `confidence`, `reactivation_window_days`, `as_of` as query parameters.
 #[utoipa::path(
     post,
     path = "/series",
     tag = "records",
     operation_id = "mrr_series",
-    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("period" = Option<Period>, Query, description = "With a text/csv body: the period"), ("from" = Option<String>, Query, description = "With a text/csv body: first day"), ("to" = Option<String>, Query, description = "With a text/csv body: last day"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)")),
+    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("period" = Option<Period>, Query, description = "With a text/csv body: the period"), ("from" = Option<String>, Query, description = "With a text/csv body: first day"), ("to" = Option<String>, Query, description = "With a text/csv body: last day"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)"), ("reactivation_window_days" = Option<u64>, Query, description = "With a text/csv body: days within which a return to paying is not counted as churn and reactivation"), ("as_of" = Option<String>, Query, description = "With a text/csv body: events after this day are scheduled, not effective")),
     request_body(content(
         (SeriesRequest = "application/json"),
         (String = "text/csv", example = "customer_id,date,mrr\nacme,2026-01-10,100\nbeta,2026-02-03,50\n")
@@ -128,13 +164,15 @@ pub async fn series(
                 let params: SeriesParams = query(q)?;
                 SeriesRequest {
                     events: text_ids(
-                        csv_rows(&bytes, "events", &["customer_id", "date", "mrr"])?,
+                        csv_rows(&bytes, "events", &["customer_id", "date", "mrr", "reason"])?,
                         |r: &mut MrrEventRow| &mut r.customer_id,
                     ),
                     period: params.period,
                     from: params.from,
                     to: params.to,
                     confidence: params.confidence,
+                    reactivation_window_days: params.reactivation_window_days.map(Count),
+                    as_of: params.as_of,
                 }
             }
         };

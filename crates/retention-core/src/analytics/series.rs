@@ -24,6 +24,30 @@ pub struct MrrEvent {
     pub customer: usize,
     pub date: NaiveDate,
     pub mrr: f64,
+    /// Why MRR went to 0, on a cancelling event.
+    pub reason: Option<ChurnReason>,
+}
+
+/// Why a customer left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ChurnReason {
+    /// The customer cancelled.
+    Voluntary,
+    /// A failed payment ended the subscription.
+    Delinquent,
+}
+
+/// The churn-cause options of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SeriesOptions {
+    /// A customer back within this many days of going to 0 is counted as never having left
+    /// (neither churned nor reactivated).
+    pub reactivation_window_days: Option<u32>,
+    /// Events after this day are scheduled, not yet effective: left out of the periods, and
+    /// summed in `pending`.
+    pub as_of: Option<NaiveDate>,
 }
 
 /// One period's figures.
@@ -54,6 +78,17 @@ pub struct PeriodFigures {
     pub contraction_mrr: f64,
     pub churned_mrr: f64,
     pub reactivation_mrr: f64,
+    /// Churned customers whose cancelling event says `voluntary`, and their MRR; present when
+    /// any event carries a reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voluntary_churned_customers: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voluntary_churned_mrr: Option<f64>,
+    /// Churned customers whose cancelling event says `delinquent` (a failed payment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delinquent_churned_customers: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delinquent_churned_mrr: Option<f64>,
     /// (E − N) / S × 100 with N = new + reactivated, as `/crr` computes it; absent when S = 0.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_retention_rate: Option<f64>,
@@ -96,6 +131,10 @@ struct Tally {
     contraction: f64,
     churned_mrr: f64,
     reactivation_mrr: f64,
+    voluntary: u64,
+    voluntary_mrr: f64,
+    delinquent: u64,
+    delinquent_mrr: f64,
 }
 
 /// Builds the series over `period`s from `from` to `to` (inclusive; defaults: the periods of
@@ -141,7 +180,12 @@ pub fn mrr_series(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     confidence: Confidence,
+    options: SeriesOptions,
 ) -> Result<Vec<PeriodFigures>, InvalidInput> {
+    let with_reasons = events.iter().any(|e| e.reason.is_some());
+    if let Some(as_of) = options.as_of {
+        events.retain(|e| e.date <= as_of);
+    }
     if events.is_empty() {
         return Err(InvalidInput::new(
             "/events",
@@ -160,7 +204,7 @@ pub fn mrr_series(
         .max()
         .unwrap_or(NaiveDate::MIN);
     let p0 = period.index(from.unwrap_or(first));
-    let p1 = period.index(to.unwrap_or(last));
+    let p1 = period.index(to.or(options.as_of).unwrap_or(last));
     if p1 < p0 {
         return Err(InvalidInput::new(
             "/to",
@@ -188,20 +232,98 @@ pub fn mrr_series(
         while j < events.len() && events[j].customer == customer {
             j += 1;
         }
-        tally_customer(&events[i..j], &starts, &mut tallies);
+        match options.reactivation_window_days {
+            Some(days) => tally_customer(&bridge(&events[i..j], days), &starts, &mut tallies),
+            None => tally_customer(&events[i..j], &starts, &mut tallies),
+        }
         i = j;
     }
     Ok(tallies
         .iter()
         .enumerate()
-        .map(|(k, t)| figures(period, p0 + k as i64, t, confidence))
+        .map(|(k, t)| figures(period, p0 + k as i64, t, confidence, with_reasons))
         .collect())
+}
+
+/// One customer's events (sorted by date) with every return to MRR within `days` of a
+/// cancellation bridged: the cancelling events are dropped, so the customer reads as kept
+/// (with the MRR change as expansion or contraction) rather than churned and reactivated.
+fn bridge(events: &[MrrEvent], days: u32) -> Vec<MrrEvent> {
+    let mut kept: Vec<MrrEvent> = Vec::with_capacity(events.len());
+    let mut k = 0;
+    while k < events.len() {
+        let e = &events[k];
+        if e.mrr == 0.0 && kept.last().is_some_and(|p| p.mrr > 0.0) {
+            // The next event that pays again, if any, and how long after.
+            let back = events[k..].iter().position(|n| n.mrr > 0.0).map(|o| k + o);
+            if let Some(b) = back {
+                if (events[b].date - e.date).num_days() <= i64::from(days) {
+                    k = b;
+                    continue;
+                }
+            }
+        }
+        kept.push(e.clone());
+        k += 1;
+    }
+    kept
+}
+
+/// Scheduled changes after `as_of`: the cancellations (customers whose last event on or
+/// before `as_of` pays, and whose first later event sets MRR to 0) and the MRR they take.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Pending {
+    pub as_of: String,
+    /// Customers with a cancellation scheduled after `as_of`.
+    pub pending_cancellations: u64,
+    /// Their MRR at `as_of`: revenue still counted today that is already leaving.
+    pub pending_cancellation_mrr: f64,
+    /// Other scheduled events (changes of MRR) after `as_of`.
+    pub scheduled_changes: u64,
+}
+
+/// The [`Pending`] summary of `events` (any order) at `as_of`.
+pub fn pending(events: &[MrrEvent], as_of: NaiveDate) -> Pending {
+    let mut sorted: Vec<&MrrEvent> = events.iter().collect();
+    sorted.sort_by(|a, b| a.customer.cmp(&b.customer).then(a.date.cmp(&b.date)));
+    let mut out = Pending {
+        as_of: as_of.to_string(),
+        ..Pending::default()
+    };
+    let mut i = 0;
+    while i < sorted.len() {
+        let customer = sorted[i].customer;
+        let mut j = i;
+        while j < sorted.len() && sorted[j].customer == customer {
+            j += 1;
+        }
+        let slice = &sorted[i..j];
+        let now = slice
+            .iter()
+            .rev()
+            .find(|e| e.date <= as_of)
+            .map_or(0.0, |e| e.mrr);
+        let later: Vec<&&MrrEvent> = slice.iter().filter(|e| e.date > as_of).collect();
+        if let Some(first) = later.first() {
+            if now > 0.0 && first.mrr == 0.0 {
+                out.pending_cancellations += 1;
+                out.pending_cancellation_mrr += now;
+                out.scheduled_changes += later.len() as u64 - 1;
+            } else {
+                out.scheduled_changes += later.len() as u64;
+            }
+        }
+        i = j;
+    }
+    out
 }
 
 /// Walks one customer's events (sorted by date) through the periods.
 fn tally_customer(events: &[MrrEvent], starts: &[NaiveDate], tallies: &mut [Tally]) {
     let mut next = 0; // first event not yet applied
     let mut mrr = 0.0;
+    let mut reason = None;
     let mut ever = false; // a customer at some point before the current moment
                           // Apply events dated before the first period.
     while next < events.len() && events[next].date < starts[0] {
@@ -214,6 +336,7 @@ fn tally_customer(events: &[MrrEvent], starts: &[NaiveDate], tallies: &mut [Tall
         let was_customer = ever;
         while next < events.len() && events[next].date < starts[k + 1] {
             mrr = events[next].mrr;
+            reason = events[next].reason;
             ever |= mrr > 0.0;
             next += 1;
         }
@@ -233,6 +356,17 @@ fn tally_customer(events: &[MrrEvent], starts: &[NaiveDate], tallies: &mut [Tall
             (true, false) => {
                 tally.churned += 1;
                 tally.churned_mrr += start_mrr;
+                match reason {
+                    Some(ChurnReason::Voluntary) => {
+                        tally.voluntary += 1;
+                        tally.voluntary_mrr += start_mrr;
+                    }
+                    Some(ChurnReason::Delinquent) => {
+                        tally.delinquent += 1;
+                        tally.delinquent_mrr += start_mrr;
+                    }
+                    None => {}
+                }
             }
             (false, true) if was_customer => {
                 tally.reactivated += 1;
@@ -255,7 +389,13 @@ fn tally_customer(events: &[MrrEvent], starts: &[NaiveDate], tallies: &mut [Tall
     }
 }
 
-fn figures(period: Period, index: i64, t: &Tally, confidence: Confidence) -> PeriodFigures {
+fn figures(
+    period: Period,
+    index: i64,
+    t: &Tally,
+    confidence: Confidence,
+    with_reasons: bool,
+) -> PeriodFigures {
     let mut f = PeriodFigures {
         period: period.label(index),
         start: period.start(index).to_string(),
@@ -275,6 +415,12 @@ fn figures(period: Period, index: i64, t: &Tally, confidence: Confidence) -> Per
         reactivation_mrr: t.reactivation_mrr,
         ..PeriodFigures::default()
     };
+    if with_reasons {
+        f.voluntary_churned_customers = Some(t.voluntary);
+        f.voluntary_churned_mrr = Some(t.voluntary_mrr);
+        f.delinquent_churned_customers = Some(t.delinquent);
+        f.delinquent_churned_mrr = Some(t.delinquent_mrr);
+    }
     if let Ok(counts) = RetentionCounts::new(t.start, t.new + t.reactivated, t.end) {
         f.customer_retention_rate = Some(customer_retention_rate(&counts, confidence).value);
         let churn = ChurnCounts::from_counts(counts);
@@ -358,6 +504,9 @@ pub struct SeriesResponse {
     /// The method and level of the rates' intervals (`customer_retention_rate_interval`,
     /// `customer_churn_rate_interval`).
     pub intervals: IntervalMethod,
+    /// Cancellations and changes scheduled after `as_of`; absent without `as_of`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Pending>,
     /// How the counts are defined.
     pub definitions: Vec<String>,
 }
@@ -372,21 +521,34 @@ pub fn series_report(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     confidence: Confidence,
+    options: SeriesOptions,
 ) -> Result<SeriesResponse, InvalidInput> {
     let count = events.len();
-    let periods = mrr_series(events, period, from, to, confidence)?;
+    let pending = options.as_of.map(|day| pending(&events, day));
+    let mut definitions = Vec::new();
+    if let Some(days) = options.reactivation_window_days {
+        definitions.push(format!("Reactivation window {days} days: a customer paying again within {days} days of going to 0 is counted as kept (the MRR change as expansion or contraction), not as churned and reactivated."));
+    }
+    if events.iter().any(|e| e.reason.is_some()) {
+        definitions.push("Churn causes: a churned customer's cause is the reason on the event that took its MRR to 0 (voluntary: cancelled; delinquent: a failed payment); a churn without a reason is in neither count.".to_owned());
+    }
+    if let Some(day) = options.as_of {
+        definitions.push(format!("As of {day}: later events are scheduled, not effective; they are left out of the periods and summed in pending."));
+    }
+    let periods = mrr_series(events, period, from, to, confidence, options)?;
     Ok(SeriesResponse {
         period,
         customers,
         events: count,
         periods,
         intervals: IntervalMethod::wilson(confidence),
-        definitions: vec![
+        pending,
+        definitions: [vec![
             "A customer's MRR at a moment is its latest event on or before it; 0 means not a customer. A period's start is before its first day, its end after its last day.".to_owned(),
             "start S = active at the start; retained = active at start and end; new = active at the end, never a customer before; reactivated = active at the end, not at the start, a customer before; N for CRR = new + reactivated.".to_owned(),
             "MRR movements compare each customer's MRR at the period's start and end: expansion and contraction for retained customers, new, reactivation and churned MRR for the others; end MRR = start + new + reactivation + expansion - contraction - churned.".to_owned(),
             "The customer rates carry Wilson score intervals: the customers of a period are read as a sample of those the business could have had. The MRR figures sum every customer in the data, a census, and carry no interval.".to_owned(),
-        ],
+        ], definitions].concat(),
     })
 }
 
@@ -400,6 +562,7 @@ mod tests {
             customer,
             date: parse_day("", date).unwrap(),
             mrr,
+            reason: None,
         }
     }
 
@@ -414,7 +577,15 @@ mod tests {
             ev(1, "2026-03-05", 40.0),  // reactivated in Mar
             ev(2, "2026-03-01", 20.0),  // contraction in Mar
         ];
-        let s = mrr_series(events, Period::Month, None, None, Confidence::default()).unwrap();
+        let s = mrr_series(
+            events,
+            Period::Month,
+            None,
+            None,
+            Confidence::default(),
+            SeriesOptions::default(),
+        )
+        .unwrap();
         assert_eq!(s.len(), 3);
         assert_eq!(
             (s[0].start_customers, s[0].new_customers, s[0].end_customers),

@@ -218,7 +218,12 @@ pub fn retention_forecast(
     let mut projections = Vec::with_capacity(cohorts.len());
     // Customer-weighted average survival S̄(age) over ages 0 … ahead − 1, for new customers.
     let mut average = vec![0.0; ahead];
-    let total_start: f64 = cohorts.iter().map(|c| c.survivors[0]).sum();
+    // Every cohort is checked by `sbg_report` below before its count is used; an empty one is
+    // refused there, not indexed here.
+    let total_start: f64 = cohorts
+        .iter()
+        .map(|c| c.survivors.first().copied().unwrap_or(0.0))
+        .sum();
     let mut customers = vec![(0.0, 0.0, 0.0); ahead];
     let mut mrr = vec![(0.0, 0.0, 0.0); ahead];
     for (i, cohort) in cohorts.iter().enumerate() {
