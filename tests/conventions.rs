@@ -268,3 +268,78 @@ async fn counts_that_cannot_be_are_refused_naming_the_field() {
     assert_eq!(answer.body["value"], 5.0);
     assert_eq!(answer.body["breakdown"]["formula"], "churn = L / S × 100");
 }
+
+fn convention<'a>(answer: &'a Value, name: &str) -> &'a Value {
+    answer["conventions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["convention"] == name)
+        .unwrap_or_else(|| panic!("{name} missing"))
+}
+
+#[tokio::test]
+async fn mrr_churn_under_the_conventions() {
+    // https://help.chartmogul.com/hc/en-us/articles/207340419-Churn-rate-formulas (B2B): "$100
+    // MRR… lost $10 to churn MRR, and $10 to contraction MRR, while one customer increased
+    // their MRR by $10, your Gross MRR churn rate would be 20%… Net… 10%".
+    let answer = post_json(
+        "/revenue-churn",
+        &json!({"start_mrr": 100, "churned_mrr": 10, "contraction_mrr": 10, "expansion_mrr": 10, "convention": "chartmogul"}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let cm = convention(&answer.body, "chartmogul");
+    assert_eq!(cm["gross_mrr_churn"]["value"], 20.0);
+    assert_eq!(cm["net_mrr_churn"]["value"], 10.0);
+    // The same page (B2C, one day): "$100 MRR at the start of the day… $95… Gross MRR Churn
+    // rate would be 5%"; "$100 in MRR at the start of the day and $120… at the end… $10… from
+    // new business… net MRR churn rate is −10%".
+    let gross_day = post_json(
+        "/revenue-churn",
+        &json!({"start_mrr": 100, "churned_mrr": 5, "convention": "chartmogul_b2c", "days": [{"start_mrr": 100, "end_mrr": 95}]}),
+    )
+    .await;
+    let b2c = convention(&gross_day.body, "chartmogul_b2c");
+    assert!((b2c["gross_mrr_churn"]["value"].as_f64().unwrap() - 5.0).abs() < 1e-12);
+    let net_day = post_json(
+        "/revenue-churn",
+        &json!({"start_mrr": 100, "new_mrr": 10, "expansion_mrr": 10, "convention": "chartmogul_b2c", "days": [{"start_mrr": 100, "end_mrr": 120, "new_mrr": 10}]}),
+    )
+    .await;
+    let b2c = convention(&net_day.body, "chartmogul_b2c");
+    assert!((b2c["net_mrr_churn"]["value"].as_f64().unwrap() + 10.0).abs() < 1e-12);
+    // https://updates.baremetrics.com/: "(Churned MRR - Expansion MRR) ÷ Starting MRR 30 days
+    // ago x 100": reactivation is not credited, unlike the standard net churn.
+    let answer = post_json(
+        "/revenue-churn",
+        &json!({"start_mrr": 100, "churned_mrr": 10, "contraction_mrr": 10, "expansion_mrr": 10, "reactivation_mrr": 5, "compare_conventions": true}),
+    )
+    .await;
+    assert_eq!(
+        convention(&answer.body, "standard")["net_mrr_churn"]["value"],
+        5.0
+    );
+    assert_eq!(
+        convention(&answer.body, "baremetrics")["net_mrr_churn"]["value"],
+        10.0
+    );
+    assert!(convention(&answer.body, "baremetrics")["differs_because"]
+        .as_str()
+        .unwrap()
+        .contains("reactivation MRR is not subtracted"));
+    // Stripe and ProfitWell document no MRR churn rate.
+    let refused = post_json(
+        "/revenue-churn",
+        &json!({"start_mrr": 100, "churned_mrr": 10, "convention": "stripe"}),
+    )
+    .await;
+    refused.assert_problem(422, Some("/convention"));
+    // Without convention fields, the answer has no conventions.
+    let plain = post_json(
+        "/revenue-churn",
+        &json!({"start_mrr": 100, "churned_mrr": 10}),
+    )
+    .await;
+    assert!(plain.body.get("conventions").is_none());
+}

@@ -36,7 +36,7 @@ pub struct ChurnRequest {
     /// `baremetrics` ((L + D) / S over 30 days), `stripe` (L / (S + N) over 30 days),
     /// `profitwell` ((L − J) / S). With a convention, `lost_customers` counts every churn of the
     /// period (J and R included) and `new_customers` the acquisitions.
-    pub convention: Option<ConventionName>,
+    pub convention: Option<Convention>,
     /// Adds every other convention in `related`, each with the reason it differs.
     pub compare_conventions: Option<bool>,
     /// J: customers who joined and churned within the period (among lost and new).
@@ -48,31 +48,6 @@ pub struct ChurnRequest {
     /// For `chartmogul_b2c`: each day of the period, the customers active at its start and
     /// how many of them are still active at its end.
     pub days: Option<Vec<DayRow>>,
-}
-
-/// The conventions by name.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ConventionName {
-    Standard,
-    Chartmogul,
-    ChartmogulB2c,
-    Baremetrics,
-    Stripe,
-    Profitwell,
-}
-
-impl From<ConventionName> for Convention {
-    fn from(name: ConventionName) -> Self {
-        match name {
-            ConventionName::Standard => Convention::Standard,
-            ConventionName::Chartmogul => Convention::Chartmogul,
-            ConventionName::ChartmogulB2c => Convention::ChartmogulB2c,
-            ConventionName::Baremetrics => Convention::Baremetrics,
-            ConventionName::Stripe => Convention::Stripe,
-            ConventionName::Profitwell => Convention::Profitwell,
-        }
-    }
 }
 
 /// One day of a B2C period.

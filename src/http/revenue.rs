@@ -8,6 +8,7 @@ use super::error::ApiError;
 use super::examples::{example, Examples};
 use super::extract::ValidJson;
 use super::{AppState, Compute};
+use crate::kpi::conventions::{revenue_conventions, Convention, MrrDay};
 use crate::kpi::revenue::{revenue_churn_report, MrrMovements, RevenueChurnReport};
 use serde_json::json;
 
@@ -38,6 +39,25 @@ pub struct RevenueChurnRequest {
     #[serde(default)]
     #[schema(minimum = 0)]
     pub reactivation_mrr: f64,
+    /// Adds gross and net MRR churn as a vendor counts them in `conventions`: `standard`,
+    /// `chartmogul` (the same B2B formulas), `chartmogul_b2c` (daily, from `days`),
+    /// `baremetrics` (capped at 100 %, reactivation not credited). Stripe and ProfitWell
+    /// document no MRR churn rate and are refused.
+    pub convention: Option<Convention>,
+    /// Adds every convention with an MRR churn rate, each with the reason it differs.
+    pub compare_conventions: Option<bool>,
+    /// For `chartmogul_b2c`: each day's MRR at its start and end and the new MRR it added.
+    pub days: Option<Vec<MrrDayRow>>,
+}
+
+/// One day of MRR.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MrrDayRow {
+    pub start_mrr: f64,
+    pub end_mrr: f64,
+    #[serde(default)]
+    pub new_mrr: f64,
 }
 
 impl Compute for RevenueChurnRequest {
@@ -52,7 +72,29 @@ impl Compute for RevenueChurnRequest {
             self.churned_mrr,
             self.reactivation_mrr,
         )?;
-        Ok(revenue_churn_report(&movements))
+        let mut report = revenue_churn_report(&movements);
+        if self.convention.is_some()
+            || self.compare_conventions == Some(true)
+            || self.days.is_some()
+        {
+            let days: Vec<MrrDay> = self
+                .days
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| MrrDay {
+                    start_mrr: d.start_mrr,
+                    end_mrr: d.end_mrr,
+                    new_mrr: d.new_mrr,
+                })
+                .collect();
+            report.conventions = revenue_conventions(
+                self.convention.unwrap_or_default(),
+                &movements,
+                &days,
+                self.compare_conventions.unwrap_or(false),
+            )?;
+        }
+        Ok(report)
     }
 }
 
@@ -81,6 +123,11 @@ pub async fn revenue_churn(
 /// The examples of `POST /revenue-churn` in the spec, each answered as a request would be.
 pub fn revenue_churn_examples() -> Examples {
     Examples::of::<RevenueChurnRequest>(vec![
+        example(
+            "revenue_conventions_compared",
+            "ChartMogul's B2B example (100 at the start, 10 churned, 10 contraction, 10 expansion) with 5 of reactivation, under each vendor's MRR churn",
+            json!({"start_mrr": 100, "churned_mrr": 10, "contraction_mrr": 10, "expansion_mrr": 10, "reactivation_mrr": 5, "convention": "chartmogul", "compare_conventions": true}),
+        ),
         example(
             "revenue_churn_5_pct",
             "100,000 MRR at the start, 5,000 lost to cancellations: 5 % revenue churn",

@@ -8,7 +8,9 @@ use super::confidence::{with_wilson, Confidence};
 use super::error::InvalidInput;
 
 /// A way of counting churn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
 pub enum Convention {
     /// L / S: every churn of the period over the customers at its start.
     #[default]
@@ -301,6 +303,147 @@ pub fn churn_conventions(
         }
     }
     Ok(answer)
+}
+
+/// One day of MRR, for ChartMogul's B2C MRR churn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MrrDay {
+    pub start_mrr: f64,
+    pub end_mrr: f64,
+    pub new_mrr: f64,
+}
+
+/// Gross and net MRR churn under one convention.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RevenueConvention {
+    pub convention: String,
+    pub source: String,
+    pub gross_mrr_churn: Kpi,
+    pub net_mrr_churn: Kpi,
+    /// Why it differs from the standard (L + C) / S and (L + C − X − R) / S.
+    pub differs_because: String,
+}
+
+fn percent_kpi(
+    metric: &'static str,
+    formula: &'static str,
+    substitution: String,
+    value: f64,
+    c: Convention,
+) -> Kpi {
+    let breakdown = Breakdown::new(formula, substitution.clone()).step(metric, substitution, value);
+    Kpi::new(metric, value, Unit::Percent, breakdown).note(format!(
+        "Convention: {} ({}).",
+        c.name(),
+        c.source()
+    ))
+}
+
+/// MRR churn under `convention` from the period's movements (and, for `chartmogul_b2c`, its
+/// days).
+///
+/// # Formula
+///
+/// ```text
+///                 gross                         net
+/// standard        (L + C) / S                   (L + C − X − R) / S
+/// chartmogul      (L + C) / S                   (L + C − X − R) / S
+/// chartmogul_b2c  Σ_d (S_d − E_d) / S_d          Σ_d 1 − (E_d − N_d) / S_d
+/// baremetrics     min((L + C) / S, 100 %)       (L + C − X) / S   (reactivation not credited)
+/// ```
+///
+/// S start MRR, L churned, C contraction, X expansion, R reactivation; S_d, E_d, N_d a day's
+/// start, end and new MRR; all × 100. Stripe and ProfitWell document no MRR churn rate.
+pub fn revenue_by(
+    convention: Convention,
+    m: &super::revenue::MrrMovements,
+    days: &[MrrDay],
+) -> Result<RevenueConvention, InvalidInput> {
+    let (s, l, c, x, r) = (
+        m.start,
+        m.churned,
+        m.contraction,
+        m.expansion,
+        m.reactivation,
+    );
+    let sub = |terms: &str| format!("{terms} / {} × 100", num(s));
+    let (gross, net, why) = match convention {
+        Convention::Standard | Convention::Chartmogul => (
+            percent_kpi("gross_mrr_churn", "gross = (L + C) / S × 100", sub(&format!("({} + {})", num(l), num(c))), (l + c) / s * 100.0, convention),
+            percent_kpi("net_mrr_churn", "net = (L + C - X - R) / S × 100", sub(&format!("({} + {} - {} - {})", num(l), num(c), num(x), num(r))), (l + c - x - r) / s * 100.0, convention),
+            if convention == Convention::Standard { "the reference".to_owned() } else { "ChartMogul's B2B formulas are the standard ones".to_owned() },
+        ),
+        Convention::Baremetrics => (
+            percent_kpi("gross_mrr_churn", "revenue churn = min((L + C) / S, 1) × 100", sub(&format!("({} + {})", num(l), num(c))), ((l + c) / s * 100.0).min(100.0), convention),
+            percent_kpi("net_mrr_churn", "net revenue churn = (L + C - X) / S × 100", sub(&format!("({} + {} - {})", num(l), num(c), num(x))), (l + c - x) / s * 100.0, convention),
+            format!("revenue churn is capped at 100 %, and net revenue churn credits expansion only: the {} of reactivation MRR is not subtracted", num(r)),
+        ),
+        Convention::ChartmogulB2c => {
+            if days.is_empty() {
+                return Err(InvalidInput::new(
+                    "/days",
+                    "required by chartmogul_b2c",
+                    "ChartMogul's B2C formulas sum each day's MRR churn: give days, [{start_mrr, end_mrr, new_mrr}] for each day of the period",
+                ));
+            }
+            for (i, d) in days.iter().enumerate() {
+                if !(d.start_mrr > 0.0 && d.start_mrr.is_finite() && d.end_mrr >= 0.0 && d.end_mrr.is_finite() && d.new_mrr >= 0.0 && d.new_mrr <= d.end_mrr) {
+                    return Err(InvalidInput::new(
+                        format!("/days/{i}"),
+                        "start_mrr above 0, end_mrr 0 or more, new_mrr at most end_mrr",
+                        format!("days[{i}]: start {} end {} new {} is not a day of MRR", d.start_mrr, d.end_mrr, d.new_mrr),
+                    ));
+                }
+            }
+            let gross: f64 = days.iter().map(|d| (d.start_mrr - d.end_mrr) / d.start_mrr).sum::<f64>() * 100.0;
+            let net: f64 = days.iter().map(|d| 1.0 - (d.end_mrr - d.new_mrr) / d.start_mrr).sum::<f64>() * 100.0;
+            (
+                percent_kpi("gross_mrr_churn", "gross = Σ_d (S_d - E_d) / S_d × 100", format!("over {} days", days.len()), gross, convention),
+                percent_kpi("net_mrr_churn", "net = Σ_d (1 - (E_d - N_d) / S_d) × 100", format!("over {} days", days.len()), net, convention),
+                "ChartMogul's B2C formulas add up each day's MRR change against that morning's MRR, instead of one period's movements against its starting MRR".to_owned(),
+            )
+        }
+        Convention::Stripe | Convention::Profitwell => {
+            return Err(InvalidInput::new(
+                "/convention",
+                "standard, chartmogul, chartmogul_b2c or baremetrics",
+                format!("{} documents no MRR churn rate (only churned revenue and customer churn): use it on /churn", convention.name()),
+            ))
+        }
+    };
+    Ok(RevenueConvention {
+        convention: convention.name().to_owned(),
+        source: convention.source().to_owned(),
+        gross_mrr_churn: gross,
+        net_mrr_churn: net,
+        differs_because: why,
+    })
+}
+
+/// The conventions asked for: `convention`, and with `compare` every one with an MRR churn
+/// rate (the B2C formula only when days are given).
+pub fn revenue_conventions(
+    convention: Convention,
+    m: &super::revenue::MrrMovements,
+    days: &[MrrDay],
+    compare: bool,
+) -> Result<Vec<RevenueConvention>, InvalidInput> {
+    let mut out = vec![revenue_by(convention, m, days)?];
+    if compare {
+        for other in [
+            Convention::Standard,
+            Convention::Chartmogul,
+            Convention::ChartmogulB2c,
+            Convention::Baremetrics,
+        ] {
+            if other == convention || (other == Convention::ChartmogulB2c && days.is_empty()) {
+                continue;
+            }
+            out.push(revenue_by(other, m, days)?);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -77,6 +77,9 @@ pub struct RevenueChurnReport {
     /// `gross_mrr_churn`, `net_mrr_churn`, `grr`, `nrr`, `quick_ratio` (absent when nothing
     /// was lost) and `end_mrr`, each with its breakdown.
     pub metrics: Vec<Kpi>,
+    /// Gross and net MRR churn under the vendors' conventions asked for; absent otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conventions: Vec<super::conventions::RevenueConvention>,
 }
 
 fn inputs(b: Breakdown, m: &MrrMovements, letters: &[&'static str]) -> Breakdown {
@@ -345,6 +348,7 @@ pub fn revenue_churn_report(m: &MrrMovements) -> RevenueChurnReport {
     RevenueChurnReport {
         negative_churn,
         metrics,
+        conventions: Vec::new(),
     }
 }
 
