@@ -41,6 +41,8 @@ fn main() {
             confidence: None,
             reactivation_window_days: None,
             as_of: None,
+            convention: None,
+            compare_conventions: None,
         }
         .compute(&state)
         .expect("a series");

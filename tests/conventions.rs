@@ -343,3 +343,85 @@ async fn mrr_churn_under_the_conventions() {
     .await;
     assert!(plain.body.get("conventions").is_none());
 }
+
+/// The month of stories above as MRR events (30-day month: April 2026), with March as the
+/// month before, so that the starting customers are paying on 1 April.
+fn story_events() -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut add = |id: String, date: String, mrr: u32| {
+        events.push(json!({"customer_id": id, "date": date, "mrr": mrr}));
+    };
+    for i in 0..40 {
+        add(format!("stay{i}"), "2026-03-01".into(), 10);
+    }
+    for d in 1..=4 {
+        add(format!("leave{d}"), "2026-03-01".into(), 10);
+        add(format!("leave{d}"), format!("2026-04-{:02}", d * 6), 0);
+    }
+    add("back".into(), "2026-03-01".into(), 10);
+    add("back".into(), "2026-04-10".into(), 0);
+    add("back".into(), "2026-04-20".into(), 10);
+    add("brief".into(), "2026-04-03".into(), 10);
+    add("brief".into(), "2026-04-15".into(), 0);
+    for i in 0..5 {
+        add(format!("new{i}"), format!("2026-04-{:02}", 5 + i), 10);
+    }
+    for i in 0..2 {
+        add(format!("late{i}"), "2026-03-01".into(), 10);
+    }
+    events
+}
+
+#[tokio::test]
+async fn the_series_reports_every_convention_from_raw_events() {
+    let answer = post_json(
+        "/series",
+        &json!({"events": story_events(), "period": "month", "from": "2026-04-01", "to": "2026-04-30", "compare_conventions": true}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let april = &answer.body["periods"][0];
+    let by = |name: &str| {
+        april["churn_by_convention"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["convention"] == name)
+            .unwrap()["churn"]["value"]
+            .as_f64()
+            .unwrap()
+    };
+    // The same counts as the stories above, read from the events: S = 47 (40 + 4 + back + 2
+    // late payers), L = 6 (4 leavers, back, brief), N = 6 (brief + 5 new), J = 1 (brief),
+    // R = 1 (back), D = 0 (MRR events carry no delinquency age).
+    assert!((by("standard") - 6.0 / 47.0 * 100.0).abs() < 1e-12);
+    assert!((by("chartmogul") - 4.0 / 47.0 * 100.0).abs() < 1e-12);
+    assert!((by("profitwell") - 5.0 / 47.0 * 100.0).abs() < 1e-12);
+    assert!((by("stripe") - 6.0 / 53.0 * 100.0).abs() < 1e-12);
+    assert!((by("baremetrics") - 6.0 / 47.0 * 100.0).abs() < 1e-12);
+    // B2C: each day's churn among the customers paying that morning, from the same events.
+    let mut b2c = 0.0;
+    for day in 1..=30 {
+        let paying = |end_of_day: bool| -> f64 {
+            let on = |d: u32| if end_of_day { d <= day } else { d < day };
+            let mut n = 40.0 + 2.0; // the stayers and the late payers
+            n += (1..=4).filter(|d| !on(d * 6)).count() as f64;
+            n += if !on(10) || on(20) { 1.0 } else { 0.0 };
+            n += if on(3) && !on(15) { 1.0 } else { 0.0 };
+            n += (0..5).filter(|i| on(5 + i)).count() as f64;
+            n
+        };
+        let (start, end) = (paying(false), paying(true));
+        // Customers who start paying that day are not in the morning's count, so the day's
+        // churn among the morning's customers is (start − those of them gone by the end).
+        let joined_today = (0..5).filter(|i| 5 + i == day).count() as f64
+            + if day == 3 || day == 20 { 1.0 } else { 0.0 };
+        b2c += 1.0 - (end - joined_today) / start;
+    }
+    assert!(
+        (by("chartmogul_b2c") - b2c * 100.0).abs() < 1e-9,
+        "{} against {}",
+        by("chartmogul_b2c"),
+        b2c * 100.0
+    );
+}

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::{csv_rows, optional_day, query, text_ids, within_max_events, CustomerId, Records};
 use crate::analytics::periods::parse_day;
 use crate::analytics::series::{
-    series_report, ChurnReason, Interner, MrrEvent, SeriesOptions, SeriesResponse,
+    series_report, ChurnReason, ConventionChoice, Interner, MrrEvent, SeriesOptions, SeriesResponse,
 };
 use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
@@ -16,6 +16,7 @@ use crate::http::examples::{example, Examples};
 use crate::http::extract::{parse_json, Count};
 use crate::http::{AppState, Compute};
 use crate::input::NonNegative;
+use crate::kpi::conventions::Convention;
 use crate::kpi::{Confidence, InvalidInput};
 use crate::units::Period;
 
@@ -53,6 +54,10 @@ pub struct SeriesRequest {
     /// `YYYY-MM-DD`: events after it are scheduled, not effective; the series ends there and
     /// `pending` sums the scheduled cancellations and changes.
     pub as_of: Option<String>,
+    /// Adds each period's churn counted as this vendor does (`churn_by_convention`).
+    pub convention: Option<Convention>,
+    /// Adds each period's churn under every convention, with the reason each differs.
+    pub compare_conventions: Option<bool>,
 }
 
 /// Query parameters of a CSV `/series` body.
@@ -65,6 +70,8 @@ struct SeriesParams {
     confidence: Option<f64>,
     reactivation_window_days: Option<u64>,
     as_of: Option<String>,
+    convention: Option<Convention>,
+    compare_conventions: Option<bool>,
 }
 
 impl Compute for SeriesRequest {
@@ -86,6 +93,11 @@ impl Compute for SeriesRequest {
                 }
             },
             as_of: optional_day("/as_of", self.as_of.as_deref())?,
+            conventions: match (self.compare_conventions, self.convention) {
+                (Some(true), _) => Some(ConventionChoice::All),
+                (_, Some(c)) => Some(ConventionChoice::One(c)),
+                _ => None,
+            },
         };
         let mut ids = Interner::default();
         within_max_events(self.events.len(), "events", state.config.max_events)?;
@@ -136,7 +148,9 @@ impl Compute for SeriesRequest {
 /// event setting MRR to 0 may carry `reason` (`voluntary` or `delinquent`), and each period
 /// then splits its churned customers and MRR by cause; `reactivation_window_days` counts a
 /// customer back within that many days as kept rather than churned and reactivated; `as_of`
-/// leaves later (scheduled) events out and sums the pending cancellations. Accepts `text/csv`
+/// leaves later (scheduled) events out and sums the pending cancellations. `convention` or
+/// `compare_conventions` adds each period's churn as the vendors count it
+/// (`churn_by_convention`, docs/formulas.md § 16). Accepts `text/csv`
 /// too: a header `customer_id,date,mrr` (and `reason`) and `period`, `from`, `to`,
 /// `confidence`, `reactivation_window_days`, `as_of` as query parameters.
 #[utoipa::path(
@@ -144,7 +158,7 @@ impl Compute for SeriesRequest {
     path = "/series",
     tag = "records",
     operation_id = "mrr_series",
-    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("period" = Option<Period>, Query, description = "With a text/csv body: the period"), ("from" = Option<String>, Query, description = "With a text/csv body: first day"), ("to" = Option<String>, Query, description = "With a text/csv body: last day"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)"), ("reactivation_window_days" = Option<u64>, Query, description = "With a text/csv body: days within which a return to paying is not counted as churn and reactivation"), ("as_of" = Option<String>, Query, description = "With a text/csv body: events after this day are scheduled, not effective")),
+    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("period" = Option<Period>, Query, description = "With a text/csv body: the period"), ("from" = Option<String>, Query, description = "With a text/csv body: first day"), ("to" = Option<String>, Query, description = "With a text/csv body: last day"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)"), ("reactivation_window_days" = Option<u64>, Query, description = "With a text/csv body: days within which a return to paying is not counted as churn and reactivation"), ("as_of" = Option<String>, Query, description = "With a text/csv body: events after this day are scheduled, not effective"), ("convention" = Option<Convention>, Query, description = "With a text/csv body: each period's churn as this vendor counts it"), ("compare_conventions" = Option<bool>, Query, description = "With a text/csv body: each period's churn under every convention")),
     request_body(content(
         (SeriesRequest = "application/json"),
         (String = "text/csv", example = "customer_id,date,mrr\nacme,2026-01-10,100\nbeta,2026-02-03,50\n")
@@ -173,6 +187,8 @@ pub async fn series(
                     confidence: params.confidence,
                     reactivation_window_days: params.reactivation_window_days.map(Count),
                     as_of: params.as_of,
+                    convention: params.convention,
+                    compare_conventions: params.compare_conventions,
                 }
             }
         };

@@ -8,11 +8,12 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::kpi::confidence::wilson;
+use crate::kpi::conventions::{churn_by, Convention, ConventionCounts, Day};
 use crate::kpi::retention::{
     customer_churn_rate, customer_retention_rate, ChurnCounts, RetentionCounts,
 };
 use crate::kpi::revenue::{revenue_churn_report, MrrMovements};
-use crate::kpi::{Bounds, Confidence, IntervalMethod, InvalidInput};
+use crate::kpi::{Bounds, Confidence, IntervalMethod, InvalidInput, Kpi};
 use crate::units::Period;
 
 /// Most periods one series covers.
@@ -48,6 +49,26 @@ pub struct SeriesOptions {
     /// Events after this day are scheduled, not yet effective: left out of the periods, and
     /// summed in `pending`.
     pub as_of: Option<NaiveDate>,
+    /// Count each period's churn as these conventions do (`churn_by_convention`).
+    pub conventions: Option<ConventionChoice>,
+}
+
+/// Which conventions a series reports: one, or all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConventionChoice {
+    One(Convention),
+    All,
+}
+
+/// One period's churn under one convention.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PeriodConvention {
+    pub convention: String,
+    /// The churn rate with its breakdown, or absent when the period starts with no customers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub churn: Option<Kpi>,
+    pub differs_because: String,
 }
 
 /// One period's figures.
@@ -89,6 +110,9 @@ pub struct PeriodFigures {
     pub delinquent_churned_customers: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delinquent_churned_mrr: Option<f64>,
+    /// The period's churn under the vendors' conventions, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub churn_by_convention: Option<Vec<PeriodConvention>>,
     /// (E − N) / S × 100 with N = new + reactivated, as `/crr` computes it; absent when S = 0.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_retention_rate: Option<f64>,
@@ -135,6 +159,12 @@ struct Tally {
     voluntary_mrr: f64,
     delinquent: u64,
     delinquent_mrr: f64,
+    // The conventions' counts: customers with a churn in the period, those who started paying
+    // in it, joined and churned, and starting customers who churned and pay again at its end.
+    conv_churned: u64,
+    conv_started: u64,
+    conv_joined_and_churned: u64,
+    conv_churned_and_back: u64,
 }
 
 /// Builds the series over `period`s from `from` to `to` (inclusive; defaults: the periods of
@@ -220,6 +250,22 @@ pub fn mrr_series(
     // Stable: events of one customer and day keep their input order.
     events.sort_by(|a, b| a.customer.cmp(&b.customer).then(a.date.cmp(&b.date)));
     let mut tallies = vec![Tally::default(); periods];
+    // ChartMogul's B2C formula needs each day's active and churned customers.
+    let wants_days = matches!(
+        options.conventions,
+        Some(ConventionChoice::All) | Some(ConventionChoice::One(Convention::ChartmogulB2c))
+    );
+    let n_days = if wants_days {
+        (starts[periods] - starts[0]).num_days().max(0) as usize
+    } else {
+        0
+    };
+    let mut day_counts = DayCounts {
+        first: starts[0],
+        initial: 0,
+        change: vec![0; n_days],
+        stops: vec![0; n_days],
+    };
     let (mut i, mut customers) = (0, 0usize);
     while i < events.len() {
         // An abandoned request's answer is never sent: stop (http::work answers time-limit).
@@ -232,17 +278,149 @@ pub fn mrr_series(
         while j < events.len() && events[j].customer == customer {
             j += 1;
         }
-        match options.reactivation_window_days {
-            Some(days) => tally_customer(&bridge(&events[i..j], days), &starts, &mut tallies),
-            None => tally_customer(&events[i..j], &starts, &mut tallies),
+        let bridged;
+        let slice = match options.reactivation_window_days {
+            Some(days) => {
+                bridged = bridge(&events[i..j], days);
+                &bridged[..]
+            }
+            None => &events[i..j],
+        };
+        tally_customer(slice, &starts, &mut tallies);
+        if wants_days {
+            day_counts.add(slice);
         }
         i = j;
     }
     Ok(tallies
         .iter()
         .enumerate()
-        .map(|(k, t)| figures(period, p0 + k as i64, t, confidence, with_reasons))
+        .map(|(k, t)| {
+            let mut f = figures(period, p0 + k as i64, t, confidence, with_reasons);
+            if let Some(choice) = options.conventions {
+                let days = if wants_days {
+                    day_counts.days(starts[k], starts[k + 1])
+                } else {
+                    Vec::new()
+                };
+                f.churn_by_convention = Some(period_conventions(t, days, choice, confidence));
+            }
+            f
+        })
         .collect())
+}
+
+/// Each day's customers active at its start and the stops on it, over the series' range.
+struct DayCounts {
+    first: NaiveDate,
+    /// Customers paying at the end of the day before the range.
+    initial: i64,
+    /// Change in customers paying at the end of each day.
+    change: Vec<i64>,
+    /// Customers paying at a day's start and not at its end.
+    stops: Vec<i64>,
+}
+
+impl DayCounts {
+    /// One customer's events (sorted by date): its state at the end of each event day.
+    fn add(&mut self, events: &[MrrEvent]) {
+        let n = self.change.len() as i64;
+        let mut paying = false;
+        let mut k = 0;
+        while k < events.len() && events[k].date < self.first {
+            paying = events[k].mrr > 0.0;
+            k += 1;
+        }
+        self.initial += i64::from(paying);
+        while k < events.len() {
+            let day = events[k].date;
+            let mut state = paying;
+            while k < events.len() && events[k].date == day {
+                state = events[k].mrr > 0.0;
+                k += 1;
+            }
+            let d = (day - self.first).num_days();
+            if d >= n {
+                break;
+            }
+            if paying && !state {
+                self.change[d as usize] -= 1;
+                self.stops[d as usize] += 1;
+            } else if !paying && state {
+                self.change[d as usize] += 1;
+            }
+            paying = state;
+        }
+    }
+
+    /// The days from `from` to before `to` with customers at their start.
+    fn days(&self, from: NaiveDate, to: NaiveDate) -> Vec<Day> {
+        let (a, b) = (
+            (from - self.first).num_days() as usize,
+            (to - self.first).num_days() as usize,
+        );
+        let mut active = self.initial + self.change[..a].iter().sum::<i64>();
+        let mut out = Vec::with_capacity(b - a);
+        for d in a..b.min(self.change.len()) {
+            if active > 0 {
+                out.push(Day {
+                    active_at_start: active as u64,
+                    still_active_at_end: (active - self.stops[d]).max(0) as u64,
+                });
+            }
+            active += self.change[d];
+        }
+        out
+    }
+}
+
+/// A period's churn under the conventions asked for.
+fn period_conventions(
+    t: &Tally,
+    days: Vec<Day>,
+    choice: ConventionChoice,
+    confidence: Confidence,
+) -> Vec<PeriodConvention> {
+    let counts = ConventionCounts {
+        start: t.start,
+        churned: t.conv_churned,
+        new: t.conv_started,
+        joined_and_churned: t.conv_joined_and_churned,
+        churned_and_reactivated: t.conv_churned_and_back,
+        delinquent: 0,
+        days,
+    };
+    let which: Vec<Convention> = match choice {
+        ConventionChoice::One(c) => vec![c],
+        ConventionChoice::All => Convention::ALL.to_vec(),
+    };
+    which
+        .into_iter()
+        .map(|c| {
+            if counts.start == 0 {
+                return PeriodConvention {
+                    convention: c.name().to_owned(),
+                    churn: None,
+                    differs_because: "the period starts with no customers: no rate".to_owned(),
+                };
+            }
+            let outcome = counts
+                .check()
+                .and_then(|()| churn_by(c, &counts, confidence, "customer_churn_rate"));
+            match outcome {
+                Ok((kpi, why)) => PeriodConvention {
+                    convention: c.name().to_owned(),
+                    churn: Some(kpi),
+                    differs_because: why,
+                },
+                Err(refusal) => PeriodConvention {
+                    convention: c.name().to_owned(),
+                    churn: None,
+                    differs_because: refusal.detail,
+                },
+            }
+        })
+        .collect()
 }
 
 /// One customer's events (sorted by date) with every return to MRR within `days` of a
@@ -334,13 +512,23 @@ fn tally_customer(events: &[MrrEvent], starts: &[NaiveDate], tallies: &mut [Tall
     for (k, tally) in tallies.iter_mut().enumerate() {
         let start_mrr = mrr;
         let was_customer = ever;
+        let (mut churned_inside, mut paid_inside) = (false, false);
         while next < events.len() && events[next].date < starts[k + 1] {
+            let before = mrr;
             mrr = events[next].mrr;
             reason = events[next].reason;
             ever |= mrr > 0.0;
+            churned_inside |= before > 0.0 && mrr == 0.0;
+            paid_inside |= mrr > 0.0;
             next += 1;
         }
         let end_mrr = mrr;
+        let started = start_mrr == 0.0 && paid_inside;
+        tally.conv_churned += u64::from(churned_inside);
+        tally.conv_started += u64::from(started);
+        tally.conv_joined_and_churned += u64::from(started && churned_inside);
+        tally.conv_churned_and_back +=
+            u64::from(start_mrr > 0.0 && churned_inside && end_mrr > 0.0);
         if start_mrr == 0.0 && end_mrr == 0.0 {
             continue;
         }
@@ -531,6 +719,9 @@ pub fn series_report(
     }
     if events.iter().any(|e| e.reason.is_some()) {
         definitions.push("Churn causes: a churned customer's cause is the reason on the event that took its MRR to 0 (voluntary: cancelled; delinquent: a failed payment); a churn without a reason is in neither count.".to_owned());
+    }
+    if options.conventions.is_some() {
+        definitions.push("churn_by_convention: per period S = customers at its start, L = customers with a churn (MRR to 0) in it, N = customers who started paying in it, J = those of N who churned in it, R = customers at its start who churned and pay again at its end, D = 0 (MRR events carry no delinquency age); the B2C formula sums the period's days (docs/formulas.md § 16).".to_owned());
     }
     if let Some(day) = options.as_of {
         definitions.push(format!("As of {day}: later events are scheduled, not effective; they are left out of the periods and summed in pending."));
