@@ -147,3 +147,19 @@ async fn without_reasons_the_answer_has_no_cause_fields_and_bad_options_are_refu
         answer.assert_problem(422, Some(pointer));
     }
 }
+
+#[tokio::test]
+async fn a_reason_on_a_paying_event_and_a_to_after_as_of_are_refused() {
+    let answer = post_json(
+        "/series",
+        &json!({"events": [{"customer_id": "a", "date": "2026-01-05", "mrr": 10, "reason": "voluntary"}], "period": "month"}),
+    )
+    .await;
+    answer.assert_problem(422, Some("/events/0/reason"));
+    let answer = post_json(
+        "/series",
+        &json!({"events": events(), "period": "month", "as_of": "2026-03-31", "to": "2026-06-30"}),
+    )
+    .await;
+    answer.assert_problem(422, Some("/to"));
+}

@@ -252,8 +252,12 @@ async fn counts_that_cannot_be_are_refused_naming_the_field() {
             "/days",
         ),
         (
-            json!({"start_customers": 100, "lost_customers": 5, "days": [{"active_at_start": 10, "still_active_at_end": 11}]}),
+            json!({"start_customers": 100, "lost_customers": 5, "convention": "chartmogul_b2c", "days": [{"active_at_start": 10, "still_active_at_end": 11}]}),
             "/days/0/still_active_at_end",
+        ),
+        (
+            json!({"start_customers": 100, "lost_customers": 5, "days": [{"active_at_start": 10, "still_active_at_end": 9}]}),
+            "/days",
         ),
     ] {
         let answer = post_json("/churn", &body).await;
@@ -297,7 +301,7 @@ async fn mrr_churn_under_the_conventions() {
     // new business… net MRR churn rate is −10%".
     let gross_day = post_json(
         "/revenue-churn",
-        &json!({"start_mrr": 100, "churned_mrr": 5, "convention": "chartmogul_b2c", "days": [{"start_mrr": 100, "end_mrr": 95}]}),
+        &json!({"start_mrr": 100, "churned_mrr": 5, "convention": "chartmogul_b2c", "days": [{"start_mrr": 100, "end_mrr": 95, "churned_mrr": 5}]}),
     )
     .await;
     let b2c = convention(&gross_day.body, "chartmogul_b2c");
@@ -309,6 +313,14 @@ async fn mrr_churn_under_the_conventions() {
     .await;
     let b2c = convention(&net_day.body, "chartmogul_b2c");
     assert!((b2c["net_mrr_churn"]["value"].as_f64().unwrap() + 10.0).abs() < 1e-12);
+    // Gross churn counts only what was lost: never negative, even on a growing day.
+    assert_eq!(b2c["gross_mrr_churn"]["value"], 0.0);
+    let ignored = post_json(
+        "/revenue-churn",
+        &json!({"start_mrr": 100, "churned_mrr": 5, "days": [{"start_mrr": 100, "end_mrr": 95}]}),
+    )
+    .await;
+    ignored.assert_problem(422, Some("/days"));
     // https://updates.baremetrics.com/: "(Churned MRR - Expansion MRR) ÷ Starting MRR 30 days
     // ago x 100": reactivation is not credited, unlike the standard net churn.
     let answer = post_json(

@@ -231,3 +231,28 @@ async fn forecasts_that_cannot_be_made_are_refused_naming_the_field() {
         answer.assert_problem(422, Some(pointer));
     }
 }
+
+#[tokio::test]
+async fn a_falling_trend_is_floored_at_zero_and_said_so() {
+    let answer = post_json(
+        "/forecast",
+        &json!({"history": [{"mrr": 300, "customers": 30}, {"mrr": 200, "customers": 20}, {"mrr": 100, "customers": 10}], "periods_ahead": 3}),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let linear = &answer.body["trend"][0];
+    assert_eq!(linear["model"], "linear");
+    let values: Vec<f64> = linear["forecast"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect();
+    assert!(values.iter().all(|v| *v == 0.0), "{values:?}");
+    assert!(answer.body["notes"].to_string().contains("floored at 0"));
+    let cohorts: Vec<Value> = (0..101)
+        .map(|_| json!({"survivors": [100, 80, 70], "arpa": 1}))
+        .collect();
+    let answer = post_json("/forecast", &json!({"cohorts": cohorts})).await;
+    answer.assert_problem(422, Some("/cohorts"));
+}

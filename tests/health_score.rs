@@ -211,3 +211,33 @@ async fn bad_bands_weights_and_values_are_refused_naming_the_field() {
         answer.assert_problem(422, Some(pointer));
     }
 }
+
+#[tokio::test]
+async fn a_score_on_a_band_edge_is_in_the_band_it_reaches() {
+    // Three equal signals at 0.6: 60 by hand, 59.999999999999986 as a sum of floating points.
+    let signals: Vec<Value> = ["a", "b", "c"]
+        .iter()
+        .map(|n| json!({"name": n, "weight": 1, "min": 0, "max": 10}))
+        .collect();
+    let answer = post_json(
+        "/health",
+        &json!({"signals": signals, "customers": [{"id": "x", "values": {"a": 6, "b": 6, "c": 6}}]}),
+    )
+    .await;
+    assert_eq!(answer.body["customers"][0]["band"], "healthy");
+    // Found in review: repeated band names, and weights whose sum overflows.
+    let usage = json!([{"name": "usage", "weight": 1, "min": 0, "max": 100}]);
+    let acme = json!([{"id": "acme", "values": {"usage": 70}}]);
+    let twice = post_json(
+        "/health",
+        &json!({"signals": usage, "customers": acme, "bands": [{"name": "x", "from": 50, "to": 100}, {"name": "x", "from": 0, "to": 50}]}),
+    )
+    .await;
+    twice.assert_problem(422, Some("/bands/1/name"));
+    let huge = post_json(
+        "/health",
+        &json!({"signals": [{"name": "a", "weight": 1e308, "min": 0, "max": 1}, {"name": "b", "weight": 1e308, "min": 0, "max": 1}], "customers": [{"id": "x", "values": {"a": 1, "b": 1}}]}),
+    )
+    .await;
+    huge.assert_problem(422, Some("/signals/0/weight"));
+}

@@ -112,7 +112,7 @@ async fn impossible_answers_are_refused_naming_the_field() {
         (
             "/csat",
             json!({"scores": [5], "scale_min": 5}),
-            "/scale_max",
+            "/scale_min",
         ),
         (
             "/csat",

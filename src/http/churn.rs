@@ -69,6 +69,17 @@ impl ChurnRequest {
     }
 
     fn conventions(self, confidence: Confidence) -> Result<KpiResponse, ApiError> {
+        if self.days.is_some()
+            && self.convention != Some(Convention::ChartmogulB2c)
+            && self.compare_conventions != Some(true)
+        {
+            return Err(InvalidInput::new(
+                "/days",
+                "only with chartmogul_b2c or compare_conventions",
+                "days feed ChartMogul's B2C formula: give convention chartmogul_b2c or compare_conventions true, or leave days out",
+            )
+            .into());
+        }
         if self.period.is_some() {
             return Err(InvalidInput::new(
                 "/period",

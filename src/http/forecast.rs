@@ -13,6 +13,7 @@ use super::{AppState, Compute};
 use crate::kpi::{Confidence, InvalidInput};
 use crate::models::forecast::{
     committed_mrr, retention_forecast, trends, CohortHistory, ForecastResponse, MAX_AHEAD,
+    MAX_COHORTS,
 };
 
 /// One past period: its MRR and customers at its end (as `/series` gives `end_mrr` and
@@ -158,8 +159,14 @@ impl Compute for ForecastRequest {
             trend.extend(trends("mrr", &mrr, m, ahead, confidence));
             trend.extend(trends("customers", &customers, m, ahead, confidence));
             if trend.iter().filter(|t| t.model == "exponential").count() < 2 {
+                notes.push("An exponential trend is left out where a value is 0 (its logarithm does not exist) or where its forecast outgrows the largest number.".to_owned());
+            }
+            if trend
+                .iter()
+                .any(|t| t.model == "linear" && t.forecast.iter().any(|p| p.value == 0.0))
+            {
                 notes.push(
-                    "No exponential trend where a fitted value is 0: its logarithm does not exist."
+                    "A falling linear trend is floored at 0: MRR and customers do not go below it."
                         .to_owned(),
                 );
             }
@@ -173,6 +180,9 @@ impl Compute for ForecastRequest {
                             format!("scheduled_changes[{i}]: a change takes effect 1 or more periods ahead"),
                         )
                         .into());
+                    }
+                    if c.periods_ahead.0 as usize > ahead {
+                        notes.push(format!("scheduled_changes[{i}] takes effect {} periods ahead, past the forecast's {ahead}: not in committed MRR.", c.periods_ahead.0));
                     }
                     scheduled.push((c.periods_ahead.0 as usize, c.mrr_change));
                 }
@@ -189,11 +199,11 @@ impl Compute for ForecastRequest {
         let retention = match &self.cohorts {
             None => None,
             Some(rows) => {
-                if rows.is_empty() {
+                if rows.is_empty() || rows.len() > MAX_COHORTS {
                     return Err(InvalidInput::new(
                         "/cohorts",
-                        "at least one cohort",
-                        "cohorts is empty",
+                        format!("1 to {MAX_COHORTS} cohorts"),
+                        format!("{} cohorts: the retention path fits 1 to {MAX_COHORTS} (one sBG fit each); merge small cohorts", rows.len()),
                     )
                     .into());
                 }

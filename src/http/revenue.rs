@@ -10,6 +10,7 @@ use super::extract::ValidJson;
 use super::{AppState, Compute};
 use crate::kpi::conventions::{revenue_conventions, Convention, MrrDay};
 use crate::kpi::revenue::{revenue_churn_report, MrrMovements, RevenueChurnReport};
+use crate::kpi::InvalidInput;
 use serde_json::json;
 
 /// One period's MRR and its movements, in the caller's currency; an omitted movement is 0.
@@ -58,6 +59,12 @@ pub struct MrrDayRow {
     pub end_mrr: f64,
     #[serde(default)]
     pub new_mrr: f64,
+    /// MRR lost to cancellations that day (gross churn counts it).
+    #[serde(default)]
+    pub churned_mrr: f64,
+    /// MRR lost to downgrades that day.
+    #[serde(default)]
+    pub contraction_mrr: f64,
 }
 
 impl Compute for RevenueChurnRequest {
@@ -72,6 +79,17 @@ impl Compute for RevenueChurnRequest {
             self.churned_mrr,
             self.reactivation_mrr,
         )?;
+        if self.days.is_some()
+            && self.convention != Some(Convention::ChartmogulB2c)
+            && self.compare_conventions != Some(true)
+        {
+            return Err(InvalidInput::new(
+                "/days",
+                "only with chartmogul_b2c or compare_conventions",
+                "days feed ChartMogul's B2C formulas: give convention chartmogul_b2c or compare_conventions true, or leave days out",
+            )
+            .into());
+        }
         let mut report = revenue_churn_report(&movements);
         if self.convention.is_some()
             || self.compare_conventions == Some(true)
@@ -85,6 +103,7 @@ impl Compute for RevenueChurnRequest {
                     start_mrr: d.start_mrr,
                     end_mrr: d.end_mrr,
                     new_mrr: d.new_mrr,
+                    lost_mrr: d.churned_mrr + d.contraction_mrr,
                 })
                 .collect();
             report.conventions = revenue_conventions(

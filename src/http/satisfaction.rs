@@ -44,6 +44,15 @@ impl SurveyAnswers {
         };
         let min = bound(self.scale_min, 1, "/scale_min")?;
         let max = bound(self.scale_max, default_max, "/scale_max")?;
+        if self.scale_max.is_none() && min >= max {
+            return Err(InvalidInput::new(
+                "/scale_min",
+                format!("below the scale's top ({max})"),
+                format!(
+                    "scale_min {min} is not below the default scale_max {max}: give scale_max too"
+                ),
+            ));
+        }
         match (self.scores, self.counts) {
             (Some(_), Some(_)) => Err(InvalidInput::new(
                 "/counts",

@@ -206,11 +206,13 @@ impl WhatIfRequest {
                 ))
             }
         };
+        let as_churn = (c.churn_pp.is_some(), b.churn_rate_pct.is_some());
         Ok((
             scenario,
             Change {
                 retention_pp,
                 arpu_pct,
+                as_churn,
             },
             horizon,
         ))

@@ -92,7 +92,21 @@ impl Compute for SeriesRequest {
                     .into())
                 }
             },
-            as_of: optional_day("/as_of", self.as_of.as_deref())?,
+            as_of: {
+                let as_of = optional_day("/as_of", self.as_of.as_deref())?;
+                let to = optional_day("/to", self.to.as_deref())?;
+                if let (Some(a), Some(t)) = (as_of, to) {
+                    if t > a {
+                        return Err(InvalidInput::new(
+                            "/to",
+                            "not after as_of",
+                            format!("to {t} is after as_of {a}: the series ends with as_of, after which events are only scheduled"),
+                        )
+                        .into());
+                    }
+                }
+                as_of
+            },
             conventions: match (self.compare_conventions, self.convention) {
                 (Some(true), _) => Some(ConventionChoice::All),
                 (_, Some(c)) => Some(ConventionChoice::One(c)),
@@ -116,6 +130,13 @@ impl Compute for SeriesRequest {
                         ),
                     )
                 })?;
+                if e.reason.is_some() && mrr.get() > 0.0 {
+                    return Err(InvalidInput::new(
+                        format!("/events/{i}/reason"),
+                        "only on an event that sets MRR to 0",
+                        format!("events[{i}] pays {}: a reason says why a customer left, so it goes on the event that sets MRR to 0", e.mrr),
+                    ));
+                }
                 Ok(MrrEvent {
                     customer: ids.index_of(&e.customer_id.id, e.customer_id.numeric),
                     date: parse_day(&format!("/events/{i}/date"), &e.date)?,

@@ -292,6 +292,11 @@ pub fn mrr_series(
         }
         i = j;
     }
+    let active = if wants_days {
+        day_counts.active_at_start()
+    } else {
+        Vec::new()
+    };
     Ok(tallies
         .iter()
         .enumerate()
@@ -299,7 +304,7 @@ pub fn mrr_series(
             let mut f = figures(period, p0 + k as i64, t, confidence, with_reasons);
             if let Some(choice) = options.conventions {
                 let days = if wants_days {
-                    day_counts.days(starts[k], starts[k + 1])
+                    day_counts.days(&active, starts[k], starts[k + 1])
                 } else {
                     Vec::new()
                 };
@@ -353,24 +358,32 @@ impl DayCounts {
         }
     }
 
+    /// Customers paying at the start of each day (one pass over the range).
+    fn active_at_start(&self) -> Vec<i64> {
+        let mut active = self.initial;
+        self.change
+            .iter()
+            .map(|c| {
+                let at_start = active;
+                active += c;
+                at_start
+            })
+            .collect()
+    }
+
     /// The days from `from` to before `to` with customers at their start.
-    fn days(&self, from: NaiveDate, to: NaiveDate) -> Vec<Day> {
+    fn days(&self, active: &[i64], from: NaiveDate, to: NaiveDate) -> Vec<Day> {
         let (a, b) = (
             (from - self.first).num_days() as usize,
-            (to - self.first).num_days() as usize,
+            ((to - self.first).num_days() as usize).min(active.len()),
         );
-        let mut active = self.initial + self.change[..a].iter().sum::<i64>();
-        let mut out = Vec::with_capacity(b - a);
-        for d in a..b.min(self.change.len()) {
-            if active > 0 {
-                out.push(Day {
-                    active_at_start: active as u64,
-                    still_active_at_end: (active - self.stops[d]).max(0) as u64,
-                });
-            }
-            active += self.change[d];
-        }
-        out
+        (a..b)
+            .filter(|&d| active[d] > 0)
+            .map(|d| Day {
+                active_at_start: active[d] as u64,
+                still_active_at_end: (active[d] - self.stops[d]).max(0) as u64,
+            })
+            .collect()
     }
 }
 

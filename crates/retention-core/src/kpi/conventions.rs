@@ -311,6 +311,8 @@ pub struct MrrDay {
     pub start_mrr: f64,
     pub end_mrr: f64,
     pub new_mrr: f64,
+    /// The day's churned and contraction MRR (gross churn counts only these).
+    pub lost_mrr: f64,
 }
 
 /// Gross and net MRR churn under one convention.
@@ -349,12 +351,13 @@ fn percent_kpi(
 ///                 gross                         net
 /// standard        (L + C) / S                   (L + C − X − R) / S
 /// chartmogul      (L + C) / S                   (L + C − X − R) / S
-/// chartmogul_b2c  Σ_d (S_d − E_d) / S_d          Σ_d 1 − (E_d − N_d) / S_d
+/// chartmogul_b2c  Σ_d Λ_d / S_d                  Σ_d 1 − (E_d − N_d) / S_d
 /// baremetrics     min((L + C) / S, 100 %)       (L + C − X) / S   (reactivation not credited)
 /// ```
 ///
-/// S start MRR, L churned, C contraction, X expansion, R reactivation; S_d, E_d, N_d a day's
-/// start, end and new MRR; all × 100. Stripe and ProfitWell document no MRR churn rate.
+/// S start MRR, L churned, C contraction, X expansion, R reactivation; S_d, E_d, N_d, Λ_d a
+/// day's start, end, new and lost (churned + contraction) MRR; all × 100. Gross churn is
+/// never negative. Stripe and ProfitWell document no MRR churn rate.
 pub fn revenue_by(
     convention: Convention,
     m: &super::revenue::MrrMovements,
@@ -388,18 +391,18 @@ pub fn revenue_by(
                 ));
             }
             for (i, d) in days.iter().enumerate() {
-                if !(d.start_mrr > 0.0 && d.start_mrr.is_finite() && d.end_mrr >= 0.0 && d.end_mrr.is_finite() && d.new_mrr >= 0.0 && d.new_mrr <= d.end_mrr) {
+                if !(d.start_mrr > 0.0 && d.start_mrr.is_finite() && d.end_mrr >= 0.0 && d.end_mrr.is_finite() && d.new_mrr >= 0.0 && d.new_mrr <= d.end_mrr && d.lost_mrr >= 0.0 && d.lost_mrr <= d.start_mrr) {
                     return Err(InvalidInput::new(
                         format!("/days/{i}"),
-                        "start_mrr above 0, end_mrr 0 or more, new_mrr at most end_mrr",
-                        format!("days[{i}]: start {} end {} new {} is not a day of MRR", d.start_mrr, d.end_mrr, d.new_mrr),
+                        "start_mrr above 0, end_mrr 0 or more, new_mrr at most end_mrr, churned + contraction at most start_mrr",
+                        format!("days[{i}]: start {} end {} new {} lost {} is not a day of MRR", d.start_mrr, d.end_mrr, d.new_mrr, d.lost_mrr),
                     ));
                 }
             }
-            let gross: f64 = days.iter().map(|d| (d.start_mrr - d.end_mrr) / d.start_mrr).sum::<f64>() * 100.0;
+            let gross: f64 = days.iter().map(|d| d.lost_mrr / d.start_mrr).sum::<f64>() * 100.0;
             let net: f64 = days.iter().map(|d| 1.0 - (d.end_mrr - d.new_mrr) / d.start_mrr).sum::<f64>() * 100.0;
             (
-                percent_kpi("gross_mrr_churn", "gross = Σ_d (S_d - E_d) / S_d × 100", format!("over {} days", days.len()), gross, convention),
+                percent_kpi("gross_mrr_churn", "gross = Σ_d (churned_d + contraction_d) / S_d × 100", format!("over {} days", days.len()), gross, convention),
                 percent_kpi("net_mrr_churn", "net = Σ_d (1 - (E_d - N_d) / S_d) × 100", format!("over {} days", days.len()), net, convention),
                 "ChartMogul's B2C formulas add up each day's MRR change against that morning's MRR, instead of one period's movements against its starting MRR".to_owned(),
             )

@@ -78,7 +78,8 @@ pub fn check_signals(signals: &[Signal]) -> Result<(), InvalidInput> {
                 format!("signals[{i}] ({}): weight {} is negative or not finite; weights are shares of their sum", s.name, s.weight),
             ));
         }
-        if !(s.min.is_finite() && s.max.is_finite() && s.min < s.max) {
+        if !(s.min.is_finite() && s.max.is_finite() && s.min < s.max && (s.max - s.min).is_finite())
+        {
             return Err(InvalidInput::new(
                 format!("/signals/{i}/max"),
                 "greater than min",
@@ -89,7 +90,15 @@ pub fn check_signals(signals: &[Signal]) -> Result<(), InvalidInput> {
             ));
         }
     }
-    if signals.iter().map(|s| s.weight).sum::<f64>() <= 0.0 {
+    let total: f64 = signals.iter().map(|s| s.weight).sum();
+    if !total.is_finite() {
+        return Err(InvalidInput::new(
+            "/signals/0/weight",
+            "weights with a finite sum",
+            "the weights add up past the largest number: give them on a smaller scale (only their shares matter)",
+        ));
+    }
+    if total <= 0.0 {
         return Err(InvalidInput::new(
             "/signals/0/weight",
             "weights summing to more than 0",
@@ -110,6 +119,13 @@ pub fn check_bands(bands: &[Band]) -> Result<Vec<Band>, InvalidInput> {
         ));
     }
     for (i, b) in bands.iter().enumerate() {
+        if bands[..i].iter().any(|o| o.name == b.name) {
+            return Err(InvalidInput::new(
+                format!("/bands/{i}/name"),
+                "a name not used before",
+                format!("bands[{i}]: {:?} names two bands", b.name),
+            ));
+        }
         if !(b.from.is_finite() && b.to.is_finite() && b.from < b.to) {
             return Err(InvalidInput::new(
                 format!("/bands/{i}/to"),
@@ -336,10 +352,13 @@ pub fn health_scores(
             .map(|c| c.points)
             .sum::<f64>()
             .clamp(0.0, 100.0);
+        // A sum of points can land a rounding error below a band's edge (3 × 20 as
+        // 59.999999999999986): the band is read from the score rounded to 1e-9.
+        let banded = (score * 1e9).round() / 1e9;
         scored.push(CustomerHealth {
             id: customer.id.clone(),
             score,
-            band: band_of(score, &bands).name.clone(),
+            band: band_of(banded, &bands).name.clone(),
             contributions,
             missing,
         });
@@ -362,6 +381,8 @@ pub fn health_scores(
     let mut notes = Vec::new();
     let mut fallen = Vec::new();
     let mut unmatched = 0;
+    let by_id: std::collections::HashMap<&str, &CustomerHealth> =
+        scored.iter().map(|c| (c.id.as_str(), c)).collect();
     for (i, (id, previous_score)) in previous.iter().enumerate() {
         if !(previous_score.is_finite() && (0.0..=100.0).contains(previous_score)) {
             return Err(InvalidInput::new(
@@ -372,7 +393,7 @@ pub fn health_scores(
                 ),
             ));
         }
-        match scored.iter().find(|c| &c.id == id) {
+        match by_id.get(id.as_str()) {
             Some(now) => {
                 let then = band_of(*previous_score, &bands);
                 // Bands run from the top down: a larger index is a lower band.

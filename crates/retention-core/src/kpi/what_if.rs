@@ -42,6 +42,9 @@ pub struct Change {
     pub retention_pp: f64,
     /// ARPU in percent.
     pub arpu_pct: f64,
+    /// Whether the caller gave the change as churn (`churn_pp`) and the base as churn
+    /// (`churn_rate_pct`): refusals name the fields sent.
+    pub as_churn: (bool, bool),
 }
 
 /// One period of a projection.
@@ -175,6 +178,11 @@ fn figures(s: &Scenario, horizon: u32) -> ScenarioFigures {
 /// The change of a figure as a KPI: `(new − old) / |old| × 100` in percent with its
 /// breakdown, or the absolute change where the base is 0.
 fn change_kpi(metric: &'static str, what: &str, old: f64, new: f64, formula: &str) -> Kpi {
+    let unit = if metric == "customers_end_change" {
+        Unit::Count
+    } else {
+        Unit::Currency
+    };
     if old == 0.0 {
         let breakdown = Breakdown::new(
             format!("Δ = new - base; {formula}"),
@@ -187,7 +195,7 @@ fn change_kpi(metric: &'static str, what: &str, old: f64, new: f64, formula: &st
             format!("{} - {}", num(new), num(old)),
             new - old,
         );
-        return Kpi::new(metric, new - old, Unit::Currency, breakdown)
+        return Kpi::new(metric, new - old, unit, breakdown)
             .note("The base is 0: the change is given in the figure's own unit, not in percent.");
     }
     let pct = (new - old) / old.abs() * 100.0;
@@ -228,9 +236,19 @@ pub fn what_if(
         arpu: base.arpu * (1.0 + change.arpu_pct / 100.0),
         ..*base
     };
+    let change_field = if change.as_churn.0 {
+        "/change/churn_pp"
+    } else {
+        "/change/retention_pp"
+    };
+    let base_field = if change.as_churn.1 {
+        "/base/churn_rate_pct"
+    } else {
+        "/base/retention_rate_pct"
+    };
     if !(0.0..1.0).contains(&changed.retention) {
         return Err(InvalidInput::new(
-            "/change/retention_pp",
+            change_field,
             "a change that leaves retention from 0 to below 100 %",
             format!(
                 "retention {} % changed by {} points is {} %: retention must stay from 0 to below 100 %",
@@ -250,10 +268,7 @@ pub fn what_if(
             ),
         ));
     }
-    for (s, pointer) in [
-        (base, "/base/retention_rate_pct"),
-        (&changed, "/change/retention_pp"),
-    ] {
+    for (s, pointer) in [(base, base_field), (&changed, change_field)] {
         if s.retention * (1.0 + s.loyalty_growth) >= 1.0 + s.discount {
             return Err(InvalidInput::new(
                 pointer,
@@ -378,6 +393,7 @@ mod tests {
             Change {
                 retention_pp: 5.0,
                 arpu_pct: 0.0,
+                as_churn: (false, false),
             },
             3,
         )
@@ -419,6 +435,7 @@ mod tests {
             Change {
                 retention_pp: 25.0,
                 arpu_pct: 0.0,
+                as_churn: (false, false),
             },
             3,
         )

@@ -11,6 +11,8 @@ use crate::kpi::{Bounds, Confidence, InvalidInput};
 
 /// Most periods a forecast looks ahead.
 pub const MAX_AHEAD: usize = 120;
+/// Most cohorts the retention path fits (one sBG fit each).
+pub const MAX_COHORTS: usize = 100;
 
 /// One forecast step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -131,11 +133,17 @@ pub fn trends(
             .enumerate()
             .map(|(i, (v, lo, hi))| ForecastPoint {
                 step: i + 1,
-                value: *v,
-                interval: Some(bounds(*lo, *hi)),
+                // MRR and customers are never negative: a falling line is floored at 0.
+                value: v.max(0.0),
+                interval: Some(bounds(lo.max(0.0), hi.max(0.0))),
             })
             .collect(),
     }];
+    let finite = |points: &[(f64, f64, f64)]| {
+        points
+            .iter()
+            .all(|(v, lo, hi)| v.exp().is_finite() && lo.exp().is_finite() && hi.exp().is_finite())
+    };
     if y.iter().all(|v| *v > 0.0) {
         let logs: Vec<f64> = y.iter().map(|v| v.ln()).collect();
         let LineFit {
@@ -145,6 +153,9 @@ pub fn trends(
             s,
             points,
         } = least_squares(&logs, ahead, confidence);
+        if !finite(&points) {
+            return out;
+        }
         out.push(TrendForecast {
             metric: metric.to_owned(),
             model: "exponential".to_owned(),
