@@ -8,7 +8,9 @@ use super::error::ApiError;
 use super::examples::{example, Examples};
 use super::extract::{Count, ValidJson};
 use super::{AppState, Compute};
-use crate::kpi::conventions::{churn_conventions, Convention, ConventionCounts, Day};
+use crate::kpi::conventions::{
+    check_days_asked, churn_conventions, Convention, ConventionCounts, Day,
+};
 use crate::kpi::retention::{churn_report, ChurnCounts, Period, RetentionCounts};
 use crate::kpi::{Confidence, InvalidInput, KpiResponse};
 use serde_json::json;
@@ -69,17 +71,11 @@ impl ChurnRequest {
     }
 
     fn conventions(self, confidence: Confidence) -> Result<KpiResponse, ApiError> {
-        if self.days.is_some()
-            && self.convention != Some(Convention::ChartmogulB2c)
-            && self.compare_conventions != Some(true)
-        {
-            return Err(InvalidInput::new(
-                "/days",
-                "only with chartmogul_b2c or compare_conventions",
-                "days feed ChartMogul's B2C formula: give convention chartmogul_b2c or compare_conventions true, or leave days out",
-            )
-            .into());
-        }
+        check_days_asked(
+            self.convention,
+            self.compare_conventions,
+            self.days.is_some(),
+        )?;
         if self.period.is_some() {
             return Err(InvalidInput::new(
                 "/period",

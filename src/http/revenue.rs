@@ -8,9 +8,8 @@ use super::error::ApiError;
 use super::examples::{example, Examples};
 use super::extract::ValidJson;
 use super::{AppState, Compute};
-use crate::kpi::conventions::{revenue_conventions, Convention, MrrDay};
+use crate::kpi::conventions::{check_days_asked, revenue_conventions, Convention, MrrDay};
 use crate::kpi::revenue::{revenue_churn_report, MrrMovements, RevenueChurnReport};
-use crate::kpi::InvalidInput;
 use serde_json::json;
 
 /// One period's MRR and its movements, in the caller's currency; an omitted movement is 0.
@@ -79,17 +78,11 @@ impl Compute for RevenueChurnRequest {
             self.churned_mrr,
             self.reactivation_mrr,
         )?;
-        if self.days.is_some()
-            && self.convention != Some(Convention::ChartmogulB2c)
-            && self.compare_conventions != Some(true)
-        {
-            return Err(InvalidInput::new(
-                "/days",
-                "only with chartmogul_b2c or compare_conventions",
-                "days feed ChartMogul's B2C formulas: give convention chartmogul_b2c or compare_conventions true, or leave days out",
-            )
-            .into());
-        }
+        check_days_asked(
+            self.convention,
+            self.compare_conventions,
+            self.days.is_some(),
+        )?;
         let mut report = revenue_churn_report(&movements);
         if self.convention.is_some()
             || self.compare_conventions == Some(true)

@@ -305,6 +305,23 @@ pub fn churn_conventions(
     Ok(answer)
 }
 
+/// Refuses `days` unless a convention that reads them is asked for: ChartMogul's B2C
+/// formula, directly or among all the conventions (`/churn` and `/revenue-churn` share it).
+pub fn check_days_asked(
+    convention: Option<Convention>,
+    compare: Option<bool>,
+    has_days: bool,
+) -> Result<(), InvalidInput> {
+    if has_days && convention != Some(Convention::ChartmogulB2c) && compare != Some(true) {
+        return Err(InvalidInput::new(
+            "/days",
+            "only with chartmogul_b2c or compare_conventions",
+            "days feed ChartMogul's B2C formula: give convention chartmogul_b2c or compare_conventions true, or leave days out",
+        ));
+    }
+    Ok(())
+}
+
 /// One day of MRR, for ChartMogul's B2C MRR churn.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MrrDay {

@@ -110,72 +110,53 @@ pub fn trends(
     confidence: Confidence,
 ) -> Vec<TrendForecast> {
     let y = &series[series.len() - last.min(series.len())..];
-    let LineFit {
-        intercept: a,
-        slope: b,
-        r_squared: r2,
-        s,
-        points,
-    } = least_squares(y, ahead, confidence);
-    let bounds = |lower: f64, upper: f64| Bounds { lower, upper };
-    let mut out = vec![TrendForecast {
-        metric: metric.to_owned(),
-        model: "linear".to_owned(),
-        formula: "y = a + b x, least squares over the last m periods (x = 0 … m - 1); ŷ ± t s √(1 + 1/m + (x₀ - x̄)² / Sxx)".to_owned(),
-        intercept: a,
-        slope: b,
-        growth_per_period: None,
-        r_squared: r2,
-        residual_standard_error: s,
-        periods_fitted: y.len(),
-        forecast: points
-            .iter()
-            .enumerate()
-            .map(|(i, (v, lo, hi))| ForecastPoint {
-                step: i + 1,
-                // MRR and customers are never negative: a falling line is floored at 0.
-                value: v.max(0.0),
-                interval: Some(bounds(lo.max(0.0), hi.max(0.0))),
-            })
-            .collect(),
-    }];
-    let finite = |points: &[(f64, f64, f64)]| {
-        points
-            .iter()
-            .all(|(v, lo, hi)| v.exp().is_finite() && lo.exp().is_finite() && hi.exp().is_finite())
-    };
-    if y.iter().all(|v| *v > 0.0) {
-        let logs: Vec<f64> = y.iter().map(|v| v.ln()).collect();
-        let LineFit {
-            intercept: a,
-            slope: b,
-            r_squared: r2,
-            s,
-            points,
-        } = least_squares(&logs, ahead, confidence);
-        if !finite(&points) {
-            return out;
-        }
-        out.push(TrendForecast {
+    let trend =
+        |model: &str, formula: &str, fit: LineFit, growth, map: fn(f64) -> f64| TrendForecast {
             metric: metric.to_owned(),
-            model: "exponential".to_owned(),
-            formula: "ln y = a + b x, least squares over the last m periods; forecast e^ŷ with the interval e^(ŷ ± t s √(1 + 1/m + (x₀ - x̄)² / Sxx))".to_owned(),
-            intercept: a,
-            slope: b,
-            growth_per_period: Some(b.exp() - 1.0),
-            r_squared: r2,
-            residual_standard_error: s,
+            model: model.to_owned(),
+            formula: formula.to_owned(),
+            intercept: fit.intercept,
+            slope: fit.slope,
+            growth_per_period: growth,
+            r_squared: fit.r_squared,
+            residual_standard_error: fit.s,
             periods_fitted: y.len(),
-            forecast: points
+            forecast: fit
+                .points
                 .iter()
                 .enumerate()
                 .map(|(i, (v, lo, hi))| ForecastPoint {
                     step: i + 1,
-                    value: v.exp(),
-                    interval: Some(bounds(lo.exp(), hi.exp())),
+                    value: map(*v),
+                    interval: Some(Bounds {
+                        lower: map(*lo),
+                        upper: map(*hi),
+                    }),
                 })
                 .collect(),
-        });
+        };
+    // MRR and customers are never negative: a falling line is floored at 0.
+    let mut out = vec![trend(
+        "linear",
+        "y = a + b x, least squares over the last m periods (x = 0 … m - 1); ŷ ± t s √(1 + 1/m + (x₀ - x̄)² / Sxx)",
+        least_squares(y, ahead, confidence),
+        None,
+        |v| v.max(0.0),
+    )];
+    if y.iter().all(|v| *v > 0.0) {
+        let logs: Vec<f64> = y.iter().map(|v| v.ln()).collect();
+        let fit = least_squares(&logs, ahead, confidence);
+        // A forecast past the largest number drops this model, not the whole answer.
+        if fit.points.iter().all(|(_, _, hi)| hi.exp().is_finite()) {
+            let growth = Some(fit.slope.exp() - 1.0);
+            out.push(trend(
+                "exponential",
+                "ln y = a + b x, least squares over the last m periods; forecast e^ŷ with the interval e^(ŷ ± t s √(1 + 1/m + (x₀ - x̄)² / Sxx))",
+                fit,
+                growth,
+                f64::exp,
+            ));
+        }
     }
     out
 }
