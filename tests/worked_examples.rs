@@ -343,3 +343,113 @@ async fn engagement_score_weights_normalised_components() {
         .to_string()
         .contains("normalised"));
 }
+
+#[tokio::test]
+async fn nelson_aalen_and_late_entry_follow_formulas_18_1() {
+    // § 18.1: durations 1, 2, 2, 3, all churned: Ĥ = 1/4, 1/4 + 2/3, + 1/1.
+    let answer = common::post_json(
+        "/survival",
+        &json!({"observations": [
+            {"duration": 1, "observed": true}, {"duration": 2, "observed": true},
+            {"duration": 2, "observed": true}, {"duration": 3, "observed": true}
+        ]}),
+    )
+    .await;
+    let h: Vec<f64> = answer.body["curve"]["cumulative_hazard"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let expected = [0.0, 0.25, 0.25 + 2.0 / 3.0, 0.25 + 2.0 / 3.0 + 1.0];
+    assert_eq!(h.len(), 4);
+    for (ours, theirs) in h.iter().zip(expected) {
+        assert!((ours - theirs).abs() < EXACT, "{ours} {theirs}");
+    }
+    // Late entry: (0, 2), (0, 3), (2, 5), (4, 9), all churned: n(2) = 2, Ŝ(2) = 1/2, Ŝ(3) = 1/4.
+    let answer = common::post_json(
+        "/survival",
+        &json!({"observations": [
+            {"duration": 2, "observed": true}, {"duration": 3, "observed": true},
+            {"entry": 2, "duration": 5, "observed": true}, {"entry": 4, "duration": 9, "observed": true}
+        ]}),
+    )
+    .await;
+    let curve = &answer.body["curve"];
+    assert_eq!(curve["timeline"], json!([0.0, 2.0, 3.0, 5.0, 9.0]));
+    assert_eq!(curve["at_risk"][1], 2);
+    assert_eq!(curve["at_risk"][2], 2);
+    assert_eq!(curve["survival"][1], 0.5);
+    assert_eq!(curve["survival"][2], 0.25);
+}
+
+#[tokio::test]
+async fn cumulative_incidence_follows_formulas_18_3() {
+    // § 18.3: by 12, F̂_voluntary = 0.536, F̂_involuntary = 0.320; 1 − KM says 0.731 and 0.457.
+    let rows: Vec<Value> = [
+        (1, "i"),
+        (2, "v"),
+        (2, ""),
+        (3, "v"),
+        (3, "i"),
+        (4, ""),
+        (5, "v"),
+        (6, "v"),
+        (6, ""),
+        (8, "i"),
+        (9, "v"),
+        (12, ""),
+    ]
+    .iter()
+    .map(|(d, c)| {
+        let cause = match *c {
+            "v" => json!("voluntary"),
+            "i" => json!("involuntary"),
+            _ => Value::Null,
+        };
+        json!({"duration": d, "cause": cause})
+    })
+    .collect();
+    let answer = common::post_json("/survival/competing", &json!({"observations": rows})).await;
+    let causes = &answer.body["all"]["causes"];
+    let last = |k: usize, field: &str| {
+        causes[k][field]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .as_f64()
+            .unwrap()
+    };
+    // By hand: at risk 12, 11, 9, 7, 6, 5, 3, 2, 1 at 1, 2, 3, 4, 5, 6, 8, 9, 12; Ŝ after each.
+    let s1 = 11.0 / 12.0;
+    let s2 = s1 * 10.0 / 11.0;
+    let s3 = s2 * 7.0 / 9.0;
+    let s5 = s3 * 5.0 / 6.0;
+    let s6 = s5 * 4.0 / 5.0;
+    let s8 = s6 * 2.0 / 3.0;
+    let involuntary = 1.0 / 12.0 + s2 / 9.0 + s6 / 3.0;
+    let voluntary = s1 / 11.0 + s2 / 9.0 + s3 / 6.0 + s5 / 5.0 + s8 / 2.0;
+    assert!((last(1, "cumulative_incidence") - voluntary).abs() < EXACT);
+    assert_eq!(causes[0]["cause"], "involuntary");
+    assert!(
+        (last(0, "cumulative_incidence") - involuntary).abs() < EXACT,
+        "{}",
+        last(0, "cumulative_incidence")
+    );
+    assert!((last(0, "cumulative_incidence") - 0.320).abs() < 5e-4);
+    assert!((last(1, "cumulative_incidence") - 0.536).abs() < 5e-4);
+    assert!((last(0, "one_minus_km") - 0.457).abs() < 5e-4);
+    assert!((last(1, "one_minus_km") - 0.731).abs() < 5e-4);
+    let survival = answer.body["all"]["survival"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert!(
+        (survival + last(0, "cumulative_incidence") + last(1, "cumulative_incidence") - 1.0).abs()
+            < EXACT
+    );
+}

@@ -72,6 +72,11 @@ pub fn computing() -> Vec<Endpoint> {
             routes!(records::survival::survival),
             records::survival::survival_examples,
         ),
+        endpoint(routes!(records::cox::cox), records::cox::cox_examples),
+        endpoint(
+            routes!(records::competing::competing),
+            records::competing::competing_examples,
+        ),
         endpoint(
             routes!(models::purchase::bgnbd),
             models::purchase::bgnbd_examples,

@@ -3,6 +3,8 @@
 //! CSV cells; each endpoint's file its request, conversion, handler and examples.
 
 pub mod cohorts;
+pub mod competing;
+pub mod cox;
 pub mod series;
 pub mod survival;
 
@@ -221,4 +223,69 @@ pub fn optional_day(
     text: Option<&str>,
 ) -> Result<Option<chrono::NaiveDate>, InvalidInput> {
     text.map(|t| parse_day(pointer, t)).transpose()
+}
+
+/// The dates a body of subscriptions is read with: `as_of` (required), `observed_from` (the
+/// first day the data cover: earlier starters enter late) and the unit of durations.
+pub struct SubscriptionClock {
+    as_of: chrono::NaiveDate,
+    observed_from: Option<chrono::NaiveDate>,
+    pub unit: crate::units::TimeUnit,
+}
+
+impl SubscriptionClock {
+    /// Refuses a missing `as_of` and an `observed_from` that is not before it.
+    pub fn new(
+        as_of: Option<&str>,
+        observed_from: Option<&str>,
+        unit: Option<crate::units::TimeUnit>,
+    ) -> Result<Self, InvalidInput> {
+        let as_of = as_of.ok_or_else(|| {
+            InvalidInput::new(
+                "/as_of",
+                "required with subscriptions",
+                "as_of (YYYY-MM-DD) is required with subscriptions: the date they are observed at",
+            )
+        })?;
+        let as_of = parse_day("/as_of", as_of)?;
+        let observed_from = optional_day("/observed_from", observed_from)?;
+        if let Some(from) = observed_from.filter(|f| *f >= as_of) {
+            return Err(InvalidInput::new(
+                "/observed_from",
+                "must be before as_of",
+                format!("observed_from {from} is not before as_of {as_of}"),
+            ));
+        }
+        Ok(Self {
+            as_of,
+            observed_from,
+            unit: unit.unwrap_or_default(),
+        })
+    }
+
+    /// The `index`-th subscription's observation (`end` empty or absent: still active).
+    pub fn observe(
+        &self,
+        index: usize,
+        start: &str,
+        end: Option<&str>,
+    ) -> Result<crate::analytics::survival::Observation, InvalidInput> {
+        let start = parse_day(&format!("/subscriptions/{index}/start"), start)?;
+        let end = optional_day(
+            &format!("/subscriptions/{index}/end"),
+            end.filter(|e| !e.is_empty()),
+        )?;
+        crate::analytics::survival::subscription_observation(
+            index,
+            start,
+            end,
+            self.as_of,
+            self.unit,
+            self.observed_from,
+        )
+    }
+
+    pub fn as_of(&self) -> chrono::NaiveDate {
+        self.as_of
+    }
 }

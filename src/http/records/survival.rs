@@ -5,11 +5,8 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{bool_like, csv_rows, optional_day, query, within_max_events, Records};
-use crate::analytics::periods::parse_day;
-use crate::analytics::survival::{
-    subscription_observation, survival_report, KmSettings, Observation, SurvivalResponse,
-};
+use super::{bool_like, csv_rows, query, within_max_events, Records, SubscriptionClock};
+use crate::analytics::survival::{survival_report, KmSettings, Observation, SurvivalResponse};
 use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
 use crate::http::examples::{example, Examples};
@@ -28,6 +25,10 @@ pub struct ObservationRow {
     /// true: the customer churned at `duration`; false: still active (censored).
     #[serde(deserialize_with = "bool_like")]
     pub observed: bool,
+    /// The tenure the customer was first observed at (late entry: data that begin after it
+    /// joined); it counts as at risk only after it. Default 0.
+    #[schema(minimum = 0)]
+    pub entry: Option<f64>,
     pub group: Option<String>,
 }
 
@@ -50,8 +51,14 @@ pub struct SurvivalRequest {
     pub subscriptions: Option<Vec<SubscriptionRow>>,
     /// With `subscriptions`: the date they are observed at (`YYYY-MM-DD`).
     pub as_of: Option<String>,
+    /// With `subscriptions`: the first day the data cover; a subscription that started
+    /// before it enters late, at its tenure that day (left truncation).
+    pub observed_from: Option<String>,
     /// With `subscriptions`: the unit of durations (default `day`).
     pub unit: Option<TimeUnit>,
+    /// Weibull and log-logistic fits to everyone, with survival projected to these times
+    /// (beyond the data too), median and mean lifetime.
+    pub parametric: Option<ParametricRequest>,
     /// Restricted mean lifetime up to this time (default: the longest duration; for comparing
     /// groups, the shortest of the groups' longest durations).
     #[schema(minimum = 0)]
@@ -64,10 +71,22 @@ pub struct SurvivalRequest {
     pub confidence: Option<f64>,
 }
 
+/// What to project a parametric lifetime to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParametricRequest {
+    /// Times to give the projected survival at (at most 1,000).
+    #[serde(default)]
+    pub times: Vec<f64>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SurvivalParams {
     as_of: Option<String>,
+    observed_from: Option<String>,
+    /// Comma-separated: asks for the parametric fits.
+    parametric_times: Option<String>,
     unit: Option<TimeUnit>,
     horizon: Option<f64>,
     /// Comma-separated.
@@ -95,6 +114,7 @@ impl Compute for SurvivalRequest {
                         let duration = o.duration + 0.0;
                         (
                             Observation {
+                                entry: o.entry.unwrap_or(0.0) + 0.0,
                                 duration,
                                 observed: o.observed,
                             },
@@ -105,19 +125,17 @@ impl Compute for SurvivalRequest {
                 (rows, None, "observations")
             }
             (None, Some(subscriptions)) => {
-                let as_of = self.as_of.ok_or_else(|| InvalidInput::new("/as_of", "required with subscriptions", "as_of (YYYY-MM-DD) is required with subscriptions: the date they are observed at"))?;
-                let as_of = parse_day("/as_of", &as_of)?;
-                let unit = self.unit.unwrap_or_default();
+                let clock = SubscriptionClock::new(
+                    self.as_of.as_deref(),
+                    self.observed_from.as_deref(),
+                    self.unit,
+                )?;
+                let unit = clock.unit;
                 let rows = subscriptions
                     .into_iter()
                     .enumerate()
                     .map(|(i, s)| {
-                        let start = parse_day(&format!("/subscriptions/{i}/start"), &s.start)?;
-                        let end = optional_day(
-                            &format!("/subscriptions/{i}/end"),
-                            s.end.as_deref().filter(|e| !e.is_empty()),
-                        )?;
-                        let observation = subscription_observation(i, start, end, as_of, unit)?;
+                        let observation = clock.observe(i, &s.start, s.end.as_deref())?;
                         Ok((observation, s.group))
                     })
                     .collect::<Result<Vec<_>, InvalidInput>>()?;
@@ -137,8 +155,14 @@ impl Compute for SurvivalRequest {
             Confidence::new(self.confidence)?,
             self.times.unwrap_or_default(),
         )?;
+        let parametric = self.parametric.map(|p| p.times);
         Ok(survival_report(
-            &rows, unit, &settings, collection, max_groups,
+            &rows,
+            unit,
+            &settings,
+            collection,
+            max_groups,
+            parametric.as_deref(),
         )?)
     }
 }
@@ -188,7 +212,7 @@ pub async fn survival(
                         Some(csv_rows(
                             &bytes,
                             "observations",
-                            &["duration", "observed", "group"],
+                            &["duration", "observed", "entry", "group"],
                         )?),
                         None,
                     )
@@ -206,7 +230,13 @@ pub async fn survival(
                     observations,
                     subscriptions,
                     as_of: params.as_of,
+                    observed_from: params.observed_from,
                     unit: params.unit,
+                    parametric: params
+                        .parametric_times
+                        .as_deref()
+                        .map(|t| query_times(t).map(|times| ParametricRequest { times }))
+                        .transpose()?,
                     horizon: params.horizon,
                     times: params.times.as_deref().map(query_times).transpose()?,
                     confidence: params.confidence,

@@ -3,6 +3,9 @@
 //! single-KPI endpoints. Nothing here knows about HTTP.
 
 pub mod cohorts;
+pub mod competing;
+pub mod cox;
+pub mod parametric;
 pub mod periods;
 pub mod series;
 pub mod survival;

@@ -78,6 +78,10 @@ impl KmSettings {
 /// A customer's time observed, and whether it ended in churn (false: still active, censored).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Observation {
+    /// The tenure at which the customer was first observed (late entry: a data export that
+    /// starts after the customer joined); 0 when observed from the start. The customer counts
+    /// as at risk only at times after it.
+    pub entry: f64,
     pub duration: f64,
     pub observed: bool,
 }
@@ -93,6 +97,12 @@ pub struct SurvivalCurve {
     /// 95 % band: exp(−exp(ln(−ln Ŝ) ± z √V / ln Ŝ)), V = Σ_{t_i ≤ t} d_i / (n_i (n_i − d_i)).
     pub ci_lower: Vec<f64>,
     pub ci_upper: Vec<f64>,
+    /// Nelson–Aalen cumulative hazard Ĥ(t) = Σ_{t_i ≤ t} d_i / n_i: the expected number of
+    /// churns per customer by t.
+    pub cumulative_hazard: Vec<f64>,
+    /// Its band at the level: Ĥ exp(± z √W / Ĥ), W = Σ_{t_i ≤ t} d_i / n_i² (R's `std.chaz`).
+    pub cumulative_hazard_lower: Vec<f64>,
+    pub cumulative_hazard_upper: Vec<f64>,
     /// Customers at risk just before each time, churned at it, censored at it.
     pub at_risk: Vec<u64>,
     pub churned: Vec<u64>,
@@ -155,6 +165,26 @@ pub fn check(observations: &[Observation]) -> Result<(), InvalidInput> {
         ));
     }
     for (i, o) in observations.iter().enumerate() {
+        if NonNegative::new(o.entry).is_none() {
+            return Err(InvalidInput::new(
+                format!("/observations/{i}/entry"),
+                "must be 0 or more",
+                format!(
+                    "observations[{i}].entry {} must be a finite tenure of 0 or more",
+                    o.entry
+                ),
+            ));
+        }
+        if o.entry > 0.0 && o.entry >= o.duration {
+            return Err(InvalidInput::new(
+                format!("/observations/{i}/entry"),
+                "must be before the duration",
+                format!(
+                    "observations[{i}] is first observed at tenure {} and leaves the data at {}: a customer must be seen before it leaves",
+                    o.entry, o.duration
+                ),
+            ));
+        }
         if NonNegative::new(o.duration).is_none() {
             return Err(InvalidInput::new(
                 format!("/observations/{i}/duration"),
@@ -169,12 +199,13 @@ pub fn check(observations: &[Observation]) -> Result<(), InvalidInput> {
     Ok(())
 }
 
-/// The distinct times with (at risk, churned, censored), in increasing time.
+/// The distinct times with (at risk, churned, censored), in increasing time. At risk at t:
+/// the customers with entry < t (or observed from 0) and duration ≥ t.
 fn event_table(observations: &[Observation]) -> Vec<(f64, u64, u64, u64)> {
     let mut sorted: Vec<Observation> = observations.to_vec();
     sorted.sort_by(|a, b| a.duration.total_cmp(&b.duration));
+    let risk = RiskCounter::new(observations);
     let mut table = Vec::new();
-    let mut at_risk = sorted.len() as u64;
     let mut i = 0;
     while i < sorted.len() {
         let t = sorted[i].duration;
@@ -187,10 +218,39 @@ fn event_table(observations: &[Observation]) -> Vec<(f64, u64, u64, u64)> {
             }
             i += 1;
         }
-        table.push((t, at_risk, d, c));
-        at_risk -= d + c;
+        table.push((t, risk.at(t), d, c));
     }
     table
+}
+
+/// Counts the customers at risk at a time: entered before it (entry 0: from the start) and
+/// not left before it.
+struct RiskCounter {
+    /// Entries after 0, sorted.
+    late: Vec<f64>,
+    /// Durations, sorted.
+    exits: Vec<f64>,
+}
+
+impl RiskCounter {
+    fn new(observations: &[Observation]) -> Self {
+        let mut late: Vec<f64> = observations
+            .iter()
+            .map(|o| o.entry)
+            .filter(|e| *e > 0.0)
+            .collect();
+        late.sort_by(f64::total_cmp);
+        let mut exits: Vec<f64> = observations.iter().map(|o| o.duration).collect();
+        exits.sort_by(f64::total_cmp);
+        Self { late, exits }
+    }
+
+    /// #{entry < t or entry = 0} − #{duration < t}.
+    fn at(&self, t: f64) -> u64 {
+        let not_yet = self.late.len() - self.late.partition_point(|e| *e < t);
+        let left = self.exits.partition_point(|e| *e < t);
+        (self.exits.len() - not_yet - left) as u64
+    }
 }
 
 /// Kaplan–Meier estimate with its band, median and its interval, restricted mean up to the
@@ -219,12 +279,15 @@ pub fn kaplan_meier(observations: &[Observation], settings: &KmSettings) -> Surv
     let z = settings.confidence.z();
     let horizon = settings.horizon;
     let table = event_table(observations);
-    let n = observations.len() as u64;
+    let n = observations.iter().filter(|o| o.entry <= 0.0).count() as u64;
     let mut curve = SurvivalCurve {
         timeline: vec![],
         survival: vec![],
         ci_lower: vec![],
         ci_upper: vec![],
+        cumulative_hazard: vec![],
+        cumulative_hazard_lower: vec![],
+        cumulative_hazard_upper: vec![],
         at_risk: vec![],
         churned: vec![],
         censored: vec![],
@@ -245,14 +308,20 @@ pub fn kaplan_meier(observations: &[Observation], settings: &KmSettings) -> Surv
         curve.survival.push(1.0);
         curve.ci_lower.push(1.0);
         curve.ci_upper.push(1.0);
+        curve.cumulative_hazard.push(0.0);
+        curve.cumulative_hazard_lower.push(0.0);
+        curve.cumulative_hazard_upper.push(0.0);
         curve.at_risk.push(n);
         curve.churned.push(0);
         curve.censored.push(0);
     }
     let mut s = 1.0f64;
     let mut greenwood = 0.0f64;
+    let (mut hazard, mut hazard_variance) = (0.0f64, 0.0f64);
     for &(t, at_risk, d, c) in &table {
         if d > 0 {
+            hazard += d as f64 / at_risk as f64;
+            hazard_variance += d as f64 / (at_risk as f64 * at_risk as f64);
             s *= 1.0 - d as f64 / at_risk as f64;
             greenwood += if at_risk > d {
                 d as f64 / (at_risk as f64 * (at_risk - d) as f64)
@@ -265,6 +334,14 @@ pub fn kaplan_meier(observations: &[Observation], settings: &KmSettings) -> Surv
         curve.survival.push(s);
         curve.ci_lower.push(lower);
         curve.ci_upper.push(upper);
+        let spread = if hazard > 0.0 {
+            (z * hazard_variance.sqrt() / hazard).exp()
+        } else {
+            1.0
+        };
+        curve.cumulative_hazard.push(hazard);
+        curve.cumulative_hazard_lower.push(hazard / spread);
+        curve.cumulative_hazard_upper.push(hazard * spread);
         curve.at_risk.push(at_risk);
         curve.churned.push(d);
         curve.censored.push(c);
@@ -294,7 +371,7 @@ pub fn kaplan_meier(observations: &[Observation], settings: &KmSettings) -> Surv
         lower: (mean - z * se).max(0.0),
         upper: (mean + z * se).min(horizon),
     };
-    curve.at_times = at_times(&curve, &settings.times);
+    curve.at_times = at_times(&curve, &settings.times, &RiskCounter::new(observations));
     curve
 }
 
@@ -319,7 +396,7 @@ fn first_at_half(timeline: &[f64], curve: &[Option<f64>]) -> Option<f64> {
 
 /// The number at risk at each of `times` (sorted), with the churned and censored since the
 /// previous one.
-fn at_times(curve: &SurvivalCurve, times: &[f64]) -> Vec<AtTime> {
+fn at_times(curve: &SurvivalCurve, times: &[f64], risk: &RiskCounter) -> Vec<AtTime> {
     let mut rows = Vec::with_capacity(times.len());
     let mut i = 0; // the first curve time above the previous asked time
     for &time in times {
@@ -329,10 +406,7 @@ fn at_times(curve: &SurvivalCurve, times: &[f64]) -> Vec<AtTime> {
             censored += curve.censored[i];
             i += 1;
         }
-        // At risk at `time`: those at risk at the first curve time at or after it (a binary
-        // search: the timeline is sorted).
-        let first_at_or_after = curve.timeline.partition_point(|&t| t < time);
-        let at_risk = curve.at_risk.get(first_at_or_after).copied().unwrap_or(0);
+        let at_risk = risk.at(time);
         let survival = curve.survival[i.saturating_sub(1)];
         rows.push(AtTime {
             time,
@@ -415,7 +489,7 @@ pub fn log_rank(groups: &[Vec<Observation>]) -> Option<LogRankTest> {
         .flat_map(|(g, obs)| obs.iter().map(move |o| (o.duration, g, o.observed)))
         .collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let mut at_risk: Vec<f64> = groups.iter().map(|g| g.len() as f64).collect();
+    let counters: Vec<RiskCounter> = groups.iter().map(|g| RiskCounter::new(g)).collect();
     let mut observed_minus_expected = vec![0.0; k];
     let mut variance = vec![vec![0.0; k]; k];
     let mut i = 0;
@@ -428,15 +502,14 @@ pub fn log_rank(groups: &[Vec<Observation>]) -> Option<LogRankTest> {
         }
         let t = all[i].0;
         let mut deaths = vec![0.0; k];
-        let mut leaving = vec![0.0; k];
         while i < all.len() && all[i].0 == t {
             let (_, g, observed) = all[i];
             if observed {
                 deaths[g] += 1.0;
             }
-            leaving[g] += 1.0;
             i += 1;
         }
+        let at_risk: Vec<f64> = counters.iter().map(|c| c.at(t) as f64).collect();
         let d: f64 = deaths.iter().sum();
         let n: f64 = at_risk.iter().sum();
         if d > 0.0 && n > 0.0 {
@@ -452,9 +525,6 @@ pub fn log_rank(groups: &[Vec<Observation>]) -> Option<LogRankTest> {
                     }
                 }
             }
-        }
-        for g in 0..k {
-            at_risk[g] -= leaving[g];
         }
     }
     let m = k - 1;
@@ -611,19 +681,33 @@ pub struct SurvivalResponse {
     /// Each group's restricted mean survival time against the first group's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub restricted_mean_comparisons: Vec<RmstComparison>,
+    /// Weibull and log-logistic fits to everyone, projected beyond the data, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parametric: Option<crate::analytics::parametric::Parametric>,
     pub notes: Vec<String>,
 }
 
 /// A subscription's observed time in `unit`s at `as_of`: churned at its end when it ended by
-/// then, censored at `as_of` otherwise. `index` names it in refusals
-/// (`/subscriptions/{index}/…`).
+/// then, censored at `as_of` otherwise. With `observed_from` (the first day the data cover),
+/// a subscription that started before it enters late, at its tenure that day. `index` names
+/// it in refusals (`/subscriptions/{index}/…`).
 pub fn subscription_observation(
     index: usize,
     start: NaiveDate,
     end: Option<NaiveDate>,
     as_of: NaiveDate,
     unit: TimeUnit,
+    observed_from: Option<NaiveDate>,
 ) -> Result<Observation, InvalidInput> {
+    if let (Some(from), Some(end)) = (observed_from, end) {
+        if end <= from {
+            return Err(InvalidInput::new(
+                format!("/subscriptions/{index}/end"),
+                "must be after observed_from",
+                format!("subscriptions[{index}] ends {end}, on or before observed_from {from}: data that begin on {from} cannot hold it; leave it out (keeping it would bias the curve)"),
+            ));
+        }
+    }
     if start > as_of {
         return Err(InvalidInput::new(
             format!("/subscriptions/{index}/start"),
@@ -641,7 +725,14 @@ pub fn subscription_observation(
     let observed = end.is_some_and(|e| e <= as_of);
     let stop = end.filter(|e| *e <= as_of).unwrap_or(as_of);
     let duration = (stop - start).num_days() as f64 / unit.days();
-    Ok(Observation { duration, observed })
+    let entry = observed_from
+        .filter(|from| *from > start)
+        .map_or(0.0, |from| (from - start).num_days() as f64 / unit.days());
+    Ok(Observation {
+        entry,
+        duration,
+        observed,
+    })
 }
 
 /// Kaplan–Meier curves for everyone and per group, and the log-rank test between the groups
@@ -653,6 +744,7 @@ pub fn survival_report(
     settings: &KmSettings,
     collection: &str,
     max_groups: usize,
+    parametric_times: Option<&[f64]>,
 ) -> Result<SurvivalResponse, InvalidInput> {
     let all: Vec<Observation> = rows.iter().map(|r| r.0).collect();
     check(&all)?;
@@ -712,6 +804,19 @@ pub fn survival_report(
             "No log-rank test: no group churned, or the groups cannot be compared.".to_owned(),
         );
     }
+    if all.iter().any(|o| o.entry > 0.0) {
+        notes.push("Late entry: a customer counts as at risk only after the tenure it was first observed at (entry), as R's survfit(Surv(entry, exit, event)) counts it.".to_owned());
+    }
+    let parametric = parametric_times
+        .map(|times| {
+            crate::analytics::parametric::fit_parametric(
+                &all,
+                times,
+                settings.confidence,
+                collection,
+            )
+        })
+        .transpose()?;
     if grouped && rows.iter().any(|r| r.1.is_none()) {
         notes.push("Rows without a group form the group \"\".".to_owned());
     }
@@ -722,6 +827,7 @@ pub fn survival_report(
         groups,
         log_rank: log_rank_test,
         restricted_mean_comparisons: comparisons,
+        parametric,
         notes,
     })
 }
@@ -733,7 +839,11 @@ mod tests {
     fn obs(d: &[f64], e: &[bool]) -> Vec<Observation> {
         d.iter()
             .zip(e)
-            .map(|(&duration, &observed)| Observation { duration, observed })
+            .map(|(&duration, &observed)| Observation {
+                entry: 0.0,
+                duration,
+                observed,
+            })
             .collect()
     }
 
@@ -742,6 +852,7 @@ mod tests {
         let group = |offset: f64| -> Vec<Observation> {
             (0..5000)
                 .map(|i| Observation {
+                    entry: 0.0,
                     duration: f64::from(i) + offset,
                     observed: i % 3 != 0,
                 })
