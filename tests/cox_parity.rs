@@ -485,7 +485,7 @@ async fn constant_collinear_and_separating_covariates_are_refused_by_name() {
         (7.0, true, json!({"flag": false, "x": 1.5})),
     ]);
     let answer = common::post_json("/survival/cox", &json!({"observations": separated})).await;
-    answer.assert_problem(422, Some("/covariates/flag"));
+    answer.assert_problem(422, Some("/observations/0/covariates/flag"));
     assert!(
         answer.body["detail"].as_str().unwrap().contains("penalty"),
         "{}",

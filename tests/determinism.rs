@@ -51,7 +51,46 @@ fn requests() -> Vec<(&'static str, String)> {
             "/models/sbg",
             json!({"survivors": [5, 4, 4, 3]}).to_string(),
         ),
+        // Survival models: a Cox fit on rossi, a parametric projection, competing causes.
+        ("/survival/cox", rossi(true).to_string()),
+        ("/survival", rossi(false).to_string()),
+        (
+            "/survival/competing",
+            json!({"observations": include_str!("fixtures/competing.csv").lines().skip(1).map(|l| {
+                let c: Vec<&str> = l.split(',').collect();
+                json!({"duration": c[0].parse::<f64>().unwrap(), "cause": if c[1].is_empty() { Value::Null } else { json!(c[1]) }, "group": c[2]})
+            }).collect::<Vec<_>>()})
+            .to_string(),
+        ),
     ]
+}
+
+/// rossi as a Cox body (all covariates) or as /survival observations with a parametric fit.
+fn rossi(cox: bool) -> Value {
+    let text = include_str!("fixtures/rossi.csv");
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let rows: Vec<Value> = text
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let cells: Vec<f64> = line.split(',').map(|c| c.parse().unwrap()).collect();
+            let mut row = json!({"duration": cells[0], "observed": cells[1] == 1.0});
+            if cox {
+                row["covariates"] = header[2..]
+                    .iter()
+                    .zip(&cells[2..])
+                    .map(|(h, v)| ((*h).to_owned(), json!(v)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
+            }
+            row
+        })
+        .collect();
+    if cox {
+        json!({"observations": rows, "profiles": [{"name": "aid, 25", "covariates": {"fin": 1, "age": 25, "race": 0, "wexp": 1, "mar": 0, "paro": 1, "prio": 2}}]})
+    } else {
+        json!({"observations": rows, "parametric": {"times": [52, 104, 260]}})
+    }
 }
 
 async fn answer_all(config: Config, concurrently: bool) -> Vec<String> {
@@ -103,6 +142,9 @@ async fn fits_answer_the_same_bytes_idle_busy_and_concurrent() {
         );
     }
     assert!(idle[7].starts_with("422 "), "{}", idle[7]);
+    for text in &idle[8..] {
+        assert!(text.starts_with("200 "), "{}", &text[..300.min(text.len())]);
+    }
 
     // Saturate every core (twice over) with spinning threads.
     let stop = Arc::new(AtomicBool::new(false));

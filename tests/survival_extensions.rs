@@ -393,3 +393,118 @@ async fn competing_refusals_name_the_field() {
             .assert_problem(422, Some(pointer));
     }
 }
+
+#[tokio::test]
+async fn edge_cases_answer_or_refuse_clearly() {
+    // A churn on the first day beside late entrants: the entry-0 customers are at risk at 0.
+    let cox = common::post_json(
+        "/survival/cox",
+        &json!({"observations": [
+            {"duration": 0, "observed": true, "covariates": {"x": 1}},
+            {"entry": 2, "duration": 5, "observed": true, "covariates": {"x": 0}},
+            {"duration": 4, "observed": true, "covariates": {"x": 2}},
+            {"duration": 6, "observed": false, "covariates": {"x": 1}},
+            {"entry": 1, "duration": 3, "observed": true, "covariates": {"x": 3}},
+            {"duration": 7, "observed": true, "covariates": {"x": 0}}
+        ]}),
+    )
+    .await;
+    assert_eq!(cox.status, 200, "{}", cox.text);
+    assert_eq!(cox.body["churned"], 5);
+    // The same through subscriptions: one cancelled the day it started, one started before
+    // the data (observed_from) and enters late.
+    let subs = common::post_json("/survival/cox", &json!({"as_of": "2026-06-01", "observed_from": "2026-03-01", "unit": "month", "subscriptions": [
+        {"start": "2026-03-05", "end": "2026-03-05", "covariates": {"x": 1}},
+        {"start": "2026-01-01", "end": "2026-04-20", "covariates": {"x": 0}},
+        {"start": "2026-03-01", "end": "2026-05-10", "covariates": {"x": 2}},
+        {"start": "2026-03-10", "end": null, "covariates": {"x": 1}},
+        {"start": "2026-02-01", "end": "2026-03-20", "covariates": {"x": 3}},
+        {"start": "2026-03-02", "end": "2026-05-30", "covariates": {"x": 0}}
+    ]})).await;
+    assert_eq!(subs.status, 200, "{}", subs.text);
+    // A subscription starting and ending on observed_from is inside the data.
+    let same_day = common::post_json("/survival", &json!({"as_of": "2026-06-01", "observed_from": "2026-03-01", "subscriptions": [
+        {"start": "2026-03-01", "end": "2026-03-01"}, {"start": "2026-01-01", "end": "2026-04-01"}
+    ]})).await;
+    assert_eq!(same_day.status, 200, "{}", same_day.text);
+
+    // A covariate constant within each stratum carries no information.
+    let within = common::post_json(
+        "/survival/cox",
+        &json!({"observations": [
+            {"duration": 1, "observed": true, "stratum": "a", "covariates": {"x": 1}},
+            {"duration": 2, "observed": true, "stratum": "a", "covariates": {"x": 1}},
+            {"duration": 3, "observed": false, "stratum": "a", "covariates": {"x": 1}},
+            {"duration": 1, "observed": true, "stratum": "b", "covariates": {"x": 5}},
+            {"duration": 4, "observed": true, "stratum": "b", "covariates": {"x": 5}}
+        ]}),
+    )
+    .await;
+    within.assert_problem(422, Some("/observations/0/covariates"));
+    assert!(within.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("never differs"));
+
+    let ok_rows = json!([
+        {"duration": 1, "observed": true, "covariates": {"x": 4}}, {"duration": 2, "observed": false, "covariates": {"x": 1}},
+        {"duration": 3, "observed": true, "covariates": {"x": 6}}, {"duration": 4, "observed": true, "covariates": {"x": 2}},
+        {"duration": 5, "observed": true, "covariates": {"x": 3}}, {"duration": 6, "observed": true, "covariates": {"x": 5}}
+    ]);
+    common::post_json("/survival/cox", &json!({"observations": ok_rows, "profiles": [{"name": "p", "stratum": "a", "covariates": {"x": 1}}]}))
+        .await
+        .assert_problem(422, Some("/profiles/0/stratum"));
+    common::post_json(
+        "/survival/cox",
+        &json!({"observations": ok_rows, "times": [12, -1]}),
+    )
+    .await
+    .assert_problem(422, Some("/times/1"));
+    common::post_json("/survival/cox", &json!({"observations": ok_rows, "profiles": [{"name": "far", "covariates": {"x": 1e300}}]}))
+        .await
+        .assert_problem(422, Some("/profiles/0/covariates"));
+
+    // An active subscription that starts on as_of has duration 0: left out of the parametric
+    // fits, said so.
+    let parametric = common::post_json("/survival", &json!({"as_of": "2026-06-01", "unit": "month", "parametric": {"times": [12]}, "subscriptions": [
+        {"start": "2026-06-01", "end": null}, {"start": "2026-01-01", "end": "2026-03-01"},
+        {"start": "2026-02-01", "end": "2026-05-15"}, {"start": "2025-11-01", "end": null},
+        {"start": "2026-01-15", "end": "2026-02-10"}
+    ]})).await;
+    assert_eq!(parametric.status, 200, "{}", parametric.text);
+    assert!(parametric.body["parametric"]["notes"]
+        .to_string()
+        .contains("left out"));
+    let churned_day_one = common::post_json("/survival", &json!({"as_of": "2026-06-01", "parametric": {"times": [12]}, "subscriptions": [
+        {"start": "2026-01-01", "end": "2026-01-01"}, {"start": "2026-01-01", "end": "2026-03-01"}
+    ]})).await;
+    churned_day_one.assert_problem(422, Some("/subscriptions/0/end"));
+    let bad_query = common::send(
+        axum::http::Method::POST,
+        "/survival?parametric_times=12,x",
+        Some("text/csv"),
+        "duration,observed\n1,1\n2,0\n",
+    )
+    .await;
+    bad_query.assert_problem(422, Some("/parametric/times/1"));
+
+    common::post_json("/survival/competing", &json!({"observations": []}))
+        .await
+        .assert_problem(422, Some("/observations"));
+    let nan_cell = common::send(
+        axum::http::Method::POST,
+        "/survival/cox",
+        Some("text/csv"),
+        "duration,observed,x\n1,1,NaN\n2,0,1\n",
+    )
+    .await;
+    nan_cell.assert_problem(422, Some("/observations/0/covariates/x"));
+    let twice = common::send(
+        axum::http::Method::POST,
+        "/survival/cox",
+        Some("text/csv"),
+        "duration,observed,x,x\n1,1,1,2\n2,0,1,3\n",
+    )
+    .await;
+    assert_eq!(twice.status, 422, "{}", twice.text);
+}

@@ -220,12 +220,7 @@ impl Compute for CoxRequest {
             confidence: Confidence::new(self.confidence)?,
             transform: self.ph_transform.unwrap_or_default(),
             profiles,
-            times: {
-                let mut t = self.times.unwrap_or_default();
-                t.sort_by(f64::total_cmp);
-                t.dedup();
-                t
-            },
+            times: self.times.unwrap_or_default(),
             collection: collection.to_owned(),
         };
         Ok(fit_cox(&rows, &settings)?)
@@ -286,7 +281,24 @@ fn csv_request(bytes: &[u8], params: CoxParams) -> Result<CoxRequest, ApiError> 
         .iter()
         .map(str::to_owned)
         .collect();
-    let observations = headers.iter().any(|h| h == "duration");
+    if let Some((k, h)) = headers
+        .iter()
+        .enumerate()
+        .find(|(k, h)| headers[..*k].contains(h))
+    {
+        return Err(InvalidInput::new(
+            format!("/observations/0/{h}"),
+            "distinct CSV columns",
+            format!(
+                "the CSV header names {h:?} twice (column {}): name each column once",
+                k + 1
+            ),
+        )
+        .into());
+    }
+    // Subscriptions have `start`; observations `duration` and `observed` (a covariate may be
+    // called `duration` in a subscription file).
+    let observations = !headers.iter().any(|h| h == "start");
     let (collection, known): (&str, &[&str]) = if observations {
         (
             "observations",
@@ -308,18 +320,21 @@ fn csv_request(bytes: &[u8], params: CoxParams) -> Result<CoxRequest, ApiError> 
         )
         .into());
     }
-    let cell_value = |text: &str| -> Option<Covariate> {
+    // A number (finite), true/false (any case), empty (missing), or a category level.
+    let cell_value = |text: &str| -> Result<Option<Covariate>, String> {
         if let Ok(n) = text.parse::<f64>() {
-            if n.is_finite() {
-                return Some(Covariate(Value::Number(n)));
-            }
+            return if n.is_finite() {
+                Ok(Some(Covariate(Value::Number(n))))
+            } else {
+                Err(format!("{text:?} is not a finite number"))
+            };
         }
-        match text {
-            "true" => Some(Covariate(Value::Flag(true))),
-            "false" => Some(Covariate(Value::Flag(false))),
+        Ok(match text {
             "" => None,
+            t if t.eq_ignore_ascii_case("true") => Some(Covariate(Value::Flag(true))),
+            t if t.eq_ignore_ascii_case("false") => Some(Covariate(Value::Flag(false))),
             other => Some(Covariate(Value::Level(other.to_owned()))),
-        }
+        })
     };
     let mut obs = Vec::new();
     let mut subs = Vec::new();
@@ -336,8 +351,19 @@ fn csv_request(bytes: &[u8], params: CoxParams) -> Result<CoxRequest, ApiError> 
                 get.insert(h.as_str(), cell.to_owned());
             } else {
                 // An empty cell is a missing value: the core refuses it naming the covariate.
-                if let Some(value) = cell_value(cell) {
-                    covariates.insert(h.clone(), value);
+                match cell_value(cell) {
+                    Ok(Some(value)) => {
+                        covariates.insert(h.clone(), value);
+                    }
+                    Ok(None) => {}
+                    Err(why) => {
+                        return Err(InvalidInput::new(
+                            format!("/{collection}/{row}/covariates/{h}"),
+                            "must be a finite number, true/false or a category",
+                            format!("CSV line {}: {h} {why}", row + 2),
+                        )
+                        .into())
+                    }
                 }
             }
         }

@@ -235,10 +235,17 @@ pub async fn survival(
                     parametric: params
                         .parametric_times
                         .as_deref()
-                        .map(|t| query_times(t).map(|times| ParametricRequest { times }))
+                        .map(|t| {
+                            query_times(t, "/parametric/times", "parametric_times")
+                                .map(|times| ParametricRequest { times })
+                        })
                         .transpose()?,
                     horizon: params.horizon,
-                    times: params.times.as_deref().map(query_times).transpose()?,
+                    times: params
+                        .times
+                        .as_deref()
+                        .map(|t| query_times(t, "/times", "times"))
+                        .transpose()?,
                     confidence: params.confidence,
                 }
             }
@@ -253,16 +260,17 @@ pub async fn survival(
     .await
 }
 
-/// The `times` query parameter: numbers separated by commas.
-fn query_times(text: &str) -> Result<Vec<f64>, InvalidInput> {
+/// A query parameter of times (`name`): numbers separated by commas; a bad one is refused at
+/// `{pointer}/{index}`.
+fn query_times(text: &str, pointer: &str, name: &str) -> Result<Vec<f64>, InvalidInput> {
     text.split(',')
         .enumerate()
         .map(|(i, t)| {
             t.trim().parse::<f64>().map_err(|_| {
                 InvalidInput::new(
-                    format!("/times/{i}"),
+                    format!("{pointer}/{i}"),
                     "must be a number",
-                    format!("times[{i}] {t:?} is not a number: give times as 1,6,12"),
+                    format!("{name}[{i}] {t:?} is not a number: give times as 1,6,12"),
                 )
             })
         })

@@ -334,6 +334,13 @@ pub fn competing_risks(
     collection: &str,
     max_groups: usize,
 ) -> Result<CompetingRisks, InvalidInput> {
+    if rows.is_empty() {
+        return Err(InvalidInput::new(
+            format!("/{collection}"),
+            "must not be empty",
+            "no customer was sent",
+        ));
+    }
     let names: std::collections::BTreeSet<&String> =
         rows.iter().filter_map(|r| r.2.as_ref()).collect();
     let causes: Vec<String> = names.into_iter().cloned().collect();
@@ -471,5 +478,26 @@ mod tests {
                 i.std_error[m]
             );
         }
+    }
+
+    #[test]
+    fn an_abandoned_estimate_stops_with_no_answer() {
+        let rows: Vec<_> = (0..20_000)
+            .map(|i| {
+                (
+                    0.0,
+                    f64::from(i % 900) + 1.0,
+                    (i % 4 != 0).then(|| ["v", "i"][i as usize % 2].to_owned()),
+                    None,
+                )
+            })
+            .collect();
+        assert!(competing_risks(&rows, Confidence::default(), "observations", 10).is_ok());
+        let raised = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let refused = crate::cancel::cancellable(raised, || {
+            competing_risks(&rows, Confidence::default(), "observations", 10)
+        })
+        .unwrap_err();
+        assert_eq!(refused.reason, "the fit was cancelled");
     }
 }

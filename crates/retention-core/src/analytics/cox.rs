@@ -967,11 +967,28 @@ fn sweep(
                 k += 1;
             }
             if d.late_entry {
-                // Customers first seen at or after t were not at risk at t.
-                while gone < entries.len() && d.entry[entries[gone]] >= t {
+                // Customers first seen at or after t (entry 0: from the start) were not at
+                // risk at t.
+                let before = risk.s0;
+                let mut removed = false;
+                while gone < entries.len()
+                    && d.entry[entries[gone]] >= t
+                    && d.entry[entries[gone]] > 0.0
+                {
                     let i = entries[gone];
                     risk.add(eta[i].exp(), &d.x[i * p..(i + 1) * p], -1.0);
                     gone += 1;
+                    removed = true;
+                }
+                // A subtraction that cancels nearly everything leaves rounding, not the sum:
+                // sum the rows still at risk afresh.
+                if removed && (risk.s0 <= 1e-8 * before || risk.s0.is_nan()) {
+                    risk = RiskSums::new(p);
+                    for &i in &order[..k] {
+                        if d.entry[i] < t || d.entry[i] <= 0.0 {
+                            risk.add(eta[i].exp(), &d.x[i * p..(i + 1) * p], 1.0);
+                        }
+                    }
                 }
             }
             if !churners.is_empty() {
@@ -1062,6 +1079,7 @@ fn newton(
     ties: Ties,
     penalty: f64,
     columns: &[Column],
+    c: &str,
 ) -> Result<Maximum, InvalidInput> {
     let p = d.p;
     let objective = |at: &Derivatives, beta: &[f64]| {
@@ -1082,7 +1100,7 @@ fn newton(
         let gradient = &at.gradient - DVector::from_column_slice(&beta) * penalty;
         let information = -&at.hessian + DMatrix::identity(p, p) * penalty;
         let Some(chol) = information.clone().cholesky() else {
-            return Err(separation(&beta, columns, d));
+            return Err(separation(&beta, columns, c));
         };
         let step = chol.solve(&gradient);
         let mut scale = 1.0;
@@ -1102,7 +1120,7 @@ fn newton(
             scale /= 2.0;
         }
         let Some((candidate, next, v)) = accepted else {
-            return Err(separation(&beta, columns, d));
+            return Err(separation(&beta, columns, c));
         };
         let moved = candidate
             .iter()
@@ -1114,7 +1132,7 @@ fn newton(
         at = next;
         value = v;
         if beta.iter().any(|b| b.abs() > DIVERGED) {
-            return Err(separation(&beta, columns, d));
+            return Err(separation(&beta, columns, c));
         }
         if moved < 1e-9 && gained <= 1e-12 * value.abs().max(1.0) {
             return Ok(Maximum {
@@ -1125,19 +1143,31 @@ fn newton(
             });
         }
     }
-    Err(separation(&beta, columns, d))
+    Err(separation(&beta, columns, c))
 }
 
 /// The refusal when the likelihood has no maximum: the coefficient running away is named.
-fn separation(beta: &[f64], columns: &[Column], d: &Design) -> InvalidInput {
-    let (j, _) =
+fn separation(beta: &[f64], columns: &[Column], c: &str) -> InvalidInput {
+    let (j, largest) =
         beta.iter().enumerate().fold(
             (0, 0.0),
-            |best, (j, b)| if b.abs() > best.1 { (j, b.abs()) } else { best },
+            |best, (j, b)| {
+                if b.abs() > best.1 {
+                    (j, b.abs())
+                } else {
+                    best
+                }
+            },
         );
-    let _ = d;
+    if largest == 0.0 {
+        return InvalidInput::new(
+            format!("/{c}/0/covariates"),
+            "covariates that tell churners from the customers at risk with them",
+            "the partial likelihood does not change with the covariates (its curvature is 0 at beta = 0): some covariate never differs among the customers at risk at any churn time, for instance it is constant within each stratum, or varies only among customers who left before anyone churned. Leave it out, or send penalty for a penalised fit",
+        );
+    }
     InvalidInput::new(
-        format!("/covariates/{}", columns[j].covariate),
+        format!("/{c}/0/covariates/{}", columns[j].covariate),
         "must not separate churners from stayers",
         format!(
             "the coefficient of {} runs off to {} infinity: the covariate (nearly) separates the customers who churn early from the others, so the partial likelihood has no maximum. Leave it out, merge its levels, or send penalty (e.g. 0.1) for a penalised fit",
@@ -1216,7 +1246,10 @@ fn concordance(d: &Design, eta: &[f64]) -> Option<Concordance> {
                 total += 1;
             }
             if d.late_entry {
-                while gone < entries.len() && d.entry[entries[gone]] >= t {
+                while gone < entries.len()
+                    && d.entry[entries[gone]] >= t
+                    && d.entry[entries[gone]] > 0.0
+                {
                     let i = entries[gone];
                     // Only those already in the tree (exit > t, or censored at t) leave it.
                     if d.exit[i] > t || (d.exit[i] == t && !d.event[i]) {
@@ -1298,7 +1331,8 @@ fn time_scale(d: &Design, transform: TimeTransform) -> Vec<f64> {
             let mut s = 1.0;
             let (mut k, mut e, mut left) = (0, 0, 0usize);
             for &t in &times {
-                while e < n && entries[e] < t {
+                // Entry 0 is "from the start": at risk at t = 0 too.
+                while e < n && (entries[e] < t || entries[e] <= 0.0) {
                     e += 1;
                 }
                 while left < n && exits[left].0 < t {
@@ -1422,16 +1456,24 @@ fn ph_test(
 }
 
 /// Breslow's baseline cumulative hazard per stratum at the covariates' means.
-fn baselines(d: &Design, beta: &[f64], names: &[String]) -> Option<Vec<Baseline>> {
+/// Each stratum's baseline, and ln Ĥ₀ at each of its times (−∞ before the first churn) for
+/// the profiles: the sums run on exp(η − max η), so no exp() overflows however large the
+/// linear predictors.
+type Baselines = (Vec<Baseline>, Vec<Vec<f64>>);
+
+fn baselines(d: &Design, beta: &[f64], names: &[String]) -> Option<Baselines> {
     let p = d.p;
-    // Unshifted: the baseline is at the means (standardised x = 0), η = β·x exactly.
+    // At the means (standardised x = 0): η = β·x exactly, then shifted by its largest value.
     let eta: Vec<f64> = (0..d.n)
         .map(|i| (0..p).map(|j| d.x[i * p + j] * beta[j]).sum())
         .collect();
+    let shift = eta.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let weight = |i: usize| (eta[i] - shift).exp();
     let mut out = Vec::new();
+    let mut logs = Vec::new();
     for (s, order) in d.by_exit.iter().enumerate() {
-        // Increments at each churn time, found by the backward sweep.
-        let mut increments: Vec<(f64, f64)> = Vec::new();
+        // Increments (on the shifted scale) at each time, found by the backward sweep.
+        let mut increments: Vec<f64> = Vec::new();
         let mut risk = 0.0;
         let entries = &d.by_entry[s];
         let (mut k, mut gone) = (0, 0);
@@ -1444,28 +1486,43 @@ fn baselines(d: &Design, beta: &[f64], names: &[String]) -> Option<Vec<Baseline>
                 if stop_at(k) {
                     return None;
                 }
-                risk += eta[i].exp();
+                risk += weight(i);
                 if d.event[i] {
                     deaths += 1.0;
                 }
                 k += 1;
             }
             if d.late_entry {
-                while gone < entries.len() && d.entry[entries[gone]] >= t {
-                    risk -= eta[entries[gone]].exp();
+                let before = risk;
+                let mut removed = false;
+                while gone < entries.len()
+                    && d.entry[entries[gone]] >= t
+                    && d.entry[entries[gone]] > 0.0
+                {
+                    risk -= weight(entries[gone]);
                     gone += 1;
+                    removed = true;
+                }
+                if removed && (risk <= 1e-8 * before || risk.is_nan()) {
+                    risk = order[..k]
+                        .iter()
+                        .filter(|&&i| d.entry[i] < t || d.entry[i] <= 0.0)
+                        .map(|&i| weight(i))
+                        .sum();
                 }
             }
             times.push(t);
-            increments.push((t, if deaths > 0.0 { deaths / risk } else { 0.0 }));
+            increments.push(if deaths > 0.0 { deaths / risk } else { 0.0 });
         }
         increments.reverse();
         times.reverse();
         let mut h = 0.0;
         let mut cumulative = Vec::with_capacity(times.len());
-        for (_, inc) in &increments {
+        let mut log_cumulative = Vec::with_capacity(times.len());
+        for inc in &increments {
             h += inc;
-            cumulative.push(h);
+            log_cumulative.push(h.ln() - shift);
+            cumulative.push(h * (-shift).exp());
         }
         out.push(Baseline {
             stratum: names.get(s).cloned(),
@@ -1473,8 +1530,9 @@ fn baselines(d: &Design, beta: &[f64], names: &[String]) -> Option<Vec<Baseline>
             timeline: times,
             cumulative_hazard: cumulative,
         });
+        logs.push(log_cumulative);
     }
-    Some(out)
+    Some((out, logs))
 }
 
 /// Fits the Cox model.
@@ -1533,6 +1591,9 @@ pub fn fit_cox(rows: &[CoxRow], settings: &CoxSettings) -> Result<CoxFit, Invali
             format!("{} times were sent", settings.times.len()),
         ));
     }
+    let mut profile_times = settings.times.clone();
+    profile_times.sort_by(f64::total_cmp);
+    profile_times.dedup();
     let (names, encodings, columns, raw) = encode(rows, settings)?;
     let p = columns.len();
     // Strata.
@@ -1575,19 +1636,19 @@ pub fn fit_cox(rows: &[CoxRow], settings: &CoxSettings) -> Result<CoxFit, Invali
     )?;
     // n λ/2 Σ (βⱼ sⱼ)² on the original scale is n λ/2 ‖β_std‖² on the standardised one.
     let lambda = settings.penalty * rows.len() as f64;
-    let fit = newton(&d, settings.ties, lambda, &columns)?;
+    let fit = newton(&d, settings.ties, lambda, &columns, c)?;
     let information = -&fit.at.hessian + DMatrix::identity(p, p) * lambda;
     let covariance_std = information
         .clone()
         .cholesky()
         .map(|ch| ch.inverse())
-        .ok_or_else(|| separation(&fit.beta, &columns, &d))?;
+        .ok_or_else(|| separation(&fit.beta, &columns, c))?;
     if let Some(j) =
         (0..p).find(|&j| fit.beta[j].abs() > DIVERGED || covariance_std[(j, j)].sqrt() > FLAT)
     {
         let mut beta = vec![0.0; p];
         beta[j] = fit.beta[j];
-        return Err(separation(&beta, &columns, &d));
+        return Err(separation(&beta, &columns, c));
     }
     let z_level = settings.confidence.z();
     let normal_p = |z: f64| erfc(z.abs() / std::f64::consts::SQRT_2);
@@ -1619,7 +1680,7 @@ pub fn fit_cox(rows: &[CoxRow], settings: &CoxSettings) -> Result<CoxFit, Invali
     // Tests of β = 0 (invariant to the standardisation).
     let beta = DVector::from_column_slice(&fit.beta);
     let wald = beta.dot(&(&information * &beta));
-    let null_information = -&fit.null.hessian;
+    let null_information = -&fit.null.hessian + DMatrix::identity(p, p) * lambda;
     let score = null_information
         .clone()
         .cholesky()
@@ -1654,7 +1715,8 @@ pub fn fit_cox(rows: &[CoxRow], settings: &CoxSettings) -> Result<CoxFit, Invali
         .chain(&proportional_hazards.covariates)
         .all(|t| t.statistic.is_finite() && t.p_value.is_finite());
     let proportional_hazards = testable.then_some(proportional_hazards);
-    let baseline = baselines(&d, &fit.beta, &strata_names).ok_or(cancelled_error())?;
+    let (baseline, log_baseline) =
+        baselines(&d, &fit.beta, &strata_names).ok_or(cancelled_error())?;
     // Profiles.
     let mut profiles = Vec::new();
     for (k, profile) in settings.profiles.iter().enumerate() {
@@ -1687,6 +1749,12 @@ pub fn fit_cox(rows: &[CoxRow], settings: &CoxSettings) -> Result<CoxFit, Invali
                     ),
                 )
             })?
+        } else if profile.stratum.is_some() {
+            return Err(InvalidInput::new(
+                format!("/profiles/{k}/stratum"),
+                "only when the rows carry strata",
+                format!("profiles[{k}] names a stratum, but the model has none: leave it out"),
+            ));
         } else {
             0
         };
@@ -1694,28 +1762,34 @@ pub fn fit_cox(rows: &[CoxRow], settings: &CoxSettings) -> Result<CoxFit, Invali
             .map(|j| (values[j] - d.mean[j]) * coefficients[j].coef)
             .sum();
         let relative_hazard = lp.exp();
+        if !(relative_hazard.is_finite() && relative_hazard > 0.0) {
+            return Err(InvalidInput::new(
+                format!("/profiles/{k}/covariates"),
+                "values near the data",
+                format!("profiles[{k}] ({}) is so far from the customers in the data that its hazard, exp({}) times the baseline's, is outside 64-bit floats", profile.name, num(lp)),
+            ));
+        }
         let base = &baseline[s];
+        let logs = &log_baseline[s];
+        // Ŝ(t | x) = exp(−exp(ln Ĥ₀(t) + lp)), in logs so no product overflows.
+        let survival_after = |idx: usize| -> f64 { (-(logs[idx] + lp).exp()).exp() };
         let at = |t: f64| -> f64 {
             let idx = base.timeline.partition_point(|x| *x <= t);
-            let h = if idx == 0 {
-                0.0
+            if idx == 0 {
+                1.0
             } else {
-                base.cumulative_hazard[idx - 1]
-            };
-            (-h * relative_hazard).exp()
+                survival_after(idx - 1)
+            }
         };
-        let times = if settings.times.is_empty() {
+        let times = if profile_times.is_empty() {
             base.timeline.clone()
         } else {
-            settings.times.clone()
+            profile_times.clone()
         };
         let survival = times.iter().map(|t| at(*t)).collect();
-        let median = base
-            .timeline
-            .iter()
-            .zip(&base.cumulative_hazard)
-            .find(|(_, h)| (-*h * relative_hazard).exp() <= 0.5)
-            .map(|(t, _)| *t);
+        let median = (0..base.timeline.len())
+            .find(|&idx| survival_after(idx) <= 0.5)
+            .map(|idx| base.timeline[idx]);
         profiles.push(ProfilePrediction {
             name: profile.name.clone(),
             stratum: profile.stratum.clone(),
@@ -1825,5 +1899,18 @@ mod tests {
             "{}",
             fit.coefficients[0].coef
         );
+    }
+
+    #[test]
+    fn an_abandoned_fit_stops_with_no_answer() {
+        let rows: Vec<CoxRow> = (0..20_000)
+            .map(|i| row(f64::from(i % 500) + 1.0, i % 3 != 0, f64::from(i % 7)))
+            .collect();
+        let mut s = settings();
+        s.ties = Ties::Efron;
+        assert!(fit_cox(&rows, &s).is_ok());
+        let raised = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let refused = crate::cancel::cancellable(raised, || fit_cox(&rows, &s)).unwrap_err();
+        assert_eq!(refused.reason, "the fit was cancelled");
     }
 }

@@ -64,8 +64,11 @@ pub struct ParametricFit {
     /// (Weibull) or of the odds of having churned (log-logistic) ± z SE by the delta method.
     pub times: Vec<f64>,
     pub survival: Vec<Estimate>,
-    pub median: Estimate,
-    /// The mean lifetime ∫₀^∞ S(t) dt; absent when it is infinite (log-logistic with β ≤ 1).
+    /// Absent when it or its interval is beyond 64-bit floats.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median: Option<Estimate>,
+    /// The mean lifetime ∫₀^∞ S(t) dt; absent when it is infinite (log-logistic with β ≤ 1)
+    /// or it or its interval is beyond 64-bit floats (β just above 1).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mean: Option<Estimate>,
 }
@@ -152,24 +155,31 @@ impl NegLogLikelihood for Likelihood<'_> {
     }
 }
 
-/// Checks the rows a parametric fit can take: positive durations (ln t enters the
-/// likelihood), at least one churned customer.
-pub fn check(rows: &[Observation], collection: &str) -> Result<(), InvalidInput> {
-    if let Some(i) = rows.iter().position(|o| o.duration <= 0.0) {
+/// The rows a parametric fit can take: ln t enters the likelihood, so a customer who churned
+/// at duration 0 is refused (naming its row: `duration`, or `end` for subscriptions), while
+/// one still active at 0 carries no information and is left out. At least one churn.
+pub fn usable(rows: &[Observation], collection: &str) -> Result<Vec<Observation>, InvalidInput> {
+    if let Some(i) = rows.iter().position(|o| o.duration <= 0.0 && o.observed) {
+        let field = if collection == "subscriptions" {
+            "end"
+        } else {
+            "duration"
+        };
         return Err(InvalidInput::new(
-            format!("/{collection}/{i}/duration"),
-            "must be above 0 for a parametric fit",
-            format!("{collection}[{i}] has duration {}: Weibull and log-logistic lifetimes are positive; leave out customers who churned on their first day or count them as churning at a small time", num(rows[i].duration)),
+            format!("/{collection}/{i}/{field}"),
+            "a churn after time 0 for a parametric fit",
+            format!("{collection}[{i}] churned at time 0: Weibull and log-logistic lifetimes are positive, so such a churn has no likelihood; leave out customers who churned on their first day, count them as churning at a small time, or leave parametric out"),
         ));
     }
-    if !rows.iter().any(|o| o.observed) {
+    let kept: Vec<Observation> = rows.iter().copied().filter(|o| o.duration > 0.0).collect();
+    if !kept.iter().any(|o| o.observed) {
         return Err(InvalidInput::new(
             "/parametric",
             "at least one churned customer",
             "no customer churned: a parametric lifetime cannot be fitted to censored rows only",
         ));
     }
-    Ok(())
+    Ok(kept)
 }
 
 /// Fits one family.
@@ -264,6 +274,10 @@ fn fit_family(
             (median, mean)
         }
     };
+    let finite =
+        |e: &Estimate| e.estimate.is_finite() && e.lower.is_finite() && e.upper.is_finite();
+    let median = Some(median).filter(finite);
+    let mean = mean.filter(finite);
     let std_errors: Vec<f64> = outcome
         .std_errors
         .iter()
@@ -303,7 +317,8 @@ pub fn fit_parametric(
     confidence: Confidence,
     collection: &str,
 ) -> Result<Parametric, InvalidInput> {
-    check(rows, collection)?;
+    let all = rows.len();
+    let rows = &usable(rows, collection)?;
     if times.len() > MAX_PROJECTION_TIMES {
         return Err(InvalidInput::new(
             "/parametric/times",
@@ -328,11 +343,18 @@ pub fn fit_parametric(
         Family::LogLogistic
     };
     let longest = rows.iter().map(|o| o.duration).fold(0.0, f64::max);
-    let mut notes = vec![format!(
+    let mut notes = Vec::new();
+    if rows.len() < all {
+        notes.push(format!(
+            "{} customers still active at time 0 were left out of the parametric fits: they add nothing to the likelihood.",
+            all - rows.len()
+        ));
+    }
+    notes.push(format!(
         "Maximum likelihood with late entry and censoring (lifelines' WeibullFitter and LogLogisticFitter parameterisations). AIC prefers the {} fit (difference {}).",
         match preferred { Family::Weibull => "Weibull", Family::LogLogistic => "log-logistic" },
         num((fits[0].aic - fits[1].aic).abs())
-    )];
+    ));
     if let Some(t) = times.iter().find(|t| **t > longest) {
         notes.push(format!(
             "Times from {} on lie beyond the longest observed tenure, {}: there the curve is the family's shape carried forward, not data; compare both families before trusting it.",
@@ -340,8 +362,19 @@ pub fn fit_parametric(
             num(longest)
         ));
     }
-    if fits[1].mean.is_none() {
-        notes.push("The log-logistic mean is infinite (beta <= 1): its tail is too heavy for a mean lifetime; use the median or a restricted mean.".to_owned());
+    for fit in &fits {
+        let name = match fit.family {
+            Family::Weibull => "Weibull",
+            Family::LogLogistic => "log-logistic",
+        };
+        if fit.mean.is_none() {
+            notes.push(format!("No {name} mean lifetime: the fitted tail is too heavy for a finite, estimable mean (log-logistic beta <= 1 or just above it); use the median or a restricted mean."));
+        }
+        if fit.median.is_none() {
+            notes.push(format!(
+                "No {name} median: it lies beyond 64-bit floats in these units."
+            ));
+        }
     }
     Ok(Parametric {
         fits,

@@ -700,11 +700,12 @@ pub fn subscription_observation(
     observed_from: Option<NaiveDate>,
 ) -> Result<Observation, InvalidInput> {
     if let (Some(from), Some(end)) = (observed_from, end) {
-        if end <= from {
+        // Only a subscription that began before the data did can have left before them.
+        if start < from && end <= from {
             return Err(InvalidInput::new(
                 format!("/subscriptions/{index}/end"),
                 "must be after observed_from",
-                format!("subscriptions[{index}] ends {end}, on or before observed_from {from}: data that begin on {from} cannot hold it; leave it out (keeping it would bias the curve)"),
+                format!("subscriptions[{index}] started {start} and ended {end}, on or before observed_from {from}: data that begin on {from} cannot hold it; leave it out (keeping it would bias the curve)"),
             ));
         }
     }
