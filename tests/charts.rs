@@ -316,3 +316,47 @@ async fn the_backtest_chart_tracks_actual_against_expected() {
         .count();
     assert!(lines >= 2, "two tracking curves, found {lines}");
 }
+
+#[tokio::test]
+async fn the_competing_risks_chart_draws_each_cause_beside_one_minus_kaplan_meier() {
+    let body = json!({"observations": [
+        {"duration": 1, "cause": "involuntary"}, {"duration": 2, "cause": "voluntary"},
+        {"duration": 2, "cause": null}, {"duration": 3, "cause": "voluntary"},
+        {"duration": 3, "cause": "involuntary"}, {"duration": 4, "cause": null},
+        {"duration": 5, "cause": "voluntary"}, {"duration": 6, "cause": "voluntary"},
+        {"duration": 8, "cause": "involuntary"}, {"duration": 12, "cause": null}
+    ]});
+    let (status, content_type, svg) =
+        post_accepting_svg("/survival/competing", "application/json", body.to_string()).await;
+    assert_eq!(status, 200, "{svg}");
+    assert_eq!(content_type, "image/svg+xml");
+    assert_eq!(
+        title(&svg),
+        "Cumulative incidence by cause (Aalen–Johansen) with 95% bands"
+    );
+    let drawn = texts(&svg);
+    for label in [
+        "tenure",
+        "share who left for the cause (%)",
+        "involuntary",
+        "voluntary",
+        "involuntary: 1 − Kaplan–Meier",
+        "voluntary: 1 − Kaplan–Meier",
+    ] {
+        assert!(
+            drawn.contains(&label.to_owned()),
+            "{label} missing from {drawn:?}"
+        );
+    }
+    // The same bytes through ?format=svg.
+    let by_query = send(
+        Method::POST,
+        "/survival/competing?format=svg",
+        Some("application/json"),
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(by_query.text, svg);
+    // The JSON answer is unchanged by the chart's existence.
+    assert_eq!(post_json("/survival/competing", &body).await.status, 200);
+}

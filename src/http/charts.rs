@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 
 use super::error::ApiError;
 use crate::analytics::cohorts::CohortTable;
+use crate::analytics::competing::CompetingRisks;
 use crate::analytics::series::SeriesResponse;
 use crate::analytics::survival::{SurvivalCurve, SurvivalResponse};
 use crate::kpi::InvalidInput;
@@ -389,26 +390,14 @@ pub fn survival_chart(answer: &SurvivalResponse) -> Result<String, ApiError> {
             .map_err(drawing_error)?;
         for (k, (name, curve)) in curves.iter().enumerate() {
             let colour = PALETTE[k % PALETTE.len()];
-            let lower = steps(&curve.timeline, &curve.ci_lower, 1.0, end);
-            let upper_band = steps(&curve.timeline, &curve.ci_upper, 1.0, end);
-            let band: Vec<(f64, f64)> = upper_band
-                .iter()
-                .copied()
-                .chain(lower.iter().rev().copied())
-                .collect();
-            chart
-                .draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18))))
-                .map_err(drawing_error)?;
-            chart
-                .draw_series(std::iter::once(PathElement::new(
-                    steps(&curve.timeline, &curve.survival, 1.0, end),
-                    colour.stroke_width(2),
-                )))
-                .map_err(drawing_error)?
-                .label(name.to_string())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                });
+            let curve = StepCurve {
+                timeline: &curve.timeline,
+                values: &curve.survival,
+                lower: &curve.ci_lower,
+                upper: &curve.ci_upper,
+                start: 1.0,
+            };
+            draw_with_band(&mut chart, &curve, end, colour, name)?;
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         // The number at risk, under the axis at six evenly spaced times.
@@ -445,6 +434,145 @@ pub fn survival_chart(answer: &SurvivalResponse) -> Result<String, ApiError> {
         }
         Ok(())
     })
+}
+
+/// A step curve over a timeline with its band, starting at `start` at time 0.
+struct StepCurve<'a> {
+    timeline: &'a [f64],
+    values: &'a [f64],
+    lower: &'a [f64],
+    upper: &'a [f64],
+    start: f64,
+}
+
+/// Draws `curve` in `colour` over its shaded band up to `end`, labelled `name` in the legend.
+fn draw_with_band<'a, 'b: 'a>(
+    chart: &mut ChartContext<
+        'a,
+        SVGBackend<'b>,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    curve: &StepCurve<'_>,
+    end: f64,
+    colour: RGBColor,
+    name: &str,
+) -> Result<(), ApiError> {
+    let lower = steps(curve.timeline, curve.lower, curve.start, end);
+    let upper = steps(curve.timeline, curve.upper, curve.start, end);
+    let band: Vec<(f64, f64)> = upper
+        .iter()
+        .copied()
+        .chain(lower.iter().rev().copied())
+        .collect();
+    chart
+        .draw_series(std::iter::once(Polygon::new(band, colour.mix(0.18))))
+        .map_err(drawing_error)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            steps(curve.timeline, curve.values, curve.start, end),
+            colour.stroke_width(2),
+        )))
+        .map_err(drawing_error)?
+        .label(name.to_owned())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+    Ok(())
+}
+
+/// `/survival/competing`: each cause's cumulative incidence over tenure as a step curve with
+/// its band, and beside it, dashed in the same colour, 1 − Kaplan–Meier with the other causes
+/// censored (what a naive chart would show). Everyone's curves; at most [`MAX_CURVES`] causes.
+pub fn competing_chart(answer: &CompetingRisks) -> Result<String, ApiError> {
+    let all = &answer.all;
+    if all.causes.len() > MAX_CURVES {
+        return Err(too_large(
+            "/format",
+            format!("at most {MAX_CURVES} causes to draw"),
+            format!(
+                "{} causes; a cumulative-incidence chart draws at most {MAX_CURVES}: fewer causes, or the JSON",
+                all.causes.len()
+            ),
+        ));
+    }
+    let end = all.timeline.last().copied().unwrap_or(1.0).max(1e-9);
+    let top = all
+        .causes
+        .iter()
+        .flat_map(|c| c.upper.iter().chain(&c.one_minus_km))
+        .fold(0.0f64, |a, b| a.max(*b))
+        .clamp(0.05, 1.0);
+    let title = format!(
+        "Cumulative incidence by cause (Aalen–Johansen) with {}% bands",
+        short(answer.level_pct, 1)
+    );
+    render(820, 480, &title, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(&title, ("sans-serif", 18).into_font().color(&BLACK))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(110)
+            .build_cartesian_2d(0.0..end, 0.0..top)
+            .map_err(drawing_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("tenure")
+            .y_desc("share who left for the cause (%)")
+            .y_label_formatter(&|v| format!("{}%", short(v * 100.0, 0)))
+            .axis_desc_style(text_style(14))
+            .label_style(text_style(12))
+            .draw()
+            .map_err(drawing_error)?;
+        for (k, cause) in all.causes.iter().enumerate() {
+            let colour = PALETTE[k % PALETTE.len()];
+            let curve = StepCurve {
+                timeline: &all.timeline,
+                values: &cause.cumulative_incidence,
+                lower: &cause.lower,
+                upper: &cause.upper,
+                start: 0.0,
+            };
+            draw_with_band(&mut chart, &curve, end, colour, &cause.cause)?;
+            // 1 − KM, dashed: short segments along the step path.
+            let naive = steps(&all.timeline, &cause.one_minus_km, 0.0, end);
+            chart
+                .draw_series(
+                    dashes(&naive, end / 120.0)
+                        .into_iter()
+                        .map(|segment| PathElement::new(segment, colour.stroke_width(1))),
+                )
+                .map_err(drawing_error)?
+                .label(format!("{}: 1 − Kaplan–Meier", cause.cause))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 6, y)], colour.stroke_width(1))
+                });
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    })
+}
+
+/// A polyline cut into dashes of `length` (in x units along horizontal runs; vertical runs
+/// are kept whole), every other piece left out.
+fn dashes(path: &[(f64, f64)], length: f64) -> Vec<Vec<(f64, f64)>> {
+    let mut out = Vec::new();
+    let mut on = true;
+    for pair in path.windows(2) {
+        let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
+        if x0 == x1 {
+            if on {
+                out.push(vec![(x0, y0), (x1, y1)]);
+            }
+            continue;
+        }
+        let mut x = x0;
+        while x < x1 {
+            let next = (x + length).min(x1);
+            if on {
+                out.push(vec![(x, y0), (next, y1)]);
+            }
+            on = !on;
+            x = next;
+        }
+    }
+    out
 }
 
 /// `/series`: each period's MRR movements as stacked bars (new, expansion and reactivation

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::{csv_rows, query, within_max_events, Records, SubscriptionClock};
 use crate::analytics::competing::{competing_risks, CompetingRisks};
+use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
 use crate::http::examples::{example, Examples};
 use crate::http::extract::parse_json;
@@ -138,15 +139,16 @@ impl Compute for CompetingRequest {
     path = "/survival/competing",
     tag = "records",
     operation_id = "competing_risks",
-    params(("as_of" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("observed_from" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("unit" = Option<TimeUnit>, Query, description = "With a text/csv body of subscriptions"), ("confidence" = Option<f64>, Query, description = "With a text/csv body")),
+    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart of the cumulative incidence (also Accept: image/svg+xml); with either body"), ("as_of" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("observed_from" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("unit" = Option<TimeUnit>, Query, description = "With a text/csv body of subscriptions"), ("confidence" = Option<f64>, Query, description = "With a text/csv body")),
     request_body(content(
         (CompetingRequest = "application/json"),
         (String = "text/csv", example = "duration,cause\n2,voluntary\n3,involuntary\n5,\n6,voluntary\n")
     )),
-    responses((status = 200, description = "The cumulative incidence of each cause", body = CompetingRisks))
+    responses((status = 200, description = "The cumulative incidence of each cause, or with format=svg its chart", content((CompetingRisks = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn competing(
     State(state): State<AppState>,
+    format: Format,
     records: Records,
 ) -> Result<crate::http::FiniteJson, ApiError> {
     crate::http::work::off_runtime(state, "competing", move |state| {
@@ -198,7 +200,11 @@ pub async fn competing(
                 }
             }
         };
-        request.compute(state).and_then(crate::http::finite_json)
+        if format == Format::Json {
+            return request.compute(state).and_then(crate::http::finite_json);
+        }
+        let answer = request.compute(state)?;
+        charts::competing_chart(&answer).map(crate::http::FiniteJson::svg)
     })
     .await
 }
