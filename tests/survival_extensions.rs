@@ -508,3 +508,100 @@ async fn edge_cases_answer_or_refuse_clearly() {
     .await;
     assert_eq!(twice.status, 422, "{}", twice.text);
 }
+
+/// Summary counts of observations, computed here independently: per (group, time) the
+/// churned and censored, and per (group, entry > 0) the entered.
+fn summarise(rows: &[Value]) -> Vec<Value> {
+    let mut counts: std::collections::BTreeMap<(String, String), [u64; 3]> = Default::default();
+    for r in rows {
+        let group = r
+            .get("group")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let key = |t: f64| (group.clone(), format!("{t}"));
+        let d = f(&r["duration"]);
+        let slot = counts.entry(key(d)).or_default();
+        if r["observed"].as_bool().unwrap() {
+            slot[0] += 1;
+        } else {
+            slot[1] += 1;
+        }
+        if let Some(e) = r.get("entry").and_then(Value::as_f64).filter(|e| *e > 0.0) {
+            counts.entry(key(e)).or_default()[2] += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .rev()
+        .map(|((group, time), [churned, censored, entered])| {
+            let mut row = json!({"time": time.parse::<f64>().unwrap(), "churned": churned, "censored": censored, "entered": entered});
+            if !group.is_empty() {
+                row["group"] = json!(group);
+            }
+            row
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn summary_counts_answer_exactly_as_the_rows_they_summarise() {
+    let rossi: Vec<Value> = csv(include_str!("fixtures/rossi.csv"))
+        .iter()
+        .map(|c| json!({"duration": c[0].parse::<f64>().unwrap(), "observed": c[1] == "1", "group": if c[2] == "1" { "aid" } else { "no_aid" }}))
+        .collect();
+    let late: Vec<Value> = csv(include_str!("fixtures/late_entry.csv"))
+        .iter()
+        .map(|c| json!({"entry": c[0].parse::<f64>().unwrap(), "duration": c[1].parse::<f64>().unwrap(), "observed": c[2] == "1", "group": c[5]}))
+        .collect();
+    for (name, rows) in [("rossi", rossi), ("late entry", late)] {
+        let extra = json!({"horizon": 30, "times": [0, 5, 10, 20]});
+        let mut raw = json!({"observations": rows});
+        let mut summary = json!({"event_table": summarise(&rows)});
+        for (k, v) in extra.as_object().unwrap() {
+            raw[k] = v.clone();
+            summary[k] = v.clone();
+        }
+        let from_rows = common::post_json("/survival", &raw).await;
+        let from_counts = common::post_json("/survival", &summary).await;
+        assert_eq!(from_rows.status, 200, "{}", from_rows.text);
+        assert_eq!(
+            from_counts.text, from_rows.text,
+            "{name}: the summary answers differently"
+        );
+    }
+    // Counts that no customers could give, and a parametric fit without rows, are refused.
+    common::post_json(
+        "/survival",
+        &json!({"event_table": [{"time": 5, "churned": 1, "entered": 3}]}),
+    )
+    .await
+    .assert_problem(422, Some("/event_table/0"));
+    common::post_json(
+        "/survival",
+        &json!({"event_table": [{"time": 5, "entered": 0}]}),
+    )
+    .await
+    .assert_problem(422, Some("/event_table"));
+    common::post_json(
+        "/survival",
+        &json!({"event_table": [{"time": 5, "churned": -1}]}),
+    )
+    .await
+    .assert_problem(422, Some("/event_table/0/churned"));
+    common::post_json(
+        "/survival",
+        &json!({"event_table": [{"time": 5, "churned": 2}], "parametric": {"times": [10]}}),
+    )
+    .await
+    .assert_problem(422, Some("/parametric"));
+    let csv_answer = common::send(
+        axum::http::Method::POST,
+        "/survival",
+        Some("text/csv"),
+        "time,churned,censored\n1,2,0\n3,1,1\n",
+    )
+    .await;
+    let json_answer = common::post_json("/survival", &json!({"event_table": [{"time": 1, "churned": 2}, {"time": 3, "churned": 1, "censored": 1}]})).await;
+    assert_eq!(csv_answer.text, json_answer.text);
+}

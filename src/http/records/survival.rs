@@ -6,7 +6,9 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{bool_like, csv_rows, query, within_max_events, Records, SubscriptionClock};
-use crate::analytics::survival::{survival_report, KmSettings, Observation, SurvivalResponse};
+use crate::analytics::survival::{
+    survival_report, EventCounts, KmSettings, Observation, SurvivalResponse, SurvivalRows,
+};
 use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
 use crate::http::examples::{example, Examples};
@@ -43,12 +45,36 @@ pub struct SubscriptionRow {
     pub group: Option<String>,
 }
 
-/// Observations, or subscriptions with the date they are observed at.
+/// One row of a summary: the customers who churned, were censored and were first observed
+/// (late entry) at a tenure — what one GROUP BY over a warehouse table gives.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventCountsRow {
+    /// The tenure.
+    #[schema(minimum = 0)]
+    pub time: f64,
+    /// Customers who churned at `time`.
+    #[serde(default)]
+    pub churned: u64,
+    /// Customers still active when last seen at `time` (censored).
+    #[serde(default)]
+    pub censored: u64,
+    /// Customers first observed at `time` (late entry: at risk only after it); 0 for data
+    /// that follow every customer from the start.
+    #[serde(default)]
+    pub entered: u64,
+    pub group: Option<String>,
+}
+
+/// Observations, subscriptions with the date they are observed at, or their summary counts.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SurvivalRequest {
     pub observations: Option<Vec<ObservationRow>>,
     pub subscriptions: Option<Vec<SubscriptionRow>>,
+    /// Summary counts by tenure (and group) instead of one row per customer: the same answer
+    /// as the rows they summarise, for data too large to send row by row.
+    pub event_table: Option<Vec<EventCountsRow>>,
     /// With `subscriptions`: the date they are observed at (`YYYY-MM-DD`).
     pub as_of: Option<String>,
     /// With `subscriptions`: the first day the data cover; a subscription that started
@@ -97,6 +123,46 @@ struct SurvivalParams {
 impl Compute for SurvivalRequest {
     type Output = SurvivalResponse;
     fn compute(self, state: &AppState) -> Result<SurvivalResponse, ApiError> {
+        let max_groups = state.config.max_survival_groups;
+        let settings = KmSettings::new(
+            self.horizon,
+            Confidence::new(self.confidence)?,
+            self.times.clone().unwrap_or_default(),
+        )?;
+        if let Some(table) = self.event_table {
+            if self.observations.is_some() || self.subscriptions.is_some() {
+                return Err(InvalidInput::new(
+                    "/event_table",
+                    "give rows or their summary, not both",
+                    "the body has event_table and observations or subscriptions: send one of them",
+                )
+                .into());
+            }
+            within_max_events(table.len(), "event_table", state.config.max_events)?;
+            let counts: Vec<(EventCounts, Option<String>)> = table
+                .into_iter()
+                .map(|r| {
+                    (
+                        EventCounts {
+                            time: r.time + 0.0,
+                            churned: r.churned,
+                            censored: r.censored,
+                            entered: r.entered,
+                        },
+                        r.group,
+                    )
+                })
+                .collect();
+            let parametric = self.parametric.map(|p| p.times);
+            return Ok(survival_report(
+                SurvivalRows::Counts(&counts),
+                self.unit,
+                &settings,
+                "event_table",
+                max_groups,
+                parametric.as_deref(),
+            )?);
+        }
         let (rows, unit, collection) = match (self.observations, self.subscriptions) {
             (Some(_), Some(_)) => {
                 return Err(InvalidInput::new(
@@ -149,15 +215,9 @@ impl Compute for SurvivalRequest {
             .into()),
         };
         within_max_events(rows.len(), collection, state.config.max_events)?;
-        let max_groups = state.config.max_survival_groups;
-        let settings = KmSettings::new(
-            self.horizon,
-            Confidence::new(self.confidence)?,
-            self.times.unwrap_or_default(),
-        )?;
         let parametric = self.parametric.map(|p| p.times);
         Ok(survival_report(
-            &rows,
+            SurvivalRows::Observations(&rows),
             unit,
             &settings,
             collection,
@@ -169,7 +229,9 @@ impl Compute for SurvivalRequest {
 
 /// Kaplan–Meier survival
 ///
-/// From `observations` (`duration`, `observed` = false for a customer still active) or
+/// From `event_table` (summary counts by `time`: `churned`, `censored`, `entered` for late
+/// entry, optional `group` — the same answer as the rows they summarise), or from
+/// `observations` (`duration`, `observed` = false for a customer still active) or
 /// `subscriptions` (`start`, `end` or null) with `as_of` and `unit`: the Kaplan–Meier curve
 /// (`timeline`, `survival`, 95 % `ci_lower`/`ci_upper` from Greenwood's variance with the
 /// log(−log) transform, as lifelines computes them), the median with its interval, the
@@ -177,7 +239,7 @@ impl Compute for SurvivalRequest {
 /// them), and with `times` the number at risk at each; with a `group` per row, one curve per
 /// group, a log-rank test between them, and each group's restricted mean against the first
 /// group's (difference and ratio with intervals and p-values). `confidence` (default 0.95)
-/// sets the band's and intervals' level. Accepts `text/csv` (header `duration,observed,group`
+/// sets the band's and intervals' level. Accepts `text/csv` (header `duration,observed,entry,group`, `time,churned,censored,entered,group`
 /// or `start,end,group`; `as_of`, `unit`, `horizon`, `times` (comma-separated), `confidence`
 /// as query parameters).
 #[utoipa::path(
@@ -207,28 +269,30 @@ pub async fn survival(
                     .and_then(|t| t.lines().next())
                     .unwrap_or("");
                 let columns: Vec<&str> = header.split(',').map(str::trim).collect();
-                let (observations, subscriptions) = if columns.contains(&"duration") {
-                    (
-                        Some(csv_rows(
-                            &bytes,
-                            "observations",
-                            &["duration", "observed", "entry", "group"],
-                        )?),
-                        None,
-                    )
+                let (mut observations, mut subscriptions, mut event_table) = (None, None, None);
+                if columns.contains(&"time") {
+                    event_table = Some(csv_rows(
+                        &bytes,
+                        "event_table",
+                        &["time", "churned", "censored", "entered", "group"],
+                    )?);
+                } else if columns.contains(&"duration") {
+                    observations = Some(csv_rows(
+                        &bytes,
+                        "observations",
+                        &["duration", "observed", "entry", "group"],
+                    )?);
                 } else {
-                    (
-                        None,
-                        Some(csv_rows(
-                            &bytes,
-                            "subscriptions",
-                            &["start", "end", "group"],
-                        )?),
-                    )
-                };
+                    subscriptions = Some(csv_rows(
+                        &bytes,
+                        "subscriptions",
+                        &["start", "end", "group"],
+                    )?);
+                }
                 SurvivalRequest {
                     observations,
                     subscriptions,
+                    event_table,
                     as_of: params.as_of,
                     observed_from: params.observed_from,
                     unit: params.unit,
@@ -300,6 +364,17 @@ pub fn survival_examples() -> Examples {
                     {"start": "2026-03-10", "end": "2026-09-10"}, {"start": "2026-05-20", "end": null},
                     {"start": "2026-06-01", "end": "2026-07-01"}, {"start": "2026-08-12", "end": null}
                 ]}),
+            ),
+            example(
+                "summary_counts",
+                "The same plans as summary counts by month and plan (what one GROUP BY in a warehouse gives): the answer equals the rows'",
+                json!({"event_table": [
+                    {"time": 1, "churned": 1, "group": "monthly"}, {"time": 2, "churned": 1, "censored": 1, "group": "monthly"},
+                    {"time": 3, "churned": 1, "group": "monthly"}, {"time": 5, "churned": 1, "group": "monthly"},
+                    {"time": 6, "censored": 1, "group": "monthly"}, {"time": 4, "churned": 1, "group": "annual"},
+                    {"time": 12, "churned": 1, "censored": 1, "group": "annual"}, {"time": 14, "censored": 1, "group": "annual"},
+                    {"time": 18, "censored": 1, "group": "annual"}, {"time": 24, "churned": 1, "group": "annual"}
+                ], "horizon": 12, "times": [0, 3, 6, 12]}),
             ),
             example(
                 "refused_end_before_start",

@@ -199,58 +199,160 @@ pub fn check(observations: &[Observation]) -> Result<(), InvalidInput> {
     Ok(())
 }
 
-/// The distinct times with (at risk, churned, censored), in increasing time. At risk at t:
-/// the customers with entry < t (or observed from 0) and duration ≥ t.
-fn event_table(observations: &[Observation]) -> Vec<(f64, u64, u64, u64)> {
-    let mut sorted: Vec<Observation> = observations.to_vec();
-    sorted.sort_by(|a, b| a.duration.total_cmp(&b.duration));
-    let risk = RiskCounter::new(observations);
-    let mut table = Vec::new();
-    let mut i = 0;
-    while i < sorted.len() {
-        let t = sorted[i].duration;
-        let (mut d, mut c) = (0, 0);
-        while i < sorted.len() && sorted[i].duration == t {
-            if sorted[i].observed {
-                d += 1;
-            } else {
-                c += 1;
+/// One row of a summary: at tenure `time`, how many customers churned, were censored (still
+/// active when last seen), and were first observed (late entry: at risk only after it). The
+/// additive summary a warehouse computes with one GROUP BY; the raw path builds the same.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventCounts {
+    pub time: f64,
+    pub churned: u64,
+    pub censored: u64,
+    pub entered: u64,
+}
+
+/// The counts by distinct time, ascending, with the suffix sums that give the number at risk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    counts: Vec<EventCounts>,
+    /// Σ_{rows k..} (churned + censored) and Σ_{rows k.., time > 0} entered.
+    exits_from: Vec<u64>,
+    entries_from: Vec<u64>,
+}
+
+impl Table {
+    /// Sorts and merges the counts (rows with the same time add up); entries at time 0 are
+    /// customers observed from the start.
+    pub fn new(mut counts: Vec<EventCounts>) -> Self {
+        counts.sort_by(|a, b| a.time.total_cmp(&b.time));
+        let mut merged: Vec<EventCounts> = Vec::with_capacity(counts.len());
+        for c in counts {
+            match merged.last_mut() {
+                Some(last) if last.time == c.time => {
+                    last.churned += c.churned;
+                    last.censored += c.censored;
+                    last.entered += c.entered;
+                }
+                _ => merged.push(c),
             }
-            i += 1;
         }
-        table.push((t, risk.at(t), d, c));
-    }
-    table
-}
-
-/// Counts the customers at risk at a time: entered before it (entry 0: from the start) and
-/// not left before it.
-struct RiskCounter {
-    /// Entries after 0, sorted.
-    late: Vec<f64>,
-    /// Durations, sorted.
-    exits: Vec<f64>,
-}
-
-impl RiskCounter {
-    fn new(observations: &[Observation]) -> Self {
-        let mut late: Vec<f64> = observations
-            .iter()
-            .map(|o| o.entry)
-            .filter(|e| *e > 0.0)
-            .collect();
-        late.sort_by(f64::total_cmp);
-        let mut exits: Vec<f64> = observations.iter().map(|o| o.duration).collect();
-        exits.sort_by(f64::total_cmp);
-        Self { late, exits }
+        let n = merged.len();
+        let (mut exits_from, mut entries_from) = (vec![0u64; n + 1], vec![0u64; n + 1]);
+        for k in (0..n).rev() {
+            let c = &merged[k];
+            exits_from[k] = exits_from[k + 1].saturating_add(c.churned.saturating_add(c.censored));
+            entries_from[k] =
+                entries_from[k + 1].saturating_add(if c.time > 0.0 { c.entered } else { 0 });
+        }
+        Self {
+            counts: merged,
+            exits_from,
+            entries_from,
+        }
     }
 
-    /// #{entry < t or entry = 0} − #{duration < t}.
+    /// The table of raw observations.
+    pub fn from_observations(observations: &[Observation]) -> Self {
+        let mut counts = Vec::with_capacity(observations.len() * 2);
+        for o in observations {
+            counts.push(EventCounts {
+                time: o.duration,
+                churned: u64::from(o.observed),
+                censored: u64::from(!o.observed),
+                entered: 0,
+            });
+            if o.entry > 0.0 {
+                counts.push(EventCounts {
+                    time: o.entry,
+                    churned: 0,
+                    censored: 0,
+                    entered: 1,
+                });
+            }
+        }
+        Self::new(counts)
+    }
+
+    /// The customers: everyone leaves the data once.
+    pub fn customers(&self) -> u64 {
+        self.exits_from[0]
+    }
+
+    /// Customers observed from the start (not entering late).
+    fn observed_from_start(&self) -> u64 {
+        self.exits_from[0].saturating_sub(self.entries_from[0])
+    }
+
+    /// At risk at t: leaving at t or later, less those entering at t or later.
     fn at(&self, t: f64) -> u64 {
-        let not_yet = self.late.len() - self.late.partition_point(|e| *e < t);
-        let left = self.exits.partition_point(|e| *e < t);
-        (self.exits.len() - not_yet - left) as u64
+        let k = self.counts.partition_point(|c| c.time < t);
+        self.exits_from[k].saturating_sub(self.entries_from[k])
     }
+
+    /// Whether any customer enters late.
+    pub fn late_entry(&self) -> bool {
+        self.entries_from[0] > 0
+    }
+
+    /// The distinct exit times with (at risk, churned, censored), in increasing time.
+    fn exits(&self) -> Vec<(f64, u64, u64, u64)> {
+        self.counts
+            .iter()
+            .filter(|c| c.churned + c.censored > 0)
+            .map(|c| (c.time, self.at(c.time), c.churned, c.censored))
+            .collect()
+    }
+
+    /// The first time at which more customers leave than are at risk (counts whose entries do
+    /// not fit their exits), if any.
+    fn inconsistent(&self) -> Option<f64> {
+        self.counts.iter().enumerate().find_map(|(k, c)| {
+            let leaving = c.churned + c.censored;
+            (leaving > 0 && self.exits_from[k] < self.entries_from[k].saturating_add(leaving))
+                .then_some(c.time)
+        })
+    }
+}
+
+/// Refuses summary counts that no customers could give: a negative or non-finite time, no
+/// customer leaving at all, or more leaving at a time than are at risk then (late entries
+/// that outnumber the exits after them). `pointer` names the collection.
+pub fn check_counts(
+    rows: &[(EventCounts, Option<String>)],
+    pointer: &str,
+) -> Result<(), InvalidInput> {
+    if let Some(i) = rows
+        .iter()
+        .position(|r| NonNegative::new(r.0.time).is_none())
+    {
+        return Err(InvalidInput::new(
+            format!("{pointer}/{i}/time"),
+            "must be 0 or more",
+            format!(
+                "the row {i} has time {}: a tenure of 0 or more",
+                rows[i].0.time
+            ),
+        ));
+    }
+    let table = Table::new(rows.iter().map(|r| r.0).collect());
+    if table.customers() == 0 {
+        return Err(InvalidInput::new(
+            pointer,
+            "at least one customer leaving the data",
+            "no row counts a churned or censored customer: a survival curve needs at least one",
+        ));
+    }
+    if let Some(t) = table.inconsistent() {
+        let i = rows
+            .iter()
+            .position(|r| r.0.time == t && r.0.churned + r.0.censored > 0)
+            .unwrap_or(0);
+        return Err(InvalidInput::new(
+            format!("{pointer}/{i}"),
+            "no more customers leaving than are at risk",
+            format!("at time {t} more customers leave than the counts have at risk: the late entries (entered) at or after it outnumber the customers leaving after it; each customer is entered once (if late) and leaves once"),
+        ));
+    }
+    Ok(())
 }
 
 /// Kaplan–Meier estimate with its band, median and its interval, restricted mean up to the
@@ -276,10 +378,15 @@ impl RiskCounter {
 /// interval; R's `survival` 3.x (`survfit`, `print(fit, rmean = τ)`), which
 /// tests/survival_reference.rs reproduces; docs/formulas.md § 11.
 pub fn kaplan_meier(observations: &[Observation], settings: &KmSettings) -> SurvivalCurve {
+    kaplan_meier_table(&Table::from_observations(observations), settings)
+}
+
+/// [`kaplan_meier`] of a summary table.
+pub fn kaplan_meier_table(counts: &Table, settings: &KmSettings) -> SurvivalCurve {
     let z = settings.confidence.z();
     let horizon = settings.horizon;
-    let table = event_table(observations);
-    let n = observations.iter().filter(|o| o.entry <= 0.0).count() as u64;
+    let table = counts.exits();
+    let n = counts.observed_from_start();
     let mut curve = SurvivalCurve {
         timeline: vec![],
         survival: vec![],
@@ -371,7 +478,7 @@ pub fn kaplan_meier(observations: &[Observation], settings: &KmSettings) -> Surv
         lower: (mean - z * se).max(0.0),
         upper: (mean + z * se).min(horizon),
     };
-    curve.at_times = at_times(&curve, &settings.times, &RiskCounter::new(observations));
+    curve.at_times = at_times(&curve, &settings.times, counts);
     curve
 }
 
@@ -396,7 +503,7 @@ fn first_at_half(timeline: &[f64], curve: &[Option<f64>]) -> Option<f64> {
 
 /// The number at risk at each of `times` (sorted), with the churned and censored since the
 /// previous one.
-fn at_times(curve: &SurvivalCurve, times: &[f64], risk: &RiskCounter) -> Vec<AtTime> {
+fn at_times(curve: &SurvivalCurve, times: &[f64], risk: &Table) -> Vec<AtTime> {
     let mut rows = Vec::with_capacity(times.len());
     let mut i = 0; // the first curve time above the previous asked time
     for &time in times {
@@ -479,17 +586,29 @@ pub struct LogRankTest {
 /// The k-group log-rank test (lifelines' `multivariate_logrank_test`; for two groups the same
 /// as `logrank_test`). `None` when no group churned or the variance is singular.
 pub fn log_rank(groups: &[Vec<Observation>]) -> Option<LogRankTest> {
-    let k = groups.len();
+    let tables: Vec<Table> = groups.iter().map(|g| Table::from_observations(g)).collect();
+    log_rank_tables(&tables)
+}
+
+/// [`log_rank`] of summary tables, one per group.
+pub fn log_rank_tables(counters: &[Table]) -> Option<LogRankTest> {
+    let k = counters.len();
     if k < 2 {
         return None;
     }
-    let mut all: Vec<(f64, usize, bool)> = groups
+    // Each group's churn counts by time, in time order: (time, group, churned).
+    let mut all: Vec<(f64, usize, u64)> = counters
         .iter()
         .enumerate()
-        .flat_map(|(g, obs)| obs.iter().map(move |o| (o.duration, g, o.observed)))
+        .flat_map(|(g, table)| {
+            table
+                .counts
+                .iter()
+                .filter(|c| c.churned + c.censored > 0)
+                .map(move |c| (c.time, g, c.churned))
+        })
         .collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let counters: Vec<RiskCounter> = groups.iter().map(|g| RiskCounter::new(g)).collect();
     let mut observed_minus_expected = vec![0.0; k];
     let mut variance = vec![vec![0.0; k]; k];
     let mut i = 0;
@@ -503,10 +622,8 @@ pub fn log_rank(groups: &[Vec<Observation>]) -> Option<LogRankTest> {
         let t = all[i].0;
         let mut deaths = vec![0.0; k];
         while i < all.len() && all[i].0 == t {
-            let (_, g, observed) = all[i];
-            if observed {
-                deaths[g] += 1.0;
-            }
+            let (_, g, churned) = all[i];
+            deaths[g] += churned as f64;
             i += 1;
         }
         let at_risk: Vec<f64> = counters.iter().map(|c| c.at(t) as f64).collect();
@@ -736,29 +853,80 @@ pub fn subscription_observation(
     })
 }
 
+/// What a survival request carries: one row per customer, or summary counts (each with an
+/// optional group).
+pub enum SurvivalRows<'a> {
+    Observations(&'a [(Observation, Option<String>)]),
+    Counts(&'a [(EventCounts, Option<String>)]),
+}
+
 /// Kaplan–Meier curves for everyone and per group, and the log-rank test between the groups
-/// (the answer of `/survival`). `rows` are observations with their group; `collection` names
-/// them in refusals; at most `max_groups` groups.
+/// (the answer of `/survival`). `rows` are observations or summary counts with their group;
+/// `collection` names them in refusals; at most `max_groups` groups. Both forms go through the
+/// same table of counts, so the summary of some observations answers exactly as they do.
 pub fn survival_report(
-    rows: &[(Observation, Option<String>)],
+    rows: SurvivalRows<'_>,
     unit: Option<TimeUnit>,
     settings: &KmSettings,
     collection: &str,
     max_groups: usize,
     parametric_times: Option<&[f64]>,
 ) -> Result<SurvivalResponse, InvalidInput> {
-    let all: Vec<Observation> = rows.iter().map(|r| r.0).collect();
-    check(&all)?;
-    let mut by_group: BTreeMap<String, Vec<Observation>> = BTreeMap::new();
-    let grouped = rows.iter().any(|r| r.1.is_some());
-    if grouped {
-        for (o, g) in rows {
-            by_group
-                .entry(g.clone().unwrap_or_default())
-                .or_default()
-                .push(*o);
+    let (all, by_group, ungrouped_rows, observations) = match rows {
+        SurvivalRows::Observations(rows) => {
+            let all: Vec<Observation> = rows.iter().map(|r| r.0).collect();
+            check(&all)?;
+            let mut by_group: BTreeMap<String, Vec<Observation>> = BTreeMap::new();
+            if rows.iter().any(|r| r.1.is_some()) {
+                for (o, g) in rows {
+                    by_group
+                        .entry(g.clone().unwrap_or_default())
+                        .or_default()
+                        .push(*o);
+                }
+            }
+            let tables: BTreeMap<String, Table> = by_group
+                .iter()
+                .map(|(g, obs)| (g.clone(), Table::from_observations(obs)))
+                .collect();
+            let ungrouped = !tables.is_empty() && rows.iter().any(|r| r.1.is_none());
+            (Table::from_observations(&all), tables, ungrouped, Some(all))
         }
-    }
+        SurvivalRows::Counts(rows) => {
+            check_counts(rows, &format!("/{collection}"))?;
+            let mut by_group: BTreeMap<String, Vec<EventCounts>> = BTreeMap::new();
+            if rows.iter().any(|r| r.1.is_some()) {
+                for (c, g) in rows {
+                    by_group
+                        .entry(g.clone().unwrap_or_default())
+                        .or_default()
+                        .push(*c);
+                }
+            }
+            for (g, counts) in &by_group {
+                let pairs: Vec<(EventCounts, Option<String>)> =
+                    counts.iter().map(|c| (*c, None)).collect();
+                check_counts(&pairs, &format!("/{collection}")).map_err(|e| {
+                    InvalidInput::new(
+                        format!("/{collection}"),
+                        e.reason,
+                        format!("group {g:?}: {}", e.detail),
+                    )
+                })?;
+            }
+            let tables: BTreeMap<String, Table> = by_group
+                .into_iter()
+                .map(|(g, c)| (g, Table::new(c)))
+                .collect();
+            let ungrouped = !tables.is_empty() && rows.iter().any(|r| r.1.is_none());
+            (
+                Table::new(rows.iter().map(|r| r.0).collect()),
+                tables,
+                ungrouped,
+                None,
+            )
+        }
+    };
     if by_group.len() > max_groups {
         let field = format!("/{collection}");
         return Err(InvalidInput::new(
@@ -770,17 +938,18 @@ pub fn survival_report(
             ),
         ));
     }
+    let grouped = !by_group.is_empty();
     let groups: Vec<GroupCurve> = by_group
         .iter()
-        .map(|(g, obs)| GroupCurve {
+        .map(|(g, table)| GroupCurve {
             group: g.clone(),
-            customers: obs.len(),
-            curve: kaplan_meier(obs, settings),
+            customers: table.customers() as usize,
+            curve: kaplan_meier_table(table, settings),
         })
         .collect();
     let comparisons = compare_restricted_means(&groups, settings.horizon, settings.confidence.z());
-    let samples: Vec<Vec<Observation>> = by_group.into_values().collect();
-    let log_rank_test = log_rank(&samples);
+    let samples: Vec<Table> = by_group.into_values().collect();
+    let log_rank_test = log_rank_tables(&samples);
     let mut notes = vec![format!("Kaplan-Meier estimate; {} % band from Greenwood's variance with the log(-log) transform, as lifelines' KaplanMeierFitter and R's survfit(conf.type = \"log-log\"). The restricted mean's standard error is R's survfit one.", crate::kpi::breakdown::num(settings.confidence.level() * 100.0))];
     if let Some(c) = comparisons.first() {
         notes.push(format!(
@@ -805,26 +974,32 @@ pub fn survival_report(
             "No log-rank test: no group churned, or the groups cannot be compared.".to_owned(),
         );
     }
-    if all.iter().any(|o| o.entry > 0.0) {
+    if all.late_entry() {
         notes.push("Late entry: a customer counts as at risk only after the tenure it was first observed at (entry), as R's survfit(Surv(entry, exit, event)) counts it.".to_owned());
     }
-    let parametric = parametric_times
-        .map(|times| {
-            crate::analytics::parametric::fit_parametric(
-                &all,
-                times,
-                settings.confidence,
-                collection,
-            )
-        })
-        .transpose()?;
-    if grouped && rows.iter().any(|r| r.1.is_none()) {
+    let parametric = match (parametric_times, &observations) {
+        (None, _) => None,
+        (Some(times), Some(observations)) => Some(crate::analytics::parametric::fit_parametric(
+            observations,
+            times,
+            settings.confidence,
+            collection,
+        )?),
+        (Some(_), None) => {
+            return Err(InvalidInput::new(
+                "/parametric",
+                "observations or subscriptions",
+                "parametric fits take observations or subscriptions, not summary counts (event_table): send the rows, or leave parametric out",
+            ))
+        }
+    };
+    if ungrouped_rows {
         notes.push("Rows without a group form the group \"\".".to_owned());
     }
     Ok(SurvivalResponse {
         unit,
-        customers: all.len(),
-        curve: kaplan_meier(&all, settings),
+        customers: all.customers() as usize,
+        curve: kaplan_meier_table(&all, settings),
         groups,
         log_rank: log_rank_test,
         restricted_mean_comparisons: comparisons,
