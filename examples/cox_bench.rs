@@ -7,12 +7,11 @@
 
 use std::time::Instant;
 
-use retention_kpi::analytics::cox::{fit_cox, CoxRow, CoxSettings, Ties, TimeTransform, Value};
+use retention_kpi::analytics::cox::{fit_cox, CoxRow, CoxSettings, Value};
 use retention_kpi::config::Config;
 use retention_kpi::http::extract::parse_json;
 use retention_kpi::http::records::cox::CoxRequest;
 use retention_kpi::http::{finite_json, AppState, Compute};
-use retention_kpi::kpi::Confidence;
 
 fn rows(body: &serde_json::Value) -> Vec<CoxRow> {
     body["observations"]
@@ -55,7 +54,6 @@ fn main() {
         let body: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
         let rows = rows(&body);
         let settings = CoxSettings {
-            ties: Ties::Efron,
             covariates: body["covariates"].as_array().map(|a| {
                 a.iter()
                     .map(|v| v.as_str().unwrap_or_default().to_owned())
@@ -69,12 +67,7 @@ fn main() {
                         .collect()
                 })
                 .unwrap_or_default(),
-            penalty: 0.0,
-            confidence: Confidence::default(),
-            transform: TimeTransform::Km,
-            profiles: Vec::new(),
-            times: Vec::new(),
-            collection: "observations".to_owned(),
+            ..CoxSettings::default()
         };
         let mut core = Vec::with_capacity(repeats);
         let mut fit = None;

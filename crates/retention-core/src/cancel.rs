@@ -42,3 +42,13 @@ pub fn cancelled() -> bool {
 pub fn stop_at(i: usize) -> bool {
     i % 4096 == 0 && cancelled()
 }
+
+/// What work abandoned through its cancellation flag answers instead of a result (the HTTP
+/// layer answers `time-limit` for every cancelled piece of work).
+pub fn cancelled_error() -> crate::kpi::InvalidInput {
+    crate::kpi::InvalidInput::new(
+        "",
+        "the fit was cancelled",
+        "the fit was cancelled before it finished",
+    )
+}

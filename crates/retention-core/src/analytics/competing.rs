@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::analytics::cox::cancelled_error;
+use crate::analytics::survival::{Observation, Table};
+use crate::cancel::cancelled_error;
 use crate::cancel::stop_at;
 use crate::kpi::breakdown::num;
 use crate::kpi::{Confidence, InvalidInput};
@@ -103,31 +104,7 @@ fn check(
         ));
     }
     for (i, (o, _)) in rows.iter().enumerate() {
-        if !(o.exit.is_finite() && o.exit >= 0.0) {
-            return Err(InvalidInput::new(
-                format!("/{collection}/{i}/duration"),
-                "must be 0 or more",
-                format!("{collection}[{i}] has duration {}", o.exit),
-            ));
-        }
-        if !(o.entry.is_finite() && o.entry >= 0.0) {
-            return Err(InvalidInput::new(
-                format!("/{collection}/{i}/entry"),
-                "must be 0 or more",
-                format!("{collection}[{i}] has entry {}", o.entry),
-            ));
-        }
-        if o.entry > 0.0 && o.entry >= o.exit {
-            return Err(InvalidInput::new(
-                format!("/{collection}/{i}/entry"),
-                "must be before the duration",
-                format!(
-                    "{collection}[{i}] is first observed at tenure {} and leaves the data at {}",
-                    num(o.entry),
-                    num(o.exit)
-                ),
-            ));
-        }
+        crate::analytics::survival::check_span(collection, i, o.entry, o.exit)?;
     }
     Ok(())
 }
@@ -154,19 +131,17 @@ fn aalen_johansen(rows: &[CauseObservation], causes: &[String], z: f64) -> Optio
     times.dedup();
     let jn = times.len();
     let k_count = causes.len();
-    // Per time: at risk, events per cause.
-    let mut entries: Vec<f64> = rows.iter().map(|o| o.entry).filter(|e| *e > 0.0).collect();
-    entries.sort_by(f64::total_cmp);
-    let mut exits: Vec<f64> = rows.iter().map(|o| o.exit).collect();
-    exits.sort_by(f64::total_cmp);
-    let at_risk: Vec<u64> = times
+    // Per time: at risk (the survival table's count, late entry included), events per cause.
+    let spans: Vec<Observation> = rows
         .iter()
-        .map(|&t| {
-            let not_yet = entries.len() - entries.partition_point(|e| *e < t);
-            let left = exits.partition_point(|e| *e < t);
-            (n - not_yet - left) as u64
+        .map(|o| Observation {
+            entry: o.entry,
+            duration: o.exit,
+            observed: o.cause.is_some(),
         })
         .collect();
+    let table = Table::from_observations(&spans);
+    let at_risk: Vec<u64> = times.iter().map(|&t| table.at(t)).collect();
     let index_of = |t: f64| times.partition_point(|x| *x < t);
     let mut deaths = vec![vec![0u64; jn]; k_count];
     for (i, o) in rows.iter().enumerate() {

@@ -16,7 +16,7 @@ use serde::Serialize;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 use statrs::function::erf::erfc;
 
-use crate::cancel::{cancelled, stop_at};
+use crate::cancel::{cancelled, cancelled_error, stop_at};
 use crate::kpi::breakdown::num;
 use crate::kpi::{Confidence, InvalidInput};
 
@@ -108,6 +108,24 @@ pub struct CoxSettings {
     pub times: Vec<f64>,
     /// The JSON collection the rows came in (`observations`), for refusals.
     pub collection: String,
+}
+
+impl Default for CoxSettings {
+    /// Efron's ties, every covariate the rows carry, no penalty, 95 % intervals, the km time
+    /// scale, no profiles, rows named `observations`.
+    fn default() -> Self {
+        Self {
+            ties: Ties::Efron,
+            covariates: None,
+            reference_levels: BTreeMap::new(),
+            penalty: 0.0,
+            confidence: Confidence::default(),
+            transform: TimeTransform::Km,
+            profiles: Vec::new(),
+            times: Vec::new(),
+            collection: "observations".to_owned(),
+        }
+    }
 }
 
 /// One model column.
@@ -253,16 +271,6 @@ pub struct CoxFit {
     pub iterations: usize,
     pub level_pct: f64,
     pub notes: Vec<String>,
-}
-
-/// What a fit abandoned through its cancellation flag answers (the HTTP layer answers
-/// `time-limit` instead, as for every cancelled piece of work).
-pub fn cancelled_error() -> InvalidInput {
-    InvalidInput::new(
-        "",
-        "the fit was cancelled",
-        "the fit was cancelled before it finished",
-    )
 }
 
 /// One model column's description.
@@ -642,27 +650,7 @@ fn check_rows(rows: &[CoxRow], c: &str) -> Result<(), InvalidInput> {
         ));
     }
     for (i, r) in rows.iter().enumerate() {
-        if !(r.exit.is_finite() && r.exit >= 0.0) {
-            return Err(InvalidInput::new(
-                field(c, i, "duration"),
-                "must be 0 or more",
-                format!("{c}[{i}] has duration {}", r.exit),
-            ));
-        }
-        if !(r.entry.is_finite() && r.entry >= 0.0) {
-            return Err(InvalidInput::new(
-                field(c, i, "entry"),
-                "must be 0 or more",
-                format!("{c}[{i}] has entry {}", r.entry),
-            ));
-        }
-        if r.entry > 0.0 && r.entry >= r.exit {
-            return Err(InvalidInput::new(
-                field(c, i, "entry"),
-                "must be before the duration",
-                format!("{c}[{i}] is first observed at tenure {} and leaves the data at {}: a customer must be seen before it leaves", num(r.entry), num(r.exit)),
-            ));
-        }
+        super::survival::check_span(c, i, r.entry, r.exit)?;
     }
     if !rows.iter().any(|r| r.event) {
         return Err(InvalidInput::new(
@@ -1320,35 +1308,21 @@ fn time_scale(d: &Design, transform: TimeTransform) -> Vec<f64> {
         TimeTransform::Km => {
             // Everyone's Kaplan–Meier curve (strata pooled, late entry honoured); each row
             // takes 1 − Ŝ just before its time.
-            let mut times: Vec<f64> = d.exit.clone();
-            times.sort_by(f64::total_cmp);
-            times.dedup();
-            let mut exits: Vec<(f64, bool)> = (0..n).map(|i| (d.exit[i], d.event[i])).collect();
-            exits.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let mut entries: Vec<f64> = d.entry.clone();
-            entries.sort_by(f64::total_cmp);
-            let mut before = Vec::with_capacity(times.len());
+            let spans: Vec<super::survival::Observation> = (0..n)
+                .map(|i| super::survival::Observation {
+                    entry: d.entry[i],
+                    duration: d.exit[i],
+                    observed: d.event[i],
+                })
+                .collect();
+            let table = super::survival::Table::from_observations(&spans).exits();
+            let times: Vec<f64> = table.iter().map(|row| row.0).collect();
+            let mut before = Vec::with_capacity(table.len());
             let mut s = 1.0;
-            let (mut k, mut e, mut left) = (0, 0, 0usize);
-            for &t in &times {
-                // Entry 0 is "from the start": at risk at t = 0 too.
-                while e < n && (entries[e] < t || entries[e] <= 0.0) {
-                    e += 1;
-                }
-                while left < n && exits[left].0 < t {
-                    left += 1;
-                }
-                let at_risk = e as f64 - left as f64;
-                let mut deaths = 0.0;
-                while k < n && exits[k].0 == t {
-                    if exits[k].1 {
-                        deaths += 1.0;
-                    }
-                    k += 1;
-                }
+            for &(_, at_risk, churned, _) in &table {
                 before.push(s);
-                if at_risk > 0.0 {
-                    s *= 1.0 - deaths / at_risk;
+                if at_risk > 0 {
+                    s *= 1.0 - churned as f64 / at_risk as f64;
                 }
             }
             (0..n)
@@ -1869,14 +1843,7 @@ mod tests {
     fn settings() -> CoxSettings {
         CoxSettings {
             ties: Ties::Breslow,
-            covariates: None,
-            reference_levels: BTreeMap::new(),
-            penalty: 0.0,
-            confidence: Confidence::default(),
-            transform: TimeTransform::Km,
-            profiles: Vec::new(),
-            times: Vec::new(),
-            collection: "observations".to_owned(),
+            ..CoxSettings::default()
         }
     }
 

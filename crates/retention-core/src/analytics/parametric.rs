@@ -14,8 +14,8 @@
 use crate::models::special::{digamma, ln_gamma};
 use serde::Serialize;
 
-use crate::analytics::cox::cancelled_error;
 use crate::analytics::survival::Observation;
+use crate::cancel::cancelled_error;
 use crate::kpi::breakdown::num;
 use crate::kpi::{Confidence, InvalidInput};
 use crate::models::fit::{maximise, NegLogLikelihood, Verdict};

@@ -165,36 +165,40 @@ pub fn check(observations: &[Observation]) -> Result<(), InvalidInput> {
         ));
     }
     for (i, o) in observations.iter().enumerate() {
-        if NonNegative::new(o.entry).is_none() {
-            return Err(InvalidInput::new(
-                format!("/observations/{i}/entry"),
-                "must be 0 or more",
-                format!(
-                    "observations[{i}].entry {} must be a finite tenure of 0 or more",
-                    o.entry
-                ),
-            ));
-        }
-        if o.entry > 0.0 && o.entry >= o.duration {
-            return Err(InvalidInput::new(
-                format!("/observations/{i}/entry"),
-                "must be before the duration",
-                format!(
-                    "observations[{i}] is first observed at tenure {} and leaves the data at {}: a customer must be seen before it leaves",
-                    o.entry, o.duration
-                ),
-            ));
-        }
-        if NonNegative::new(o.duration).is_none() {
-            return Err(InvalidInput::new(
-                format!("/observations/{i}/duration"),
-                "must be 0 or more",
-                format!(
-                    "observations[{i}].duration {} must be a finite time of 0 or more",
-                    o.duration
-                ),
-            ));
-        }
+        check_span("observations", i, o.entry, o.duration)?;
+    }
+    Ok(())
+}
+
+/// Refuses one customer's span of observation: a duration that is negative or not finite,
+/// an entry that is, or an entry (late entry, after 0) that is not before the duration. Named
+/// `/{collection}/{index}/duration` or `…/entry`; shared by every survival endpoint.
+pub fn check_span(
+    collection: &str,
+    index: usize,
+    entry: f64,
+    duration: f64,
+) -> Result<(), InvalidInput> {
+    if NonNegative::new(duration).is_none() {
+        return Err(InvalidInput::new(
+            format!("/{collection}/{index}/duration"),
+            "must be 0 or more",
+            format!("{collection}[{index}].duration {duration} must be a finite time of 0 or more"),
+        ));
+    }
+    if NonNegative::new(entry).is_none() {
+        return Err(InvalidInput::new(
+            format!("/{collection}/{index}/entry"),
+            "must be 0 or more",
+            format!("{collection}[{index}].entry {entry} must be a finite tenure of 0 or more"),
+        ));
+    }
+    if entry > 0.0 && entry >= duration {
+        return Err(InvalidInput::new(
+            format!("/{collection}/{index}/entry"),
+            "must be before the duration",
+            format!("{collection}[{index}] is first observed at tenure {entry} and leaves the data at {duration}: a customer must be seen before it leaves"),
+        ));
     }
     Ok(())
 }
@@ -283,7 +287,7 @@ impl Table {
     }
 
     /// At risk at t: leaving at t or later, less those entering at t or later.
-    fn at(&self, t: f64) -> u64 {
+    pub(crate) fn at(&self, t: f64) -> u64 {
         let k = self.counts.partition_point(|c| c.time < t);
         self.exits_from[k].saturating_sub(self.entries_from[k])
     }
@@ -294,7 +298,7 @@ impl Table {
     }
 
     /// The distinct exit times with (at risk, churned, censored), in increasing time.
-    fn exits(&self) -> Vec<(f64, u64, u64, u64)> {
+    pub(crate) fn exits(&self) -> Vec<(f64, u64, u64, u64)> {
         self.counts
             .iter()
             .filter(|c| c.churned + c.censored > 0)

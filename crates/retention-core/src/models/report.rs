@@ -58,13 +58,7 @@ pub fn fit_summary(
                 ),
             ))
         }
-        Verdict::Cancelled => {
-            return Err(InvalidInput::new(
-                "",
-                "the fit was cancelled",
-                "the fit was cancelled before it finished",
-            ))
-        }
+        Verdict::Cancelled => return Err(crate::cancel::cancelled_error()),
     }
     let mut parameters = Map::new();
     for (i, name) in names.iter().enumerate() {
