@@ -10,6 +10,7 @@ exits non-zero with the operation named.
 usage: python_client_check.py BASE_URL SPEC_PATH
 """
 
+import enum
 import importlib
 import inspect
 import json
@@ -49,6 +50,19 @@ for path, item in spec["paths"].items():
         tag = operation["tags"][0]
         module = importlib.import_module(f"retention_kpi_client.api.{tag}.{op_id}")
         kwargs = {"client": client}
+        # Parameters with an example (GET /sql/{reduction}) take it; enums as their model.
+        signature = inspect.signature(module.sync_detailed)
+        for parameter in operation.get("parameters", []):
+            if "example" not in parameter:
+                continue
+            value = parameter["example"]
+            annotation = signature.parameters[parameter["name"]].annotation
+            if isinstance(annotation, str):
+                annotation = eval(annotation, module.sync_detailed.__globals__)  # noqa: S307
+            for candidate in typing.get_args(annotation) or (annotation,):
+                if isinstance(candidate, type) and issubclass(candidate, enum.Enum):
+                    value = candidate(value)
+            kwargs[parameter["name"]] = value
         if "requestBody" in operation:
             content = operation["requestBody"]["content"]["application/json"]
             examples = content.get("examples") or {}

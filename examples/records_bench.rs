@@ -34,7 +34,8 @@ fn main() {
         let n = events.len();
         let t = Instant::now();
         let answer = SeriesRequest {
-            events,
+            events: Some(events),
+            period_summary: None,
             period: Period::Month,
             from: None,
             to: None,
@@ -62,7 +63,8 @@ fn main() {
         parse.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
         let answer = CohortsRequest {
-            events,
+            events: Some(events),
+            cohort_summary: None,
             period: Period::Month,
             retention: Retention::Bounded,
             confidence: None,

@@ -9,6 +9,6 @@ pub mod server;
 pub mod telemetry;
 
 /// The computation, re-exported under the names the service has always used.
-pub use retention_core::{analytics, cancel, input, kpi, models, units};
+pub use retention_core::{analytics, cancel, input, kpi, models, sql, units};
 
 pub use http::{app, app_with_readiness, openapi};

@@ -71,12 +71,35 @@ async fn every_get_operation_answers_its_schema() {
         let Some(operation) = item.get("get") else {
             continue;
         };
-        let answer = common::send(Method::GET, path, None, "").await;
-        assert_eq!(answer.status, 200, "GET {path}");
+        // Parameters with an example take it: in the path, or in the query string.
+        let (mut uri, mut query) = (path.clone(), Vec::new());
+        for parameter in operation["parameters"].as_array().into_iter().flatten() {
+            let (Some(name), Some(example)) =
+                (parameter["name"].as_str(), parameter["example"].as_str())
+            else {
+                continue;
+            };
+            if parameter["in"] == "path" {
+                uri = uri.replace(&format!("{{{name}}}"), example);
+            } else {
+                query.push(format!("{name}={example}"));
+            }
+        }
+        if !query.is_empty() {
+            uri = format!("{uri}?{}", query.join("&"));
+        }
+        let answer = common::send(Method::GET, &uri, None, "").await;
+        assert_eq!(answer.status, 200, "GET {uri}");
         let media = &operation["responses"]["200"]["content"]["application/json"];
         if let Some(schema) = media.get("schema") {
             let errors = common::schema_errors(&spec, schema, &answer.body);
-            assert!(errors.is_empty(), "GET {path}: {errors:?}");
+            assert!(errors.is_empty(), "GET {uri}: {errors:?}");
+        }
+        // An example answer shown in the spec is the answer to the parameters' examples.
+        if let Some(examples) = media["examples"].as_object() {
+            for (name, example) in examples {
+                assert_eq!(answer.body, example["value"], "GET {uri}: example {name}");
+            }
         }
     }
 }

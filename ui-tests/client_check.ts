@@ -9,7 +9,10 @@ import type { paths, components } from "./generated/schema.js";
 
 const base = process.argv[2];
 const spec = JSON.parse(readFileSync(process.argv[3], "utf8")) as {
-  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { examples?: Record<string, { value: unknown }> }> } }>>;
+  paths: Record<string, Record<string, {
+    requestBody?: { content: Record<string, { examples?: Record<string, { value: unknown }> }> };
+    parameters?: { name: string; in: string; example?: unknown }[];
+  }>>;
 };
 const client = createClient<paths>({ baseUrl: base });
 const failures: string[] = [];
@@ -25,10 +28,15 @@ for (const [path, item] of Object.entries(spec.paths)) {
   for (const [method, operation] of Object.entries(item)) {
     const examples = operation.requestBody?.content["application/json"]?.examples;
     const body = examples ? Object.values(examples)[0].value : undefined;
+    // Parameters with an example (GET /sql/{reduction}) take it.
+    const params: { path: Record<string, unknown>; query: Record<string, unknown> } = { path: {}, query: {} };
+    for (const p of operation.parameters ?? []) {
+      if (p.example !== undefined && (p.in === "path" || p.in === "query")) params[p.in][p.name] = p.example;
+    }
     // The generic loop gives up the per-path types the typed call above checks.
     const call = method === "post"
       ? (client.POST as (p: string, o: object) => Promise<{ data?: unknown; error?: unknown; response: Response }>)(path, { body, parseAs: path === "/openapi.yaml" ? "text" : "json" })
-      : (client.GET as (p: string, o: object) => Promise<{ data?: unknown; error?: unknown; response: Response }>)(path, { parseAs: path === "/metrics" || path === "/openapi.yaml" ? "text" : "json" });
+      : (client.GET as (p: string, o: object) => Promise<{ data?: unknown; error?: unknown; response: Response }>)(path, { params, parseAs: path === "/metrics" || path === "/openapi.yaml" ? "text" : "json" });
     const { data, response } = await call;
     calls++;
     const ok = response.status === 200 && data !== undefined;

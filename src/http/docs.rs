@@ -76,6 +76,35 @@ pub fn openapi() -> OpenApiDocument {
         }
         router = router.routes((schemas, paths, method_router));
     }
+    for (schemas, mut paths, method_router) in endpoints::queries() {
+        for item in paths.paths.values_mut() {
+            let operation = item.get.as_mut().expect("query endpoints are GET");
+            add_problem_responses(operation);
+            // No body: the body's problems do not arise.
+            for status in ["400", "413", "415"] {
+                operation.responses.responses.remove(status);
+            }
+            operation.security = Some(vec![
+                SecurityRequirement::new("bearer", Vec::<String>::new()),
+                SecurityRequirement::new("api_key", Vec::<String>::new()),
+                SecurityRequirement::default(),
+            ]);
+            if let Some(RefOr::T(response)) = operation.responses.responses.get_mut("200") {
+                if let Some(RefOr::T(content)) = response.content.get_mut("application/json") {
+                    content.examples.insert(
+                        "cohorts_duckdb".to_owned(),
+                        RefOr::T(
+                            ExampleBuilder::new()
+                                .summary("GET /sql/cohorts?dialect=duckdb")
+                                .value(Some(super::sql::example_answer()))
+                                .build(),
+                        ),
+                    );
+                }
+            }
+        }
+        router = router.routes((schemas, paths, method_router));
+    }
     for route in endpoints::operations() {
         router = router.routes(route);
     }
@@ -232,10 +261,13 @@ fn quote_yaml_dates(yaml: &str) -> String {
     let mut out = String::with_capacity(yaml.len() + 64);
     for line in yaml.lines() {
         let trimmed = line.trim_start();
-        let value_at = if let Some(rest) = trimmed.strip_prefix("- ") {
-            Some(line.len() - rest.len())
-        } else {
-            line.find(": ").map(|i| i + 2)
+        // `key: value`, `- value` or `- key: value` (the first key of a list item).
+        let item = trimmed.strip_prefix("- ");
+        let rest = item.unwrap_or(trimmed);
+        let start = line.len() - rest.len();
+        let value_at = match rest.find(": ") {
+            Some(i) => Some(start + i + 2),
+            None => item.map(|_| start),
         };
         match value_at {
             Some(at) if is_date(&line[at..]) => {

@@ -9,7 +9,7 @@ use utoipa_axum::routes;
 
 use super::examples::Examples;
 use super::{ab_test, churn, clv, crr, docs, engagement, health, kpis, loyalty, models, nps, ops};
-use super::{customer_health, forecast, records, revenue, satisfaction, what_if, AppState};
+use super::{customer_health, forecast, records, revenue, satisfaction, sql, what_if, AppState};
 
 /// A computing endpoint: its handler's route and operation, and its examples.
 pub struct Endpoint {
@@ -107,6 +107,12 @@ pub fn computing() -> Vec<Endpoint> {
         ),
         endpoint(routes!(models::sbg::sbg), models::sbg::sbg_examples),
     ]
+}
+
+/// Reference answers behind the same key and limits as the computing endpoints, from query
+/// parameters (no body): the reduction SQL.
+pub fn queries() -> Vec<UtoipaMethodRouter<AppState>> {
+    vec![routes!(sql::reduction_sql)]
 }
 
 /// Probes and the API description: open, outside the limits, so that they answer under load.

@@ -24,6 +24,7 @@ pub mod records;
 pub mod respond;
 pub mod revenue;
 pub mod satisfaction;
+pub mod sql;
 pub mod ui;
 pub mod what_if;
 pub mod work;
@@ -149,7 +150,10 @@ pub fn app_with_readiness(config: Config) -> (Router, Arc<AtomicBool>) {
         .into_iter()
         .fold(OpenApiRouter::new(), |router, endpoint| {
             router.routes(endpoint.route)
-        })
+        });
+    let compute = endpoints::queries()
+        .into_iter()
+        .fold(compute, OpenApiRouter::routes)
         .split_for_parts()
         .0
         .layer(

@@ -11,4 +11,5 @@ pub mod cancel;
 pub mod input;
 pub mod kpi;
 pub mod models;
+pub mod sql;
 pub mod units;

@@ -5,8 +5,10 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{csv_rows, query, text_ids, within_max_events, CustomerId, Records};
-use crate::analytics::cohorts::{cohort_table, Activity, CohortTable, Retention};
+use super::{csv_header, csv_rows, query, text_ids, within_max_events, CustomerId, Records};
+use crate::analytics::cohorts::{
+    cohort_table, cohort_table_from_cells, Activity, CohortCell, CohortTable, Retention,
+};
 use crate::analytics::periods::parse_day;
 use crate::analytics::series::Interner;
 use crate::http::charts::{self, Format};
@@ -31,11 +33,37 @@ pub struct ActivityRow {
     pub amount: Option<f64>,
 }
 
-/// Activity events and how to cut them into cohorts.
+/// One cell of a cohort summary: what `GET /sql/cohorts` computes where the activities live.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CohortCellRow {
+    /// The first day of the cohort's period (`YYYY-MM-DD`; a Monday for weeks).
+    pub cohort: String,
+    /// Periods from the cohort's period to the activity's (0 = the cohort's own period).
+    #[schema(minimum = 0)]
+    pub offset: u32,
+    /// Customers of the cohort active at this offset.
+    pub active: u64,
+    /// Of them, those whose last activity falls at this offset (unbounded retention).
+    #[serde(default)]
+    pub last_active: u64,
+    /// Customers of the cohort whose second activity falls at this offset (repeat purchase
+    /// rate).
+    #[serde(default)]
+    pub second_activity: u64,
+    /// The amounts of the cohort's activities at this offset (null: none given).
+    #[schema(minimum = 0)]
+    pub amount: Option<f64>,
+}
+
+/// Activity events (or their summary) and how to cut them into cohorts.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CohortsRequest {
-    pub events: Vec<ActivityRow>,
+    pub events: Option<Vec<ActivityRow>>,
+    /// Summary cells by cohort and offset instead of the events (`GET /sql/cohorts` computes
+    /// them): the same table as the events they summarise.
+    pub cohort_summary: Option<Vec<CohortCellRow>>,
     /// Default `month`.
     #[serde(default)]
     pub period: Period,
@@ -60,10 +88,64 @@ struct CohortParams {
 impl Compute for CohortsRequest {
     type Output = CohortTable;
     fn compute(self, state: &AppState) -> Result<CohortTable, ApiError> {
-        within_max_events(self.events.len(), "events", state.config.max_events)?;
+        let events = match (self.events, self.cohort_summary) {
+            (Some(_), Some(_)) => {
+                return Err(InvalidInput::new(
+                    "/cohort_summary",
+                    "give events or their summary, not both",
+                    "the body has events and cohort_summary: send one of them",
+                )
+                .into())
+            }
+            (None, Some(cells)) => {
+                within_max_events(cells.len(), "cohort_summary", state.config.max_events)?;
+                let cells = cells
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let amount = c
+                            .amount
+                            .map(|a| {
+                                NonNegative::new(a).map(NonNegative::get).ok_or_else(|| {
+                                    InvalidInput::new(
+                                        format!("/cohort_summary/{i}/amount"),
+                                        "must not be negative",
+                                        format!("cohort_summary[{i}].amount {a} is negative"),
+                                    )
+                                })
+                            })
+                            .transpose()?;
+                        Ok(CohortCell {
+                            cohort: parse_day(&format!("/cohort_summary/{i}/cohort"), &c.cohort)?,
+                            offset: c.offset,
+                            active: c.active,
+                            last_active: c.last_active,
+                            second_activity: c.second_activity,
+                            amount,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, InvalidInput>>()?;
+                return Ok(cohort_table_from_cells(
+                    &cells,
+                    "cohort_summary",
+                    self.period,
+                    self.retention,
+                    Confidence::new(self.confidence)?,
+                )?);
+            }
+            (Some(events), None) => events,
+            (None, None) => {
+                return Err(InvalidInput::new(
+                    "/events",
+                    "required unless cohort_summary is given",
+                    "give events (customer_id, date, amount) or their cohort_summary",
+                )
+                .into())
+            }
+        };
+        within_max_events(events.len(), "events", state.config.max_events)?;
         let mut ids = Interner::default();
-        let activities = self
-            .events
+        let activities = events
             .into_iter()
             .enumerate()
             .map(|(i, e)| {
@@ -126,11 +208,31 @@ pub async fn cohorts(
             Records::Json(bytes) => parse_json::<CohortsRequest>(&bytes)?,
             Records::Csv(bytes, q) => {
                 let params: CohortParams = query(q)?;
+                let summary = csv_header(&bytes).contains(&"offset");
                 CohortsRequest {
-                    events: text_ids(
-                        csv_rows(&bytes, "events", &["customer_id", "date", "amount"])?,
-                        |r: &mut ActivityRow| &mut r.customer_id,
-                    ),
+                    cohort_summary: summary
+                        .then(|| {
+                            csv_rows(
+                                &bytes,
+                                "cohort_summary",
+                                &[
+                                    "cohort",
+                                    "offset",
+                                    "active",
+                                    "last_active",
+                                    "second_activity",
+                                    "amount",
+                                ],
+                            )
+                        })
+                        .transpose()?,
+                    events: (!summary)
+                        .then(|| {
+                            csv_rows(&bytes, "events", &["customer_id", "date", "amount"]).map(
+                                |rows| text_ids(rows, |r: &mut ActivityRow| &mut r.customer_id),
+                            )
+                        })
+                        .transpose()?,
                     period: params.period,
                     retention: params.retention,
                     confidence: params.confidence,
@@ -164,6 +266,17 @@ pub fn cohorts_examples() -> Examples {
                 {"customer_id": "dev", "date": "2026-02-19", "amount": 20},
                 {"customer_id": "eve", "date": "2026-02-25", "amount": 35},
                 {"customer_id": "eve", "date": "2026-03-30", "amount": 35}
+            ]}),
+        ),
+        example(
+            "cohort_summary_from_sql",
+            "The same five customers as cohort_summary cells (what GET /sql/cohorts computes in a warehouse): the same table",
+            json!({"period": "month", "retention": "bounded", "cohort_summary": [
+                {"cohort": "2026-01-01", "offset": 0, "active": 3, "last_active": 1, "second_activity": 0, "amount": 115},
+                {"cohort": "2026-01-01", "offset": 1, "active": 1, "last_active": 0, "second_activity": 1, "amount": 25},
+                {"cohort": "2026-01-01", "offset": 2, "active": 2, "last_active": 2, "second_activity": 1, "amount": 75},
+                {"cohort": "2026-02-01", "offset": 0, "active": 2, "last_active": 1, "second_activity": 1, "amount": 135},
+                {"cohort": "2026-02-01", "offset": 1, "active": 1, "last_active": 1, "second_activity": 1, "amount": 35}
             ]}),
         ),
         example(

@@ -156,11 +156,7 @@ pub async fn competing(
             Records::Json(bytes) => parse_json::<CompetingRequest>(&bytes)?,
             Records::Csv(bytes, q) => {
                 let params: CompetingParams = query(q)?;
-                let header = std::str::from_utf8(&bytes)
-                    .ok()
-                    .and_then(|t| t.lines().next())
-                    .unwrap_or("");
-                let columns: Vec<&str> = header.split(',').map(str::trim).collect();
+                let columns = super::csv_header(&bytes);
                 let (observations, subscriptions) = if columns.contains(&"duration") {
                     let rows: Vec<CsvCauseRow> = csv_rows(
                         &bytes,

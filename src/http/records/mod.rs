@@ -210,6 +210,15 @@ pub fn csv_rows<T: DeserializeOwned>(
     Ok(rows)
 }
 
+/// The column names of a CSV body's header line (what tells a summary from raw rows).
+pub fn csv_header(bytes: &[u8]) -> Vec<&str> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|t| t.lines().next())
+        .map(|h| h.split(',').map(str::trim).collect())
+        .unwrap_or_default()
+}
+
 pub fn query<T: DeserializeOwned>(query: Option<String>) -> Result<T, ApiError> {
     serde_urlencoded::from_str(query.as_deref().unwrap_or("")).map_err(|e| ApiError::InvalidBody {
         pointer: String::new(),

@@ -5,10 +5,32 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{csv_rows, optional_day, query, text_ids, within_max_events, CustomerId, Records};
+use super::{
+    csv_header, csv_rows, optional_day, query, text_ids, within_max_events, CustomerId, Records,
+};
+
+/// The columns of a CSV period summary, as `GET /sql/series` names them.
+pub const PERIOD_SUMMARY_COLUMNS: &[&str] = &[
+    "period",
+    "first_seen_customers",
+    "events",
+    "new_customers",
+    "reactivated_customers",
+    "churned_customers",
+    "new_mrr",
+    "expansion_mrr",
+    "contraction_mrr",
+    "churned_mrr",
+    "reactivation_mrr",
+    "voluntary_churned_customers",
+    "voluntary_churned_mrr",
+    "delinquent_churned_customers",
+    "delinquent_churned_mrr",
+];
 use crate::analytics::periods::parse_day;
 use crate::analytics::series::{
-    series_report, ChurnReason, ConventionChoice, Interner, MrrEvent, SeriesOptions, SeriesResponse,
+    series_from_summary, series_report, ChurnReason, ConventionChoice, Interner, MrrEvent,
+    PeriodMovements, ReasonCounts, SeriesOptions, SeriesResponse,
 };
 use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
@@ -34,11 +56,60 @@ pub struct MrrEventRow {
     pub reason: Option<ChurnReason>,
 }
 
-/// Subscription events and the period to report by.
+/// One period of a series summary: the movements of the customers with events in it, what
+/// `GET /sql/series` computes where the events live. Counts and MRR compare each customer's
+/// MRR at the period's start and end, as the series defines them.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodSummaryRow {
+    /// The period's first day (`YYYY-MM-DD`; a Monday for weeks).
+    pub period: String,
+    /// Customers whose first event falls in the period.
+    #[serde(default)]
+    pub first_seen_customers: u64,
+    /// Events dated in the period.
+    #[serde(default)]
+    pub events: u64,
+    #[serde(default)]
+    pub new_customers: u64,
+    #[serde(default)]
+    pub reactivated_customers: u64,
+    #[serde(default)]
+    pub churned_customers: u64,
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub new_mrr: f64,
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub expansion_mrr: f64,
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub contraction_mrr: f64,
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub churned_mrr: f64,
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub reactivation_mrr: f64,
+    /// Churned customers whose cancelling event says `voluntary` (null: the events carry no
+    /// reasons), and their MRR.
+    pub voluntary_churned_customers: Option<u64>,
+    #[schema(minimum = 0)]
+    pub voluntary_churned_mrr: Option<f64>,
+    pub delinquent_churned_customers: Option<u64>,
+    #[schema(minimum = 0)]
+    pub delinquent_churned_mrr: Option<f64>,
+}
+
+/// Subscription events (or their summary) and the period to report by.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SeriesRequest {
-    pub events: Vec<MrrEventRow>,
+    pub events: Option<Vec<MrrEventRow>>,
+    /// Movements per period instead of the events (`GET /sql/series` computes them): the same
+    /// series as the events they summarise. Not with `as_of`, `reactivation_window_days` or
+    /// conventions, which read the events themselves.
+    pub period_summary: Option<Vec<PeriodSummaryRow>>,
     pub period: Period,
     /// First day to report (default: the first event's period).
     pub from: Option<String>,
@@ -74,9 +145,132 @@ struct SeriesParams {
     compare_conventions: Option<bool>,
 }
 
+impl SeriesRequest {
+    /// The series of a summary.
+    fn from_summary(
+        rows: Vec<PeriodSummaryRow>,
+        period: Period,
+        (from, to): (Option<String>, Option<String>),
+        confidence: Option<f64>,
+        max_events: usize,
+    ) -> Result<SeriesResponse, ApiError> {
+        within_max_events(rows.len(), "period_summary", max_events)?;
+        let movements = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let money = |field: &str, v: f64| {
+                    NonNegative::new(v).map(NonNegative::get).ok_or_else(|| {
+                        InvalidInput::new(
+                            format!("/period_summary/{i}/{field}"),
+                            "must not be negative",
+                            format!("period_summary[{i}].{field} {v} is negative"),
+                        )
+                    })
+                };
+                let given = [
+                    r.voluntary_churned_customers.is_some(),
+                    r.voluntary_churned_mrr.is_some(),
+                    r.delinquent_churned_customers.is_some(),
+                    r.delinquent_churned_mrr.is_some(),
+                ];
+                let reasons = if given.iter().all(|g| *g) {
+                    Some(ReasonCounts {
+                        voluntary_customers: r.voluntary_churned_customers.unwrap_or(0),
+                        voluntary_mrr: money(
+                            "voluntary_churned_mrr",
+                            r.voluntary_churned_mrr.unwrap_or(0.0),
+                        )?,
+                        delinquent_customers: r.delinquent_churned_customers.unwrap_or(0),
+                        delinquent_mrr: money(
+                            "delinquent_churned_mrr",
+                            r.delinquent_churned_mrr.unwrap_or(0.0),
+                        )?,
+                    })
+                } else if given.iter().any(|g| *g) {
+                    return Err(InvalidInput::new(
+                        format!("/period_summary/{i}/voluntary_churned_customers"),
+                        "all four churn-cause fields or none",
+                        format!("period_summary[{i}] gives some of voluntary_churned_customers, voluntary_churned_mrr, delinquent_churned_customers, delinquent_churned_mrr: give all four (events with reasons) or none"),
+                    ));
+                } else {
+                    None
+                };
+                Ok(PeriodMovements {
+                    period: parse_day(&format!("/period_summary/{i}/period"), &r.period)?,
+                    first_seen_customers: r.first_seen_customers,
+                    events: r.events,
+                    new_customers: r.new_customers,
+                    reactivated_customers: r.reactivated_customers,
+                    churned_customers: r.churned_customers,
+                    new_mrr: money("new_mrr", r.new_mrr)?,
+                    expansion_mrr: money("expansion_mrr", r.expansion_mrr)?,
+                    contraction_mrr: money("contraction_mrr", r.contraction_mrr)?,
+                    churned_mrr: money("churned_mrr", r.churned_mrr)?,
+                    reactivation_mrr: money("reactivation_mrr", r.reactivation_mrr)?,
+                    reasons,
+                })
+            })
+            .collect::<Result<Vec<_>, InvalidInput>>()?;
+        Ok(series_from_summary(
+            &movements,
+            "period_summary",
+            period,
+            optional_day("/from", from.as_deref())?,
+            optional_day("/to", to.as_deref())?,
+            Confidence::new(confidence)?,
+        )?)
+    }
+}
+
 impl Compute for SeriesRequest {
     type Output = SeriesResponse;
     fn compute(self, state: &AppState) -> Result<SeriesResponse, ApiError> {
+        let events = match (self.events, self.period_summary) {
+            (Some(_), Some(_)) => {
+                return Err(InvalidInput::new(
+                    "/period_summary",
+                    "give events or their summary, not both",
+                    "the body has events and period_summary: send one of them",
+                )
+                .into())
+            }
+            (None, Some(rows)) => {
+                let needs_events = [
+                    ("as_of", self.as_of.is_some()),
+                    (
+                        "reactivation_window_days",
+                        self.reactivation_window_days.is_some(),
+                    ),
+                    ("convention", self.convention.is_some()),
+                    ("compare_conventions", self.compare_conventions.is_some()),
+                ];
+                if let Some((field, _)) = needs_events.iter().find(|(_, given)| *given) {
+                    return Err(InvalidInput::new(
+                        format!("/{field}"),
+                        "only with events",
+                        format!("{field} reads the events themselves (scheduled changes, returns within a window, each day's customers); a period_summary cannot answer it: send the events, or leave {field} out"),
+                    )
+                    .into());
+                }
+                return Self::from_summary(
+                    rows,
+                    self.period,
+                    (self.from, self.to),
+                    self.confidence,
+                    state.config.max_events,
+                );
+            }
+            (Some(events), None) => events,
+            (None, None) => {
+                return Err(InvalidInput::new(
+                    "/events",
+                    "required unless period_summary is given",
+                    "give events (customer_id, date, mrr) or their period_summary",
+                )
+                .into())
+            }
+        };
         let options = SeriesOptions {
             reactivation_window_days: match self.reactivation_window_days {
                 None => None,
@@ -114,9 +308,8 @@ impl Compute for SeriesRequest {
             },
         };
         let mut ids = Interner::default();
-        within_max_events(self.events.len(), "events", state.config.max_events)?;
-        let events = self
-            .events
+        within_max_events(events.len(), "events", state.config.max_events)?;
+        let events = events
             .into_iter()
             .enumerate()
             .map(|(i, e)| {
@@ -197,11 +390,19 @@ pub async fn series(
             Records::Json(bytes) => parse_json::<SeriesRequest>(&bytes)?,
             Records::Csv(bytes, q) => {
                 let params: SeriesParams = query(q)?;
+                let summary = csv_header(&bytes).contains(&"period");
                 SeriesRequest {
-                    events: text_ids(
-                        csv_rows(&bytes, "events", &["customer_id", "date", "mrr", "reason"])?,
-                        |r: &mut MrrEventRow| &mut r.customer_id,
-                    ),
+                    period_summary: summary
+                        .then(|| csv_rows(&bytes, "period_summary", PERIOD_SUMMARY_COLUMNS))
+                        .transpose()?,
+                    events: (!summary)
+                        .then(|| {
+                            csv_rows(&bytes, "events", &["customer_id", "date", "mrr", "reason"])
+                                .map(|rows| {
+                                    text_ids(rows, |r: &mut MrrEventRow| &mut r.customer_id)
+                                })
+                        })
+                        .transpose()?,
                     period: params.period,
                     from: params.from,
                     to: params.to,
@@ -238,6 +439,15 @@ pub fn series_examples() -> Examples {
                 {"customer_id": "beta", "date": "2026-03-05", "mrr": 40},
                 {"customer_id": "cogs", "date": "2026-03-01", "mrr": 20},
                 {"customer_id": "dyna", "date": "2026-03-20", "mrr": 80}
+            ]}),
+        ),
+        example(
+            "period_summary_from_sql",
+            "The same four customers as period_summary rows (what GET /sql/series computes in a warehouse): the same series",
+            json!({"period": "month", "period_summary": [
+                {"period": "2026-01-01", "first_seen_customers": 2, "events": 2, "new_customers": 2, "new_mrr": 150},
+                {"period": "2026-02-01", "first_seen_customers": 1, "events": 3, "new_customers": 1, "churned_customers": 1, "new_mrr": 30, "expansion_mrr": 50, "churned_mrr": 50},
+                {"period": "2026-03-01", "first_seen_customers": 1, "events": 3, "new_customers": 1, "reactivated_customers": 1, "new_mrr": 80, "contraction_mrr": 10, "reactivation_mrr": 40}
             ]}),
         ),
         example(

@@ -264,11 +264,7 @@ pub async fn survival(
             Records::Json(bytes) => parse_json::<SurvivalRequest>(&bytes)?,
             Records::Csv(bytes, q) => {
                 let params: SurvivalParams = query(q)?;
-                let header = std::str::from_utf8(&bytes)
-                    .ok()
-                    .and_then(|t| t.lines().next())
-                    .unwrap_or("");
-                let columns: Vec<&str> = header.split(',').map(str::trim).collect();
+                let columns = super::csv_header(&bytes);
                 let (mut observations, mut subscriptions, mut event_table) = (None, None, None);
                 if columns.contains(&"time") {
                     event_table = Some(csv_rows(

@@ -117,17 +117,7 @@ pub fn cohort_table(
         events[a.customer] += 1;
     }
     let p0 = first.iter().copied().min().unwrap_or(last);
-    let cohorts_n = (last - p0 + 1) as usize;
-    if cohorts_n as i64 > super::series::MAX_PERIODS {
-        return Err(InvalidInput::new(
-            "/period",
-            "too many periods",
-            format!(
-                "the data spans {cohorts_n} periods; the most is {}: choose a longer period",
-                super::series::MAX_PERIODS
-            ),
-        ));
-    }
+    let cohorts_n = within_max_periods(p0, last)?;
     let width = |c: usize| cohorts_n - c; // offsets of cohort c
     let mut counts: Vec<Vec<u64>> = (0..cohorts_n).map(|c| vec![0; width(c)]).collect();
     let mut revenue: Vec<Vec<f64>> = (0..cohorts_n).map(|c| vec![0.0; width(c)]).collect();
@@ -167,15 +157,30 @@ pub fn cohort_table(
         Seen::Pairs(active)
     };
     count_retained(retention, seen, &first, &last_offset, p0, &mut counts);
-    let (table, average_curve, average_curve_intervals) = rows(
+    let buyers = first.iter().filter(|&&f| f != i64::MAX).count() as u64;
+    let repeaters = events.iter().filter(|&&n| n >= 2).count() as u64;
+    finish(
         period,
         p0,
         (&sizes, &counts, &revenue),
         with_amounts,
+        (buyers, repeaters),
         confidence,
-    );
-    let buyers = first.iter().filter(|&&f| f != i64::MAX).count() as u64;
-    let repeaters = events.iter().filter(|&&n| n >= 2).count() as u64;
+    )
+}
+
+/// The table from its counts: rows, average curve, and the repeat purchase rate of
+/// `repeaters` (customers with two or more activities) among `buyers`.
+fn finish(
+    period: Period,
+    p0: i64,
+    cells: (&[u64], &[Vec<u64>], &[Vec<f64>]),
+    with_amounts: bool,
+    (buyers, repeaters): (u64, u64),
+    confidence: Confidence,
+) -> Result<CohortTable, InvalidInput> {
+    let (table, average_curve, average_curve_intervals) =
+        rows(period, p0, cells, with_amounts, confidence);
     let repeat = repeat_purchase_rate(
         Share::new("repeat_customers", repeaters, "customers", buyers)?,
         confidence,
@@ -189,6 +194,201 @@ pub fn cohort_table(
         repeat_purchase_rate: repeat,
         customers: buyers,
     })
+}
+
+/// One cell of a cohort summary: what one GROUP BY (cohort, offset) over an activity table
+/// gives, additive over any split of the customers (shards add up cell by cell).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CohortCell {
+    /// The first day of the cohort's period (a Monday for weeks).
+    pub cohort: NaiveDate,
+    /// Periods from the cohort's period to the activity's.
+    pub offset: u32,
+    /// Customers of the cohort active at this offset.
+    pub active: u64,
+    /// Of them, those whose last activity falls at this offset.
+    pub last_active: u64,
+    /// Customers of the cohort whose second activity falls at this offset.
+    pub second_activity: u64,
+    /// The amounts of the cohort's activities at this offset.
+    pub amount: Option<f64>,
+}
+
+/// The cohort table from a summary (`collection` names it in refusals), the same table as the
+/// activities it summarises give to [`cohort_table`].
+///
+/// # Formula
+///
+/// ```text
+/// size_c                   = active_{c,0}
+/// count_{c,k}  (bounded)   = active_{c,k}
+/// count_{c,k}  (unbounded) = Σ_{j ≥ k} last_active_{c,j}   (customers whose last activity is at k or later)
+/// repeat customers         = Σ second_activity              (customers with a second activity)
+/// revenue_{c,k}            = amount_{c,k}
+/// ```
+///
+/// Cells of the same cohort and offset add up. A cohort's cells must agree with one another:
+/// its customers active at offset 0 are its size, no offset has more active customers, and
+/// each customer's last activity falls at exactly one offset (Σ last_active = size).
+pub fn cohort_table_from_cells(
+    cells: &[CohortCell],
+    collection: &str,
+    period: Period,
+    retention: Retention,
+    confidence: Confidence,
+) -> Result<CohortTable, InvalidInput> {
+    if cells.is_empty() {
+        return Err(InvalidInput::new(
+            format!("/{collection}"),
+            "must not be empty",
+            format!("{collection} is empty: a cohort table needs at least one cell"),
+        ));
+    }
+    let mut index = Vec::with_capacity(cells.len());
+    for (i, cell) in cells.iter().enumerate() {
+        let c = super::periods::period_starting(
+            &format!("/{collection}/{i}/cohort"),
+            cell.cohort,
+            period,
+        )?;
+        let bad = |field: &str, why: String| {
+            Err(InvalidInput::new(
+                format!("/{collection}/{i}/{field}"),
+                "consistent counts",
+                format!("{collection}[{i}]: {why}"),
+            ))
+        };
+        if cell.last_active > cell.active {
+            return bad("last_active", format!("last_active {} is more than active {}: a customer whose last activity falls at an offset is active at it", cell.last_active, cell.active));
+        }
+        if cell.second_activity > cell.active {
+            return bad("second_activity", format!("second_activity {} is more than active {}: a customer whose second activity falls at an offset is active at it", cell.second_activity, cell.active));
+        }
+        if i64::from(cell.offset) >= super::series::MAX_PERIODS {
+            return bad(
+                "offset",
+                format!(
+                    "offset {} is beyond the {} periods a table holds",
+                    cell.offset,
+                    super::series::MAX_PERIODS
+                ),
+            );
+        }
+        index.push(c);
+    }
+    let p0 = index.iter().copied().min().unwrap_or(0);
+    let last = cells
+        .iter()
+        .zip(&index)
+        .map(|(cell, &c)| c + i64::from(cell.offset))
+        .max()
+        .unwrap_or(p0);
+    let cohorts_n = within_max_periods(p0, last)?;
+    let width = |c: usize| cohorts_n - c;
+    let mut active: Vec<Vec<u64>> = (0..cohorts_n).map(|c| vec![0; width(c)]).collect();
+    let mut last_active: Vec<Vec<u64>> = (0..cohorts_n).map(|c| vec![0; width(c)]).collect();
+    let mut revenue: Vec<Vec<f64>> = (0..cohorts_n).map(|c| vec![0.0; width(c)]).collect();
+    let mut second = vec![0u64; cohorts_n];
+    // The first row of each cohort, to name in a refusal.
+    let mut first_row = vec![usize::MAX; cohorts_n];
+    for (i, (cell, &c)) in cells.iter().zip(&index).enumerate() {
+        let c = (c - p0) as usize;
+        let k = cell.offset as usize;
+        first_row[c] = first_row[c].min(i);
+        active[c][k] = active[c][k].saturating_add(cell.active);
+        last_active[c][k] = last_active[c][k].saturating_add(cell.last_active);
+        second[c] = second[c].saturating_add(cell.second_activity);
+        if let Some(amount) = cell.amount {
+            revenue[c][k] += amount;
+        }
+    }
+    let sizes: Vec<u64> = active.iter().map(|row| row[0]).collect();
+    for c in 0..cohorts_n {
+        let i = first_row[c];
+        if i == usize::MAX {
+            continue;
+        }
+        let label = period.start(p0 + c as i64);
+        let refuse = |field: &str, why: String| {
+            Err(InvalidInput::new(
+                format!("/{collection}/{i}/{field}"),
+                "consistent counts",
+                format!("cohort {label}: {why}"),
+            ))
+        };
+        let size = sizes[c];
+        if size == 0 {
+            return refuse("active", "no customer is active at offset 0: a cohort's customers are those active in its first period, so its size is its offset-0 active count".to_owned());
+        }
+        if let Some(k) = active[c].iter().position(|&n| n > size) {
+            return refuse(
+                "active",
+                format!(
+                    "{} customers active at offset {k}, more than the cohort's {size}",
+                    active[c][k]
+                ),
+            );
+        }
+        let lasts: u64 = last_active[c].iter().sum();
+        if lasts != size {
+            return refuse("last_active", format!("last_active sums to {lasts} over the cohort's offsets, not its size {size}: each customer's last activity falls at exactly one offset"));
+        }
+        if second[c] > size {
+            return refuse(
+                "second_activity",
+                format!(
+                    "second_activity sums to {}, more than the cohort's {size} customers",
+                    second[c]
+                ),
+            );
+        }
+    }
+    let counts: Vec<Vec<u64>> = match retention {
+        Retention::Bounded => active,
+        Retention::Unbounded => last_active
+            .iter()
+            .map(|row| {
+                let mut later = 0u64;
+                let mut suffix: Vec<u64> = row
+                    .iter()
+                    .rev()
+                    .map(|&n| {
+                        later += n;
+                        later
+                    })
+                    .collect();
+                suffix.reverse();
+                suffix
+            })
+            .collect(),
+    };
+    let buyers = sizes.iter().sum();
+    let repeaters = second.iter().sum();
+    let with_amounts = cells.iter().any(|c| c.amount.is_some());
+    finish(
+        period,
+        p0,
+        (&sizes, &counts, &revenue),
+        with_amounts,
+        (buyers, repeaters),
+        confidence,
+    )
+}
+
+/// The number of periods from `p0` to `last`, refused beyond [`super::series::MAX_PERIODS`].
+fn within_max_periods(p0: i64, last: i64) -> Result<usize, InvalidInput> {
+    let n = last - p0 + 1;
+    if n > super::series::MAX_PERIODS {
+        return Err(InvalidInput::new(
+            "/period",
+            "too many periods",
+            format!(
+                "the data spans {n} periods; the most is {}: choose a longer period",
+                super::series::MAX_PERIODS
+            ),
+        ));
+    }
+    Ok(n as usize)
 }
 
 /// Which offsets each customer was active at: a bit mask per customer (tables of up to 64

@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::kpi::InvalidInput;
+use crate::units::Period;
 
 /// Parses `YYYY-MM-DD` quickly (the hot path of a million rows), naming the field on failure.
 pub fn parse_day(pointer: &str, text: &str) -> Result<NaiveDate, InvalidInput> {
@@ -53,6 +54,30 @@ pub fn no_such_day(pointer: &str, text: &str, year: i32, month: u32) -> InvalidI
         "must be a date that exists",
         format!("{pointer}: {text:?} has the form YYYY-MM-DD but no such day exists: {why}"),
     )
+}
+
+/// The index of the period that `day` starts, refusing a day inside a period: a summary's
+/// rows are keyed by the period's first day (a Monday for weeks). `field` names the row's
+/// field (`/cohort_summary/3/cohort`).
+pub fn period_starting(field: &str, day: NaiveDate, period: Period) -> Result<i64, InvalidInput> {
+    let index = period.index(day);
+    if period.start(index) == day {
+        return Ok(index);
+    }
+    Err(InvalidInput::new(
+        field,
+        format!("the first day of a {}", period.name()),
+        format!(
+            "{field}: {day} is not the first day of a {} (that is {}){}",
+            period.name(),
+            period.start(index),
+            if period == Period::Week {
+                "; weeks start on Monday (ISO 8601)"
+            } else {
+                ""
+            }
+        ),
+    ))
 }
 
 #[cfg(test)]

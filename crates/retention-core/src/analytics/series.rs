@@ -235,16 +235,7 @@ pub fn mrr_series(
         .unwrap_or(NaiveDate::MIN);
     let p0 = period.index(from.unwrap_or(first));
     let p1 = period.index(to.or(options.as_of).unwrap_or(last));
-    if p1 < p0 {
-        return Err(InvalidInput::new(
-            "/to",
-            "must not be before from",
-            "to is before from: the range holds no period",
-        ));
-    }
-    if p1 - p0 + 1 > MAX_PERIODS {
-        return Err(InvalidInput::new("/period", format!("at most {MAX_PERIODS} periods"), format!("the range spans {} periods; the most is {MAX_PERIODS}: choose a longer period or a shorter range", p1 - p0 + 1)));
-    }
+    check_range(p0, p1)?;
     let periods = (p1 - p0 + 1) as usize;
     let starts: Vec<NaiveDate> = (p0..=p1 + 1).map(|i| period.start(i)).collect();
     // Stable: events of one customer and day keep their input order.
@@ -313,6 +304,21 @@ pub fn mrr_series(
             f
         })
         .collect())
+}
+
+/// Refuses a range from period `p0` to `p1` that is empty or longer than [`MAX_PERIODS`].
+fn check_range(p0: i64, p1: i64) -> Result<(), InvalidInput> {
+    if p1 < p0 {
+        return Err(InvalidInput::new(
+            "/to",
+            "must not be before from",
+            "to is before from: the range holds no period",
+        ));
+    }
+    if p1 - p0 + 1 > MAX_PERIODS {
+        return Err(InvalidInput::new("/period", format!("at most {MAX_PERIODS} periods"), format!("the range spans {} periods; the most is {MAX_PERIODS}: choose a longer period or a shorter range", p1 - p0 + 1)));
+    }
+    Ok(())
 }
 
 /// Each day's customers active at its start and the stops on it, over the series' range.
@@ -655,6 +661,181 @@ fn figures(
     f
 }
 
+/// One period of a series summary: the movements of the customers with events in it, what
+/// one GROUP BY period over an MRR event table gives; additive over any split of the customers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PeriodMovements {
+    /// The period's first day (a Monday for weeks).
+    pub period: NaiveDate,
+    /// Customers whose first event falls in the period.
+    pub first_seen_customers: u64,
+    /// Events dated in the period.
+    pub events: u64,
+    pub new_customers: u64,
+    pub reactivated_customers: u64,
+    pub churned_customers: u64,
+    pub new_mrr: f64,
+    pub expansion_mrr: f64,
+    pub contraction_mrr: f64,
+    pub churned_mrr: f64,
+    pub reactivation_mrr: f64,
+    /// Churns by cause, when the events carry reasons.
+    pub reasons: Option<ReasonCounts>,
+}
+
+/// A period's churned customers and MRR by cause.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReasonCounts {
+    pub voluntary_customers: u64,
+    pub voluntary_mrr: f64,
+    pub delinquent_customers: u64,
+    pub delinquent_mrr: f64,
+}
+
+/// The series from a summary (`collection` names it in refusals): the same answer as the
+/// events it summarises give to [`series_report`] (without `as_of`, a reactivation window or
+/// conventions, which need the events).
+///
+/// # Formula
+///
+/// Customers and MRR at a period's start are those of the end of the period before; before
+/// the first summarised period there is none of either:
+///
+/// ```text
+/// S_k        = S_{k−1} + new_{k−1} + reactivated_{k−1} − churned_{k−1}        (S_first = 0)
+/// start MRR_k = end MRR_{k−1}
+/// retained_k = S_k − churned_k ;  E_k = S_k + new_k + reactivated_k − churned_k
+/// end MRR_k  = start MRR_k + new + reactivation + expansion − contraction − churned MRR
+/// ```
+///
+/// then every rate as [`series_report`] gives it. Periods without a row had no movement.
+pub fn series_from_summary(
+    rows: &[PeriodMovements],
+    collection: &str,
+    period: Period,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    confidence: Confidence,
+) -> Result<SeriesResponse, InvalidInput> {
+    if rows.is_empty() {
+        return Err(InvalidInput::new(
+            format!("/{collection}"),
+            "must not be empty",
+            format!("{collection} is empty: a series needs at least one period"),
+        ));
+    }
+    let mut index = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let k = super::periods::period_starting(
+            &format!("/{collection}/{i}/period"),
+            row.period,
+            period,
+        )?;
+        index.push(k);
+    }
+    let first = index.iter().copied().min().unwrap_or(0);
+    let last = index.iter().copied().max().unwrap_or(0);
+    let p0 = from.map_or(first, |d| period.index(d));
+    let p1 = to.map_or(last, |d| period.index(d));
+    check_range(p0, p1)?;
+    // Rows sorted by period (stable: rows of one period add up in body order).
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| index[i]);
+    let with_reasons = rows.iter().any(|r| r.reasons.is_some());
+    let periods = (p1 - p0 + 1) as usize;
+    let mut tallies = vec![Tally::default(); periods];
+    let (mut customers, mut mrr) = (0u64, 0.0f64);
+    let mut o = 0;
+    // Applies one period's rows to the running state, filling its tally when it is reported.
+    for k in first.min(p0)..=p1 {
+        let mut t = Tally {
+            start: customers,
+            start_mrr: mrr,
+            ..Tally::default()
+        };
+        let mut first_row = None;
+        while o < order.len() && index[order[o]] == k {
+            let (i, r) = (order[o], &rows[order[o]]);
+            first_row.get_or_insert(i);
+            t.new += r.new_customers;
+            t.reactivated += r.reactivated_customers;
+            t.churned += r.churned_customers;
+            t.new_mrr += r.new_mrr;
+            t.expansion += r.expansion_mrr;
+            t.contraction += r.contraction_mrr;
+            t.churned_mrr += r.churned_mrr;
+            t.reactivation_mrr += r.reactivation_mrr;
+            if let Some(c) = r.reasons {
+                t.voluntary += c.voluntary_customers;
+                t.voluntary_mrr += c.voluntary_mrr;
+                t.delinquent += c.delinquent_customers;
+                t.delinquent_mrr += c.delinquent_mrr;
+            }
+            o += 1;
+        }
+        if let Some(i) = first_row {
+            let refuse = |field: &str, why: String| {
+                Err(InvalidInput::new(
+                    format!("/{collection}/{i}/{field}"),
+                    "consistent movements",
+                    format!("period {}: {why}", period.start(k)),
+                ))
+            };
+            if t.churned > t.start {
+                return refuse("churned_customers", format!("{} customers churned, more than the {} paying at its start (the sum of the earlier periods' new and reactivated less churned)", t.churned, t.start));
+            }
+            if t.voluntary + t.delinquent > t.churned {
+                return refuse(
+                    "voluntary_churned_customers",
+                    format!(
+                        "{} voluntary and {} delinquent churns, more than the {} churned",
+                        t.voluntary, t.delinquent, t.churned
+                    ),
+                );
+            }
+        }
+        t.retained = t.start - t.churned;
+        t.end = t.start + t.new + t.reactivated - t.churned;
+        t.end_mrr = t.start_mrr + t.new_mrr + t.reactivation_mrr + t.expansion
+            - t.contraction
+            - t.churned_mrr;
+        customers = t.end;
+        mrr = t.end_mrr;
+        if k >= p0 {
+            tallies[(k - p0) as usize] = t;
+        }
+    }
+    let mut definitions = Vec::new();
+    if with_reasons {
+        definitions.push(REASONS_DEFINITION.to_owned());
+    }
+    Ok(SeriesResponse {
+        period,
+        customers: rows.iter().map(|r| r.first_seen_customers).sum::<u64>() as usize,
+        events: rows.iter().map(|r| r.events).sum::<u64>() as usize,
+        periods: tallies
+            .iter()
+            .enumerate()
+            .map(|(k, t)| figures(period, p0 + k as i64, t, confidence, with_reasons))
+            .collect(),
+        intervals: IntervalMethod::wilson(confidence),
+        pending: None,
+        definitions: [base_definitions(), definitions].concat(),
+    })
+}
+
+const REASONS_DEFINITION: &str = "Churn causes: a churned customer's cause is the reason on the event that took its MRR to 0 (voluntary: cancelled; delinquent: a failed payment); a churn without a reason is in neither count.";
+
+/// How the counts of every series are defined.
+fn base_definitions() -> Vec<String> {
+    vec![
+        "A customer's MRR at a moment is its latest event on or before it; 0 means not a customer. A period's start is before its first day, its end after its last day.".to_owned(),
+        "start S = active at the start; retained = active at start and end; new = active at the end, never a customer before; reactivated = active at the end, not at the start, a customer before; N for CRR = new + reactivated.".to_owned(),
+        "MRR movements compare each customer's MRR at the period's start and end: expansion and contraction for retained customers, new, reactivation and churned MRR for the others; end MRR = start + new + reactivation + expansion - contraction - churned.".to_owned(),
+        "The customer rates carry Wilson score intervals: the customers of a period are read as a sample of those the business could have had. The MRR figures sum every customer in the data, a census, and carry no interval.".to_owned(),
+    ]
+}
+
 /// Interns customer ids to dense indices. foldhash: several times faster than SipHash on
 /// a million short ids, and seeded per process, so ids chosen to collide cannot be precomputed.
 /// Ids given as numbers live apart from text ids: `1` and `"1"` are two customers.
@@ -731,7 +912,7 @@ pub fn series_report(
         definitions.push(format!("Reactivation window {days} days: a customer paying again within {days} days of going to 0 is counted as kept (the MRR change as expansion or contraction), not as churned and reactivated."));
     }
     if events.iter().any(|e| e.reason.is_some()) {
-        definitions.push("Churn causes: a churned customer's cause is the reason on the event that took its MRR to 0 (voluntary: cancelled; delinquent: a failed payment); a churn without a reason is in neither count.".to_owned());
+        definitions.push(REASONS_DEFINITION.to_owned());
     }
     if options.conventions.is_some() {
         definitions.push("churn_by_convention: per period S = customers at its start, L = customers with a churn (MRR to 0) in it, N = customers who started paying in it, J = those of N who churned in it, R = customers at its start who churned and pay again at its end, D = 0 (MRR events carry no delinquency age); the B2C formula sums the period's days (docs/formulas.md § 16).".to_owned());
@@ -747,12 +928,7 @@ pub fn series_report(
         periods,
         intervals: IntervalMethod::wilson(confidence),
         pending,
-        definitions: [vec![
-            "A customer's MRR at a moment is its latest event on or before it; 0 means not a customer. A period's start is before its first day, its end after its last day.".to_owned(),
-            "start S = active at the start; retained = active at start and end; new = active at the end, never a customer before; reactivated = active at the end, not at the start, a customer before; N for CRR = new + reactivated.".to_owned(),
-            "MRR movements compare each customer's MRR at the period's start and end: expansion and contraction for retained customers, new, reactivation and churned MRR for the others; end MRR = start + new + reactivation + expansion - contraction - churned.".to_owned(),
-            "The customer rates carry Wilson score intervals: the customers of a period are read as a sample of those the business could have had. The MRR figures sum every customer in the data, a census, and carry no interval.".to_owned(),
-        ], definitions].concat(),
+        definitions: [base_definitions(), definitions].concat(),
     })
 }
 
