@@ -285,6 +285,7 @@ def cases(rng):
                 endpoint="/cohorts",
                 raw={"events": cohort_body, "period": period, "retention": retention},
                 extra={"retention": retention},
+                parquet_select="SELECT customer_id, date, amount FROM events_cohorts",
             ))
     ordered = sorted(events, key=lambda e: e[4])
     series_body = [
@@ -300,6 +301,7 @@ def cases(rng):
             endpoint="/series",
             raw={"events": series_body, "period": period},
             extra={},
+            parquet_select="SELECT customer_id, date, mrr, reason FROM events_series ORDER BY seq",
         ))
     out.append(dict(
         label="series period=month from/to inside the data",
@@ -320,6 +322,7 @@ def cases(rng):
             raw={"subscriptions": [{"start": s.isoformat(), "end": e and e.isoformat(), "group": g} for s, e, g in subs_plain],
                  "as_of": as_of.isoformat(), "unit": unit},
             extra={},
+            parquet_select='SELECT start, "end", plan AS "group" FROM subscriptions',
         ))
     out.append(dict(
         label="survival late entry (observed_from), no groups",
@@ -404,6 +407,7 @@ def main():
     ap.add_argument("--pg")
     ap.add_argument("--spark", action="store_true")
     ap.add_argument("--write-fixture")
+    ap.add_argument("--parquet-dir", help="also post the raw rows as Parquet files DuckDB writes here")
     args = ap.parse_args()
 
     rng = random.Random(20261206)
@@ -481,7 +485,20 @@ def main():
                 fixture.append({"label": case["label"], "reduction": case["reduction"],
                                 "params": params, "sql": query["sql"], "endpoint": case["endpoint"],
                                 "raw": raw, "summary": summary, "tolerance": tol})
-        # CSV summary = JSON summary, once per reduction that takes CSV.
+        # The raw rows as DuckDB writes them to Parquet: the same answer as the JSON body.
+        if case.get("parquet_select") and args.parquet_dir:
+            path = f"{args.parquet_dir}/{case['reduction']}.parquet"
+            duck.con.execute(f"COPY ({case['parquet_select']}) TO '{path}' (FORMAT parquet)")
+            settings = {k: v for k, v in case["raw"].items() if not isinstance(v, list)}
+            query = urllib.parse.urlencode(settings)
+            status, answer = http(args.base, "POST", f"{case['endpoint']}?{query}",
+                                  open(path, "rb").read(), "application/vnd.apache.parquet")
+            checks += 1
+            if status == 200 and answer == raw_answer:
+                print(f"ok   {case['label']} [DuckDB's Parquet file]: same bytes as the JSON body")
+            else:
+                failures += 1
+                print(f"FAIL {case['label']} [DuckDB's Parquet file]: {status} {answer[:300]!r}")
     if args.write_fixture:
         with open(args.write_fixture, "w") as f:
             json.dump({"generated_by": "scripts/sql_check.py --write-fixture (DuckDB's results)",

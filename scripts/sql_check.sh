@@ -2,7 +2,8 @@
 # The reduction SQL of GET /sql/{reduction} run for real: DuckDB, a private PostgreSQL server
 # (Debian's postgresql, started here on a free loopback port and stopped on exit), Spark SQL in
 # local mode (pyspark with Debian's JRE), and the BigQuery and Snowflake dialects parsed by
-# sqlglot and run in DuckDB. Each summary is posted and must answer as the raw rows do
+# sqlglot and run in DuckDB. Each summary is posted and must answer as the raw rows do, and the
+# raw rows written to Parquet by DuckDB must answer as their JSON body
 # (scripts/sql_check.py). Installs what a fresh machine lacks: the PostgreSQL server and a
 # JRE from Debian, duckdb, sqlglot, psycopg and pyspark from PyPI (pinned).
 #
@@ -42,7 +43,7 @@ for _ in $(seq 1 200); do
 done
 pg_uri=$(bash scripts/pg_server.sh start "$work/pg" 2>"$work/pg.log") || { cat "$work/pg.log"; exit 1; }
 echo "PostgreSQL $(psql --version | awk '{print $3}') at ${pg_uri%%/sqlcheck}"
-args=(--base "http://127.0.0.1:$port" --pg "$pg_uri")
+args=(--base "http://127.0.0.1:$port" --pg "$pg_uri" --parquet-dir "$work")
 if [ "$spark" = 1 ]; then
   args+=(--spark)
   export JAVA_HOME="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}"

@@ -31,7 +31,7 @@ where
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         match read_body(request, state, false).await? {
             (BodyKind::Json, bytes) => parse_json(&bytes).map(ValidJson),
-            (BodyKind::Csv, _) => Err(ApiError::UnsupportedMediaType(
+            (_, _) => Err(ApiError::UnsupportedMediaType(
                 "this endpoint takes application/json only".to_owned(),
             )),
         }
@@ -43,6 +43,8 @@ where
 pub enum BodyKind {
     Json,
     Csv,
+    /// `application/vnd.apache.arrow.stream` or `application/vnd.apache.parquet`.
+    Columnar(super::columnar::ColumnarKind),
 }
 
 /// A body declared as JSON or (where `accept_csv`) as `text/csv`, read within the body limit.
@@ -56,13 +58,16 @@ pub async fn read_body(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let wanted = if accept_csv {
-        "application/json or text/csv"
+        "application/json, text/csv, application/vnd.apache.arrow.stream or application/vnd.apache.parquet"
     } else {
         "application/json"
     };
     let kind = match declared {
         Some(ct) if is_json(ct) => BodyKind::Json,
         Some(ct) if accept_csv && is_csv(ct) => BodyKind::Csv,
+        Some(ct) if accept_csv && columnar(ct).is_some() => {
+            BodyKind::Columnar(columnar(ct).expect("checked"))
+        }
         Some(ct) => {
             return Err(ApiError::UnsupportedMediaType(format!(
                 "the body is declared as `{ct}`: send it as {wanted}"
@@ -88,23 +93,32 @@ pub async fn read_body(
     Ok((kind, bytes))
 }
 
-fn is_csv(content_type: &str) -> bool {
+/// The column format a content type declares, if any.
+fn columnar(content_type: &str) -> Option<super::columnar::ColumnarKind> {
+    match essence(content_type).as_str() {
+        "application/vnd.apache.arrow.stream" => Some(super::columnar::ColumnarKind::ArrowStream),
+        "application/vnd.apache.parquet" => Some(super::columnar::ColumnarKind::Parquet),
+        _ => None,
+    }
+}
+
+/// A content type's essence (type/subtype), lower case, without parameters.
+fn essence(content_type: &str) -> String {
     content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .eq_ignore_ascii_case("text/csv")
+        .to_ascii_lowercase()
+}
+
+fn is_csv(content_type: &str) -> bool {
+    essence(content_type) == "text/csv"
 }
 
 /// `application/json` or any `+json` type, parameters allowed.
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = essence(content_type);
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }

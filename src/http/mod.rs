@@ -5,6 +5,7 @@ pub mod ab_test;
 pub mod charts;
 pub mod churn;
 pub mod clv;
+pub mod columnar;
 pub mod crr;
 pub mod customer_health;
 pub mod docs;

@@ -520,35 +520,33 @@ fn cohorts_sql(n: &Names, period: Period) -> String {
   WHERE {customer} IS NOT NULL AND {date} IS NOT NULL
 ),
 periods AS (
-  SELECT customer_id, activity_date, amount,
+  SELECT customer_id, amount,
     {start} AS period_start,
     {index} AS period_index
   FROM activities
 ),
-customers AS (
-  SELECT customer_id, MIN(period_start) AS cohort, MIN(period_index) AS first_index,
-    MAX(period_index) AS last_index
+customer_periods AS (
+  SELECT customer_id, period_start, period_index, COUNT(*) AS events, SUM(amount) AS amount
   FROM periods
-  GROUP BY customer_id
+  GROUP BY customer_id, period_start, period_index
 ),
-ordered AS (
-  SELECT customer_id, period_index,
-    ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY activity_date) AS nth
-  FROM periods
-),
-seconds AS (
-  SELECT customer_id, period_index AS second_index FROM ordered WHERE nth = 2
+ranked AS (
+  SELECT period_index, events, amount,
+    MIN(period_start) OVER (PARTITION BY customer_id) AS cohort,
+    MIN(period_index) OVER (PARTITION BY customer_id) AS first_index,
+    MAX(period_index) OVER (PARTITION BY customer_id) AS last_index,
+    SUM(events) OVER (PARTITION BY customer_id ORDER BY period_index
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS events_so_far
+  FROM customer_periods
 )
-SELECT c.cohort AS {qcohort},
-  p.period_index - c.first_index AS {qoffset},
-  COUNT(DISTINCT p.customer_id) AS {qactive},
-  COUNT(DISTINCT CASE WHEN p.period_index = c.last_index THEN p.customer_id END) AS {qlast},
-  COUNT(DISTINCT CASE WHEN p.period_index = s.second_index THEN p.customer_id END) AS {qsecond},
-  SUM(p.amount) AS {qamount}
-FROM periods p
-JOIN customers c ON c.customer_id = p.customer_id
-LEFT JOIN seconds s ON s.customer_id = p.customer_id
-GROUP BY c.cohort, c.first_index, p.period_index
+SELECT cohort AS {qcohort},
+  period_index - first_index AS {qoffset},
+  COUNT(*) AS {qactive},
+  SUM(CASE WHEN period_index = last_index THEN 1 ELSE 0 END) AS {qlast},
+  SUM(CASE WHEN events_so_far >= 2 AND events_so_far - events < 2 THEN 1 ELSE 0 END) AS {qsecond},
+  SUM(amount) AS {qamount}
+FROM ranked
+GROUP BY cohort, first_index, period_index
 ORDER BY 1, 2",
         customer = n.must("customer_id"),
         date = n.must("date"),

@@ -12,7 +12,6 @@ use super::{off_runtime_as, Chart};
 use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
 use crate::http::examples::{data, example, Examples};
-use crate::http::extract::ValidJson;
 use crate::http::{AppState, Compute};
 use crate::kpi::InvalidInput;
 use crate::models::backtest::{backtest, BacktestResponse, BacktestSettings};
@@ -117,19 +116,22 @@ impl Chart for BacktestRequest {
     }
 }
 
+///
+/// The rows may come as an Arrow IPC stream or a Parquet file, the other fields then in the
+/// query string, as on `/models/bgnbd`.
 #[utoipa::path(
     post,
     path = "/models/backtest",
     tag = "models",
     operation_id = "backtest_purchase_model",
-    request_body(content = BacktestRequest, content_type = "application/json"),
+    request_body(content((BacktestRequest = "application/json"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet"))),
     params(("format" = Option<Format>, Query, description = "svg: the tracking plot (cumulative repeat purchases, actual against expected) as a chart (also Accept: image/svg+xml)")),
     responses((status = 200, description = "The backtest, or with format=svg its tracking plot", content((BacktestResponse = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn model_backtest(
     State(state): State<AppState>,
     format: Format,
-    ValidJson(request): ValidJson<BacktestRequest>,
+    request: super::ModelBody<BacktestRequest>,
 ) -> Result<crate::http::FiniteJson, ApiError> {
     off_runtime_as(state, "backtest", request, format).await
 }

@@ -9,7 +9,6 @@ use super::input::{CustomerData, UncertaintyRequest};
 use super::off_runtime;
 use crate::http::error::ApiError;
 use crate::http::examples::{data, example, Examples};
-use crate::http::extract::ValidJson;
 use crate::http::{AppState, Compute};
 use crate::kpi::Confidence;
 use crate::models::clv::{self as core_clv, ClvSettings, ModelClvResponse};
@@ -92,17 +91,20 @@ impl Compute for ModelClvRequest {
 /// is high), highest past value first. Each CLV and the total carry an interval by the delta
 /// method over both fits' parameters (`confidence`, default 0.95; `uncertainty: {"method": "none"}` leaves
 /// them out).
+///
+/// The rows may come as an Arrow IPC stream or a Parquet file, the other fields then in the
+/// query string, as on `/models/bgnbd`.
 #[utoipa::path(
     post,
     path = "/models/clv",
     tag = "models",
     operation_id = "model_clv",
-    request_body(content = ModelClvRequest, content_type = "application/json"),
+    request_body(content((ModelClvRequest = "application/json"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet"))),
     responses((status = 200, description = "CLV per customer, by period, tiers and customers at risk", body = ModelClvResponse))
 )]
 pub async fn model_clv(
     State(state): State<AppState>,
-    ValidJson(request): ValidJson<ModelClvRequest>,
+    request: super::ModelBody<ModelClvRequest>,
 ) -> Result<crate::http::FiniteJson, ApiError> {
     off_runtime(state, "clv", request).await
 }

@@ -14,7 +14,7 @@ use super::{off_runtime_as, Chart};
 use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
 use crate::http::examples::{data, example, Examples};
-use crate::http::extract::{Count, ValidJson};
+use crate::http::extract::Count;
 use crate::http::{AppState, Compute};
 use crate::input;
 use crate::kpi::{Confidence, InvalidInput};
@@ -481,20 +481,22 @@ impl Compute for ParetoNbdRequest {
 /// `p_no_purchase` (no purchase within the horizon), and with `predict.purchase_counts: k`
 /// P(exactly n purchases) for n = 0 … k per customer and for a new customer. With
 /// `parameters` (an earlier answer's), the customers are scored without a fit: the same
-/// predictions the fit would give them. A fit that does not converge answers 422.
+/// predictions the fit would give them. A fit that does not converge answers 422. The
+/// customers or transactions may come as an Arrow IPC stream or a Parquet file, the other
+/// fields then in the query string, dotted for nested ones (`calibration_end=1997-09-30&unit=week&predict.horizon=39`).
 #[utoipa::path(
     post,
     path = "/models/bgnbd",
     tag = "models",
     operation_id = "fit_bgnbd",
-    request_body(content = PurchaseModelRequest, content_type = "application/json"),
+    request_body(content((PurchaseModelRequest = "application/json"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet"))),
     params(("format" = Option<Format>, Query, description = "svg: the fitted model's P(alive) by frequency and recency as a chart (also Accept: image/svg+xml)")),
     responses((status = 200, description = "The fit and the predictions asked for, or with format=svg P(alive) by frequency and recency", content((PurchaseModelResponse = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn bgnbd(
     State(state): State<AppState>,
     format: Format,
-    ValidJson(request): ValidJson<PurchaseModelRequest>,
+    request: super::ModelBody<PurchaseModelRequest>,
 ) -> Result<crate::http::FiniteJson, ApiError> {
     off_runtime_as(state, "bgnbd", request, format).await
 }
@@ -509,14 +511,14 @@ pub async fn bgnbd(
     path = "/models/pareto-nbd",
     tag = "models",
     operation_id = "fit_pareto_nbd",
-    request_body(content = PurchaseModelRequest, content_type = "application/json"),
+    request_body(content((PurchaseModelRequest = "application/json"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet"))),
     params(("format" = Option<Format>, Query, description = "svg: the fitted model's P(alive) by frequency and recency as a chart (also Accept: image/svg+xml)")),
     responses((status = 200, description = "The fit and the predictions asked for, or with format=svg P(alive) by frequency and recency", content((PurchaseModelResponse = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn pareto_nbd(
     State(state): State<AppState>,
     format: Format,
-    ValidJson(request): ValidJson<ParetoNbdRequest>,
+    request: super::ModelBody<ParetoNbdRequest>,
 ) -> Result<crate::http::FiniteJson, ApiError> {
     off_runtime_as(state, "pareto_nbd", request, format).await
 }
@@ -531,14 +533,14 @@ pub async fn pareto_nbd(
     path = "/models/mbgnbd",
     tag = "models",
     operation_id = "fit_mbgnbd",
-    request_body(content = PurchaseModelRequest, content_type = "application/json"),
+    request_body(content((PurchaseModelRequest = "application/json"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet"))),
     params(("format" = Option<Format>, Query, description = "svg: the fitted model's P(alive) by frequency and recency as a chart (also Accept: image/svg+xml)")),
     responses((status = 200, description = "The fit and the predictions asked for, or with format=svg P(alive) by frequency and recency", content((PurchaseModelResponse = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn mbgnbd(
     State(state): State<AppState>,
     format: Format,
-    ValidJson(request): ValidJson<MbgNbdRequest>,
+    request: super::ModelBody<MbgNbdRequest>,
 ) -> Result<crate::http::FiniteJson, ApiError> {
     off_runtime_as(state, "mbgnbd", request, format).await
 }
@@ -558,14 +560,14 @@ pub async fn mbgnbd(
     path = "/models/bgbb",
     tag = "models",
     operation_id = "fit_bgbb",
-    request_body(content = BgbbRequest, content_type = "application/json"),
+    request_body(content((BgbbRequest = "application/json"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet"))),
     params(("format" = Option<Format>, Query, description = "svg: the fitted model's P(alive) by frequency and recency as a chart (also Accept: image/svg+xml)")),
     responses((status = 200, description = "The fit and the predictions asked for, or with format=svg P(alive) by frequency and recency", content((PurchaseModelResponse = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn bgbb(
     State(state): State<AppState>,
     format: Format,
-    ValidJson(request): ValidJson<BgbbRequest>,
+    request: super::ModelBody<BgbbRequest>,
 ) -> Result<crate::http::FiniteJson, ApiError> {
     off_runtime_as(state, "bgbb", request, format).await
 }

@@ -9,7 +9,7 @@ use super::input::UncertaintyRequest;
 use super::off_runtime;
 use crate::http::error::ApiError;
 use crate::http::examples::{example, Examples};
-use crate::http::extract::{Count, ValidJson};
+use crate::http::extract::Count;
 use crate::http::{AppState, Compute};
 use crate::kpi::Confidence;
 use crate::models::sbg::{sbg_report, SbgResponse};
@@ -74,7 +74,7 @@ impl Compute for SbgRequest {
 )]
 pub async fn sbg(
     State(state): State<AppState>,
-    ValidJson(request): ValidJson<SbgRequest>,
+    request: super::ModelBody<SbgRequest>,
 ) -> Result<crate::http::FiniteJson, ApiError> {
     off_runtime(state, "sbg", request).await
 }

@@ -10,7 +10,6 @@ use super::off_runtime;
 use super::purchase::{model_parameter_source, GivenParameters};
 use crate::http::error::ApiError;
 use crate::http::examples::{data, example, Examples};
-use crate::http::extract::ValidJson;
 use crate::http::{AppState, Compute};
 use crate::kpi::Confidence;
 use crate::models::spend::{gamma_gamma_report, GammaGammaResponse, GAMMA_GAMMA_PARAMETERS};
@@ -65,17 +64,20 @@ impl Compute for GammaGammaRequest {
 /// Each expected spend carries its interval by the delta method from the fit's covariance
 /// (`confidence`, default 0.95; `uncertainty: {"method": "none"}` leaves them out). With
 /// `parameters` (p, q, γ of an earlier answer) the customers are scored without a fit.
+///
+/// The rows may come as an Arrow IPC stream or a Parquet file, the other fields then in the
+/// query string, as on `/models/bgnbd`.
 #[utoipa::path(
     post,
     path = "/models/gamma-gamma",
     tag = "models",
     operation_id = "fit_gamma_gamma",
-    request_body(content = GammaGammaRequest, content_type = "application/json"),
+    request_body(content((GammaGammaRequest = "application/json"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"), (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet"))),
     responses((status = 200, description = "The fit and each customer's expected spend", body = GammaGammaResponse))
 )]
 pub async fn gamma_gamma(
     State(state): State<AppState>,
-    ValidJson(request): ValidJson<GammaGammaRequest>,
+    request: super::ModelBody<GammaGammaRequest>,
 ) -> Result<crate::http::FiniteJson, ApiError> {
     off_runtime(state, "gamma_gamma", request).await
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{csv_header, csv_rows, query, text_ids, within_max_events, CustomerId, Records};
+use super::{query, text_ids, within_max_events, CustomerId, Records};
 use crate::analytics::cohorts::{
     cohort_table, cohort_table_from_cells, Activity, CohortCell, CohortTable, Retention,
 };
@@ -184,7 +184,8 @@ impl Compute for CohortsRequest {
 /// at each period offset (`bounded`: in that very period; `unbounded`: then or later) as counts
 /// and shares, revenue and revenue retention when amounts are given; the size-weighted
 /// average curve; and the repeat purchase rate. Every share and curve point carries the Wilson
-/// score interval of its count at `confidence` (default 0.95). Accepts `text/csv` too (header
+/// score interval of its count at `confidence` (default 0.95). Accepts `text/csv` too, or the same
+/// columns as an Arrow IPC stream or a Parquet file (header
 /// `customer_id,date,amount`; `period`, `retention`, `confidence` as query parameters).
 #[utoipa::path(
     post,
@@ -194,7 +195,9 @@ impl Compute for CohortsRequest {
     params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("period" = Option<Period>, Query, description = "With a text/csv body"), ("retention" = Option<Retention>, Query, description = "With a text/csv body"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)")),
     request_body(content(
         (CohortsRequest = "application/json"),
-        (String = "text/csv", example = "customer_id,date,amount\nann,2026-01-05,40\nann,2026-02-11,25\nbob,2026-01-20,60\n")
+        (String = "text/csv", example = "customer_id,date,amount\nann,2026-01-05,40\nann,2026-02-11,25\nbob,2026-01-20,60\n"),
+        (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"),
+        (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet")
     )),
     responses((status = 200, description = "The cohort table, or with format=svg its chart", content((CohortTable = "application/json"), (String = "image/svg+xml"))))
 )]
@@ -206,14 +209,14 @@ pub async fn cohorts(
     crate::http::work::off_runtime(state, "cohorts", move |state| {
         let request = match records {
             Records::Json(bytes) => parse_json::<CohortsRequest>(&bytes)?,
-            Records::Csv(bytes, q) => {
+            Records::Rows(body, q) => {
+                let rows = body.read(state)?;
                 let params: CohortParams = query(q)?;
-                let summary = csv_header(&bytes).contains(&"offset");
+                let summary = rows.header().contains(&"offset");
                 CohortsRequest {
                     cohort_summary: summary
                         .then(|| {
-                            csv_rows(
-                                &bytes,
+                            rows.rows(
                                 "cohort_summary",
                                 &[
                                     "cohort",
@@ -228,9 +231,10 @@ pub async fn cohorts(
                         .transpose()?,
                     events: (!summary)
                         .then(|| {
-                            csv_rows(&bytes, "events", &["customer_id", "date", "amount"]).map(
-                                |rows| text_ids(rows, |r: &mut ActivityRow| &mut r.customer_id),
-                            )
+                            rows.rows("events", &["customer_id", "date", "amount"])
+                                .map(|rows| {
+                                    text_ids(rows, |r: &mut ActivityRow| &mut r.customer_id)
+                                })
                         })
                         .transpose()?,
                     period: params.period,

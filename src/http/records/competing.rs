@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{csv_rows, query, within_max_events, Records, SubscriptionClock};
+use super::{query, within_max_events, Records, SubscriptionClock};
 use crate::analytics::competing::{competing_risks, CompetingRisks};
 use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
@@ -132,7 +132,7 @@ impl Compute for CompetingRequest {
 /// infinitesimal-jackknife standard error and 95 % band (as R's `survfit(Surv(time, cause))`
 /// gives them), per group too, and beside it 1 − Kaplan–Meier with the other causes
 /// censored, which overstates each cause; the answer's notes say by how much. Accepts
-/// `text/csv` (header `duration,cause,entry,group` or `start,end,cause,group`; options as
+/// `text/csv`, an Arrow IPC stream or a Parquet file (columns `duration,cause,entry,group` or `start,end,cause,group`; options as
 /// query parameters).
 #[utoipa::path(
     post,
@@ -142,7 +142,9 @@ impl Compute for CompetingRequest {
     params(("format" = Option<Format>, Query, description = "svg: the answer as a chart of the cumulative incidence (also Accept: image/svg+xml); with either body"), ("as_of" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("observed_from" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("unit" = Option<TimeUnit>, Query, description = "With a text/csv body of subscriptions"), ("confidence" = Option<f64>, Query, description = "With a text/csv body")),
     request_body(content(
         (CompetingRequest = "application/json"),
-        (String = "text/csv", example = "duration,cause\n2,voluntary\n3,involuntary\n5,\n6,voluntary\n")
+        (String = "text/csv", example = "duration,cause\n2,voluntary\n3,involuntary\n5,\n6,voluntary\n"),
+        (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"),
+        (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet")
     )),
     responses((status = 200, description = "The cumulative incidence of each cause, or with format=svg its chart", content((CompetingRisks = "application/json"), (String = "image/svg+xml"))))
 )]
@@ -154,15 +156,13 @@ pub async fn competing(
     crate::http::work::off_runtime(state, "competing", move |state| {
         let request = match records {
             Records::Json(bytes) => parse_json::<CompetingRequest>(&bytes)?,
-            Records::Csv(bytes, q) => {
+            Records::Rows(body, q) => {
+                let rows = body.read(state)?;
                 let params: CompetingParams = query(q)?;
-                let columns = super::csv_header(&bytes);
+                let columns = rows.header();
                 let (observations, subscriptions) = if columns.contains(&"duration") {
-                    let rows: Vec<CsvCauseRow> = csv_rows(
-                        &bytes,
-                        "observations",
-                        &["duration", "cause", "entry", "group"],
-                    )?;
+                    let rows: Vec<CsvCauseRow> =
+                        rows.rows("observations", &["duration", "cause", "entry", "group"])?;
                     (
                         Some(
                             rows.into_iter()
@@ -179,11 +179,7 @@ pub async fn competing(
                 } else {
                     (
                         None,
-                        Some(csv_rows(
-                            &bytes,
-                            "subscriptions",
-                            &["start", "end", "cause", "group"],
-                        )?),
+                        Some(rows.rows("subscriptions", &["start", "end", "cause", "group"])?),
                     )
                 };
                 CompetingRequest {

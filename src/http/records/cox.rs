@@ -240,7 +240,8 @@ impl Compute for CoxRequest {
 /// Harrell's concordance; the proportional-hazards test on the scaled Schoenfeld residuals
 /// (R's `cox.zph`, per covariate and global); the baseline survival at the covariates' means;
 /// and for each of `profiles` its survival curve and median lifetime. A constant, collinear
-/// or separating covariate is refused naming it. Accepts `text/csv`: columns `duration`,
+/// or separating covariate is refused naming it. Accepts `text/csv`, an Arrow IPC stream or
+/// a Parquet file: columns `duration`,
 /// `observed`, optional `entry` and `stratum` (or `start`, `end`, `stratum`), every other
 /// column a covariate (numbers, true/false, or text for a category); options as query
 /// parameters (`covariates` and `reference_levels` comma-separated, `plan:basic`).
@@ -252,7 +253,9 @@ impl Compute for CoxRequest {
     params(("as_of" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("observed_from" = Option<String>, Query, description = "With a text/csv body of subscriptions: the first day the data cover"), ("unit" = Option<TimeUnit>, Query, description = "With a text/csv body of subscriptions"), ("covariates" = Option<String>, Query, description = "With a text/csv body: the covariates in the model, comma-separated"), ("reference_levels" = Option<String>, Query, description = "With a text/csv body: reference levels as covariate:level, comma-separated"), ("ties" = Option<Ties>, Query, description = "With a text/csv body"), ("penalty" = Option<f64>, Query, description = "With a text/csv body"), ("ph_transform" = Option<TimeTransform>, Query, description = "With a text/csv body"), ("confidence" = Option<f64>, Query, description = "With a text/csv body")),
     request_body(content(
         (CoxRequest = "application/json"),
-        (String = "text/csv", example = "duration,observed,plan,seats\n3,1,monthly,2\n12,0,annual,10\n7,1,monthly,1\n14,0,annual,4\n")
+        (String = "text/csv", example = "duration,observed,plan,seats\n3,1,monthly,2\n12,0,annual,10\n7,1,monthly,1\n14,0,annual,4\n"),
+        (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"),
+        (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet")
     )),
     responses((status = 200, description = "The fitted model, its tests and predictions", body = CoxFit))
 )]
@@ -263,24 +266,49 @@ pub async fn cox(
     crate::http::work::off_runtime(state, "cox", move |state| {
         let request = match records {
             Records::Json(bytes) => parse_json::<CoxRequest>(&bytes)?,
-            Records::Csv(bytes, q) => csv_request(&bytes, query(q)?)?,
+            Records::Rows(body, q) => table_request(body.read(state)?, query(q)?)?,
         };
         request.compute(state).and_then(crate::http::finite_json)
     })
     .await
 }
 
-/// A CSV body: the known columns, every other one a covariate.
-fn csv_request(bytes: &[u8], params: CoxParams) -> Result<CoxRequest, ApiError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| ApiError::MalformedJson(format!("the CSV header could not be read: {e}")))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
+/// A body of rows (CSV, Arrow or Parquet): the known columns, every other one a covariate.
+fn table_request(rows: super::Rows, params: CoxParams) -> Result<CoxRequest, ApiError> {
+    // Every row as the text of its cells, as CSV gives them.
+    let (headers, records): (Vec<String>, Vec<Result<Vec<String>, ApiError>>) = match &rows {
+        super::Rows::Csv(bytes) => {
+            let mut reader = csv::ReaderBuilder::new()
+                .trim(csv::Trim::All)
+                .from_reader(&bytes[..]);
+            let headers = reader
+                .headers()
+                .map_err(|e| {
+                    ApiError::MalformedJson(format!("the CSV header could not be read: {e}"))
+                })?
+                .iter()
+                .map(str::to_owned)
+                .collect();
+            let records = reader
+                .records()
+                .enumerate()
+                .map(|(row, record)| {
+                    record
+                        .map(|r| r.iter().map(str::to_owned).collect())
+                        .map_err(|e| ApiError::InvalidBody {
+                            pointer: format!("/observations/{row}"),
+                            reason: "a CSV row".to_owned(),
+                            detail: format!("CSV line {}: {e}", row + 2),
+                        })
+                })
+                .collect();
+            (headers, records)
+        }
+        super::Rows::Columnar(c) => (
+            c.header().into_iter().map(str::to_owned).collect(),
+            c.text_rows()?.into_iter().map(Ok).collect(),
+        ),
+    };
     if let Some((k, h)) = headers
         .iter()
         .enumerate()
@@ -338,12 +366,8 @@ fn csv_request(bytes: &[u8], params: CoxParams) -> Result<CoxRequest, ApiError> 
     };
     let mut obs = Vec::new();
     let mut subs = Vec::new();
-    for (row, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| ApiError::InvalidBody {
-            pointer: format!("/{collection}/{row}"),
-            reason: "a CSV row".to_owned(),
-            detail: format!("CSV line {}: {e}", row + 2),
-        })?;
+    for (row, record) in records.into_iter().enumerate() {
+        let record = record?;
         let mut covariates = BTreeMap::new();
         let mut get = BTreeMap::new();
         for (h, cell) in headers.iter().zip(record.iter()) {

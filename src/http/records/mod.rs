@@ -1,4 +1,5 @@
-//! `POST /series`, `POST /cohorts` and `POST /survival`: raw records (JSON or CSV) to KPIs
+//! `POST /series`, `POST /cohorts` and `POST /survival`: raw records (JSON, CSV, Arrow or
+//! Parquet) to KPIs
 //! over time. This file holds what the three share: the body as JSON or CSV, customer ids,
 //! CSV cells; each endpoint's file its request, conversion, handler and examples.
 
@@ -14,6 +15,7 @@ use axum::extract::{FromRequest, Request};
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 
+use super::columnar::Columnar;
 use super::error::ApiError;
 use super::extract::{read_body, BodyKind};
 use super::AppState;
@@ -112,12 +114,67 @@ pub fn bool_like<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::
     deserializer.deserialize_any(BoolVisitor)
 }
 
-/// A body as JSON, or as CSV rows plus query parameters.
-/// Query parameters carry the settings of a CSV body only: with JSON they belong in the body,
-/// and are refused rather than silently ignored.
+/// A body as JSON, or as rows (CSV, an Arrow IPC stream or a Parquet file) plus query
+/// parameters. Query parameters carry the settings of a body of rows only: with JSON they
+/// belong in the body, and are refused rather than silently ignored.
 pub enum Records {
     Json(axum::body::Bytes),
-    Csv(axum::body::Bytes, Option<String>),
+    Rows(RowsBody, Option<String>),
+}
+
+/// A body of rows as it arrived; [`RowsBody::read`] reads it (in the CPU-work pool).
+pub struct RowsBody {
+    kind: BodyKind,
+    bytes: axum::body::Bytes,
+}
+
+impl RowsBody {
+    pub fn new(kind: BodyKind, bytes: axum::body::Bytes) -> Self {
+        Self { kind, bytes }
+    }
+
+    /// Reads the rows: CSV is parsed row by row later; a column batch is decoded now, within
+    /// `MAX_EVENTS` rows and (Parquet) 16 × `BODY_LIMIT` bytes decompressed.
+    pub fn read(self, state: &AppState) -> Result<Rows, ApiError> {
+        match self.kind {
+            BodyKind::Columnar(kind) => Ok(Rows::Columnar(Columnar::read(
+                kind,
+                self.bytes,
+                state.config.max_events,
+                state.config.body_limit.saturating_mul(16),
+            )?)),
+            _ => Ok(Rows::Csv(self.bytes)),
+        }
+    }
+}
+
+/// Rows to read as typed records: CSV text or decoded column batches, the same rows either
+/// way (a cell reads as its CSV text would).
+pub enum Rows {
+    Csv(axum::body::Bytes),
+    Columnar(Columnar),
+}
+
+impl Rows {
+    /// The column names.
+    pub fn header(&self) -> Vec<&str> {
+        match self {
+            Rows::Csv(bytes) => csv_header(bytes),
+            Rows::Columnar(c) => c.header(),
+        }
+    }
+
+    /// The rows as `T`s (see [`csv_rows`]), refusing a column outside `columns`.
+    pub fn rows<T: DeserializeOwned>(
+        &self,
+        collection: &str,
+        columns: &[&str],
+    ) -> Result<Vec<T>, ApiError> {
+        match self {
+            Rows::Csv(bytes) => csv_rows(bytes, collection, columns),
+            Rows::Columnar(c) => c.rows(collection, columns),
+        }
+    }
 }
 
 impl FromRequest<AppState> for Records {
@@ -136,7 +193,7 @@ impl FromRequest<AppState> for Records {
                 detail: "query parameters set the options of a text/csv body; with a JSON body, put them in the body".to_owned(),
             }),
             (BodyKind::Json, bytes) => Ok(Records::Json(bytes)),
-            (BodyKind::Csv, bytes) => Ok(Records::Csv(bytes, query)),
+            (kind, bytes) => Ok(Records::Rows(RowsBody { kind, bytes }, query)),
         }
     }
 }

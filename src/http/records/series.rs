@@ -5,9 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{
-    csv_header, csv_rows, optional_day, query, text_ids, within_max_events, CustomerId, Records,
-};
+use super::{optional_day, query, text_ids, within_max_events, CustomerId, Records};
 
 /// The columns of a CSV period summary, as `GET /sql/series` names them.
 pub const PERIOD_SUMMARY_COLUMNS: &[&str] = &[
@@ -364,7 +362,8 @@ impl Compute for SeriesRequest {
 /// customer back within that many days as kept rather than churned and reactivated; `as_of`
 /// leaves later (scheduled) events out and sums the pending cancellations. `convention` or
 /// `compare_conventions` adds each period's churn as the vendors count it
-/// (`churn_by_convention`, docs/formulas.md § 16). Accepts `text/csv`
+/// (`churn_by_convention`, docs/formulas.md § 16). Accepts `text/csv` (or the same columns as
+/// an Arrow IPC stream or a Parquet file)
 /// too: a header `customer_id,date,mrr` (and `reason`) and `period`, `from`, `to`,
 /// `confidence`, `reactivation_window_days`, `as_of` as query parameters.
 #[utoipa::path(
@@ -375,7 +374,9 @@ impl Compute for SeriesRequest {
     params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("period" = Option<Period>, Query, description = "With a text/csv body: the period"), ("from" = Option<String>, Query, description = "With a text/csv body: first day"), ("to" = Option<String>, Query, description = "With a text/csv body: last day"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)"), ("reactivation_window_days" = Option<u64>, Query, description = "With a text/csv body: days within which a return to paying is not counted as churn and reactivation"), ("as_of" = Option<String>, Query, description = "With a text/csv body: events after this day are scheduled, not effective"), ("convention" = Option<Convention>, Query, description = "With a text/csv body: each period's churn as this vendor counts it"), ("compare_conventions" = Option<bool>, Query, description = "With a text/csv body: each period's churn under every convention")),
     request_body(content(
         (SeriesRequest = "application/json"),
-        (String = "text/csv", example = "customer_id,date,mrr\nacme,2026-01-10,100\nbeta,2026-02-03,50\n")
+        (String = "text/csv", example = "customer_id,date,mrr\nacme,2026-01-10,100\nbeta,2026-02-03,50\n"),
+        (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"),
+        (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet")
     )),
     responses((status = 200, description = "One row per period, or with format=svg its chart", content((SeriesResponse = "application/json"), (String = "image/svg+xml"))))
 )]
@@ -388,16 +389,17 @@ pub async fn series(
     crate::http::work::off_runtime(state, "series", move |state| {
         let request = match records {
             Records::Json(bytes) => parse_json::<SeriesRequest>(&bytes)?,
-            Records::Csv(bytes, q) => {
+            Records::Rows(body, q) => {
+                let rows = body.read(state)?;
                 let params: SeriesParams = query(q)?;
-                let summary = csv_header(&bytes).contains(&"period");
+                let summary = rows.header().contains(&"period");
                 SeriesRequest {
                     period_summary: summary
-                        .then(|| csv_rows(&bytes, "period_summary", PERIOD_SUMMARY_COLUMNS))
+                        .then(|| rows.rows("period_summary", PERIOD_SUMMARY_COLUMNS))
                         .transpose()?,
                     events: (!summary)
                         .then(|| {
-                            csv_rows(&bytes, "events", &["customer_id", "date", "mrr", "reason"])
+                            rows.rows("events", &["customer_id", "date", "mrr", "reason"])
                                 .map(|rows| {
                                     text_ids(rows, |r: &mut MrrEventRow| &mut r.customer_id)
                                 })

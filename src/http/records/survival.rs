@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{bool_like, csv_rows, query, within_max_events, Records, SubscriptionClock};
+use super::{bool_like, query, within_max_events, Records, SubscriptionClock};
 use crate::analytics::survival::{
     survival_report, EventCounts, KmSettings, Observation, SurvivalResponse, SurvivalRows,
 };
@@ -239,7 +239,8 @@ impl Compute for SurvivalRequest {
 /// them), and with `times` the number at risk at each; with a `group` per row, one curve per
 /// group, a log-rank test between them, and each group's restricted mean against the first
 /// group's (difference and ratio with intervals and p-values). `confidence` (default 0.95)
-/// sets the band's and intervals' level. Accepts `text/csv` (header `duration,observed,entry,group`, `time,churned,censored,entered,group`
+/// sets the band's and intervals' level. Accepts `text/csv`, an Arrow IPC stream or a Parquet
+/// file (columns `duration,observed,entry,group`, `time,churned,censored,entered,group`
 /// or `start,end,group`; `as_of`, `unit`, `horizon`, `times` (comma-separated), `confidence`
 /// as query parameters).
 #[utoipa::path(
@@ -250,7 +251,9 @@ impl Compute for SurvivalRequest {
     params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("as_of" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("unit" = Option<TimeUnit>, Query, description = "With a text/csv body of subscriptions"), ("horizon" = Option<f64>, Query, description = "With a text/csv body"), ("times" = Option<String>, Query, description = "With a text/csv body: times for the number at risk, comma-separated (1,6,12)"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the band and intervals, 0.5 to 0.999 (default 0.95)")),
     request_body(content(
         (SurvivalRequest = "application/json"),
-        (String = "text/csv", example = "duration,observed,group\n3,1,monthly\n12,0,annual\n")
+        (String = "text/csv", example = "duration,observed,group\n3,1,monthly\n12,0,annual\n"),
+        (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"),
+        (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet")
     )),
     responses((status = 200, description = "The curves and the test, or with format=svg its chart", content((SurvivalResponse = "application/json"), (String = "image/svg+xml"))))
 )]
@@ -262,28 +265,22 @@ pub async fn survival(
     crate::http::work::off_runtime(state, "survival", move |state| {
         let request = match records {
             Records::Json(bytes) => parse_json::<SurvivalRequest>(&bytes)?,
-            Records::Csv(bytes, q) => {
+            Records::Rows(body, q) => {
+                let rows = body.read(state)?;
                 let params: SurvivalParams = query(q)?;
-                let columns = super::csv_header(&bytes);
+                let columns = rows.header();
                 let (mut observations, mut subscriptions, mut event_table) = (None, None, None);
                 if columns.contains(&"time") {
-                    event_table = Some(csv_rows(
-                        &bytes,
+                    event_table = Some(rows.rows(
                         "event_table",
                         &["time", "churned", "censored", "entered", "group"],
                     )?);
                 } else if columns.contains(&"duration") {
-                    observations = Some(csv_rows(
-                        &bytes,
-                        "observations",
-                        &["duration", "observed", "entry", "group"],
-                    )?);
+                    observations = Some(
+                        rows.rows("observations", &["duration", "observed", "entry", "group"])?,
+                    );
                 } else {
-                    subscriptions = Some(csv_rows(
-                        &bytes,
-                        "subscriptions",
-                        &["start", "end", "group"],
-                    )?);
+                    subscriptions = Some(rows.rows("subscriptions", &["start", "end", "group"])?);
                 }
                 SurvivalRequest {
                     observations,
