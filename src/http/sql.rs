@@ -95,7 +95,7 @@ pub fn answer(reduction: &str, raw_query: Option<String>) -> Result<ReductionQue
     tag = "records",
     operation_id = "reduction_sql",
     params(
-        ("reduction" = String, Path, description = "survival, cohorts, series or rfm", example = "cohorts"),
+        ("reduction" = Reduction, Path, description = "survival, cohorts, series or rfm", example = "cohorts"),
         ("dialect" = Dialect, Query, description = "Where the query runs (required)", example = "duckdb"),
         ("table" = Option<String>, Query, description = "The table, optionally qualified (schema.table); default subscriptions (survival), events (cohorts, series), transactions (rfm)"),
         ("customer_id" = Option<String>, Query, description = "cohorts, series, rfm: the customer column (customer_id)"),
