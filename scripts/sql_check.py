@@ -24,6 +24,7 @@ import argparse
 import csv
 import datetime as dt
 import decimal
+import hashlib
 import io
 import json
 import random
@@ -144,6 +145,7 @@ def transactions(rng):
 SCHEMAS = {
     "events_cohorts": [("customer_id", "text"), ("date", "date"), ("amount", "double")],
     "events_series": [("customer_id", "text"), ("date", "date"), ("mrr", "double"), ("reason", "text"), ("seq", "bigint")],
+    "events_series_plain": [("customer_id", "text"), ("date", "date"), ("mrr", "double"), ("reason", "text"), ("seq", "bigint")],
     "subscriptions": [("start", "date"), ("end", "date"), ("plan", "text")],
     "transactions": [("customer_id", "text"), ("date", "date"), ("amount", "double")],
 }
@@ -303,6 +305,16 @@ def cases(rng):
             extra={},
             parquet_select="SELECT customer_id, date, mrr, reason FROM events_series ORDER BY seq",
         ))
+    no_reasons = [(c, d, m, None, q) for c, d, m, _, q in events]
+    out.append(dict(
+        label="series period=month, a reason column with no reason in it",
+        tables={"events_series_plain": no_reasons},
+        reduction="series",
+        params={"period": "month", "table": "events_series_plain", "reason": "reason", "sequence": "seq"},
+        endpoint="/series",
+        raw={"events": [{k: v for k, v in e.items() if k != "reason"} for e in series_body], "period": "month"},
+        extra={},
+    ))
     out.append(dict(
         label="series period=month from/to inside the data",
         tables={"events_series": events},
@@ -478,7 +490,8 @@ def main():
                 raw = {}
                 for k, v in case["raw"].items():
                     if isinstance(v, list):
-                        key = f"{case['reduction']}_{k}_{len(v)}"
+                        digest = hashlib.sha256(json.dumps(v).encode()).hexdigest()[:8]
+                        key = f"{case['reduction']}_{k}_{len(v)}_{digest}"
                         bodies.setdefault(key, v)
                         v = "$" + key
                     raw[k] = v

@@ -25,6 +25,8 @@ use common::{post_json, send, Answer};
 
 const ARROW: &str = "application/vnd.apache.arrow.stream";
 const PARQUET: &str = "application/vnd.apache.parquet";
+/// Amounts whose shortest text is the same as f32 and as f64.
+const AMOUNTS: [f64; 4] = [0.1, 0.2, 0.3, 1.7];
 
 fn fixture_rows(name: &str) -> Vec<Value> {
     let text = std::fs::read_to_string(concat!(
@@ -33,7 +35,14 @@ fn fixture_rows(name: &str) -> Vec<Value> {
     ))
     .unwrap();
     let fixture: Value = serde_json::from_str(&text).unwrap();
-    fixture["bodies"][name].as_array().unwrap().clone()
+    // Bodies are named by what they hold, their length and a digest: the first of the name.
+    fixture["bodies"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(key, _)| key.starts_with(name))
+        .map(|(_, rows)| rows.as_array().unwrap().clone())
+        .unwrap()
 }
 
 /// How a column is written.
@@ -51,6 +60,12 @@ enum Col {
     /// A number as Decimal128(18, 2).
     Decimal,
     Int,
+    /// A whole number as Decimal128(38, 0) (a warehouse's NUMBER, DuckDB's HUGEINT sums).
+    Whole,
+    /// A number as Float32.
+    Float32,
+    /// Text with spaces around it (as a fixed-width export writes).
+    Padded,
     Bool,
 }
 
@@ -119,6 +134,29 @@ fn batch(rows: &[Value], columns: &[(&str, Col)]) -> RecordBatch {
             Col::Int => {
                 let a: Int64Array = cells.iter().map(|v| v.as_i64()).collect();
                 (Arc::new(a), DataType::Int64)
+            }
+            Col::Whole => {
+                let mut b = Decimal128Builder::new();
+                for v in &cells {
+                    match v.as_i64() {
+                        Some(n) => b.append_value(i128::from(n)),
+                        None => b.append_null(),
+                    }
+                }
+                let a = b.finish().with_precision_and_scale(38, 0).unwrap();
+                (Arc::new(a), DataType::Decimal128(38, 0))
+            }
+            Col::Float32 => {
+                let a: arrow_array::Float32Array =
+                    cells.iter().map(|v| v.as_f64().map(|x| x as f32)).collect();
+                (Arc::new(a), DataType::Float32)
+            }
+            Col::Padded => {
+                let a: StringArray = cells
+                    .iter()
+                    .map(|v| text(v).map(|t| format!("  {t} ")))
+                    .collect();
+                (Arc::new(a), DataType::Utf8)
             }
             Col::Bool => {
                 let a: BooleanArray = cells
@@ -497,4 +535,122 @@ async fn a_parquet_file_past_the_row_limit_is_refused_before_it_is_decoded() {
         .await
         .assert_problem(422, Some(""));
     }
+}
+
+#[tokio::test]
+async fn warehouse_column_types_read_as_their_csv_text() {
+    // The reduction SQL's result as a column batch: whole counts as Decimal128(38, 0) (what
+    // DuckDB's SUM gives), the cohort as a date; the same table as the JSON summary.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sql_summaries.json"
+    ))
+    .unwrap();
+    let fixture: Value = serde_json::from_str(&text).unwrap();
+    let case = fixture["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["label"] == "cohorts period=month retention=unbounded")
+        .unwrap();
+    let cells = case["summary"]["cohort_summary"].as_array().unwrap();
+    let json = post_json("/cohorts", &case["summary"]).await;
+    assert_eq!(json.status, 200, "{}", json.text);
+    let b = batch(
+        cells,
+        &[
+            ("cohort", Col::Date),
+            ("offset", Col::Whole),
+            ("active", Col::Whole),
+            ("last_active", Col::Whole),
+            ("second_activity", Col::Whole),
+            ("amount", Col::Float),
+        ],
+    );
+    let answer = post(
+        "/cohorts?period=month&retention=unbounded",
+        PARQUET,
+        parquet_file(&b, Compression::SNAPPY),
+    )
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.text, json.text);
+    // Padded text, Float32 amounts (0.1 is 0.1, as its CSV text), whole-decimal ids.
+    let events: Vec<Value> = (0..40)
+        .map(|i| serde_json::json!({"customer_id": i % 7, "date": format!("2026-0{}-1{}", 1 + i % 3, i % 10), "amount": AMOUNTS[i % 4]}))
+        .collect();
+    let csv = send(
+        Method::POST,
+        "/cohorts",
+        Some("text/csv"),
+        csv_text(&events, &["customer_id", "date", "amount"]),
+    )
+    .await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    let b = batch(
+        &events,
+        &[
+            ("customer_id", Col::Whole),
+            ("date", Col::Padded),
+            ("amount", Col::Float32),
+        ],
+    );
+    let answer = post("/cohorts", ARROW, arrow_stream(&b)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.text, csv.text);
+}
+
+#[tokio::test]
+async fn an_all_null_dictionary_and_a_repeated_long_value_are_read_or_refused_not_crashed_on() {
+    // An all-null dictionary column (pyarrow's dictionary_encode of nulls has no values).
+    let keys = arrow_array::Int32Array::from(vec![None::<i32>, None]);
+    let values = StringArray::from(Vec::<Option<&str>>::new());
+    let group = arrow_array::DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values)).unwrap();
+    let b = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("start", DataType::Date32, true),
+            Field::new("end", DataType::Date32, true),
+            Field::new("group", group.data_type().clone(), true),
+        ])),
+        vec![
+            Arc::new(Date32Array::from(vec![
+                Some(days("2026-01-01")),
+                Some(days("2026-01-05")),
+            ])),
+            Arc::new(Date32Array::from(vec![None, Some(days("2026-02-01"))])),
+            Arc::new(group),
+        ],
+    )
+    .unwrap();
+    let csv = send(
+        Method::POST,
+        "/survival?as_of=2026-03-01",
+        Some("text/csv"),
+        "start,end,group\n2026-01-01,,\n2026-01-05,2026-02-01,\n",
+    )
+    .await;
+    let answer = post("/survival?as_of=2026-03-01", ARROW, arrow_stream(&b)).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(answer.text, csv.text);
+    // A 200 kB id repeated over 1,000 rows: 200 kB in the file, 200 MB once read. Refused.
+    let long = "x".repeat(200_000);
+    let mut ids = StringDictionaryBuilder::<Int32Type>::new();
+    for _ in 0..1000 {
+        ids.append_value(&long);
+    }
+    let ids = ids.finish();
+    let b = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![
+            Field::new("customer_id", ids.data_type().clone(), true),
+            Field::new("date", DataType::Date32, true),
+        ])),
+        vec![
+            Arc::new(ids),
+            Arc::new(Date32Array::from(vec![Some(days("2026-01-01")); 1000])),
+        ],
+    )
+    .unwrap();
+    post("/cohorts", ARROW, arrow_stream(&b))
+        .await
+        .assert_problem(422, Some(""));
 }

@@ -344,6 +344,16 @@ async fn summaries_that_cannot_be_refused_by_field() {
             "/period_summary/0/voluntary_churned_customers",
         ),
         ("/series", json!({"period": "month"}), "/events"),
+        (
+            "/series",
+            json!({"period": "month", "period_summary": [{"period": "2026-01-01", "new_customers": 10_000_000_000_000u64}]}),
+            "/period_summary/0/new_customers",
+        ),
+        (
+            "/cohorts",
+            json!({"cohort_summary": [cell("2026-01-01", 0, 10_000_000_000_000, 1)]}),
+            "/cohort_summary/0/active",
+        ),
     ];
     for (path, body, pointer) in cases {
         post_json(path, &body)

@@ -48,6 +48,9 @@ impl ColumnarKind {
 pub struct Columnar {
     names: Vec<String>,
     batches: Vec<RecordBatch>,
+    /// Bytes of text the rows may hold once read: a dictionary holds a value once, the rows
+    /// once per row.
+    max_text: usize,
 }
 
 fn malformed(kind: ColumnarKind, why: impl fmt::Display) -> ApiError {
@@ -89,6 +92,13 @@ impl Columnar {
                 kind.name()
             ),
         };
+        let too_large = |bytes: usize| {
+            ApiError::InvalidBody {
+            pointer: String::new(),
+            reason: format!("at most {max_decoded} bytes decoded"),
+            detail: format!("the {} decodes to {bytes} bytes or more; a request takes at most {max_decoded} (16 × BODY_LIMIT)", kind.name()),
+        }
+        };
         let (schema, batches) = match kind {
             ColumnarKind::ArrowStream => {
                 let reader =
@@ -96,12 +106,16 @@ impl Columnar {
                         .map_err(|e| malformed(kind, e))?;
                 let schema = reader.schema();
                 let mut batches = Vec::new();
-                let mut rows = 0usize;
+                let (mut rows, mut bytes) = (0usize, 0usize);
                 for batch in reader {
                     let batch = batch.map_err(|e| malformed(kind, e))?;
                     rows += batch.num_rows();
+                    bytes += batch.get_array_memory_size();
                     if rows > max_rows {
                         return Err(too_many(rows));
+                    }
+                    if bytes > max_decoded {
+                        return Err(too_large(bytes));
                     }
                     batches.push(batch);
                 }
@@ -123,24 +137,26 @@ impl Columnar {
                     .map(|c| c.uncompressed_size().max(0))
                     .sum();
                 if decoded as u64 > max_decoded as u64 {
-                    return Err(ApiError::InvalidBody {
-                        pointer: String::new(),
-                        reason: format!("at most {max_decoded} bytes decompressed"),
-                        detail: format!("the Parquet file decompresses to {decoded} bytes; a request takes at most {max_decoded} (16 × BODY_LIMIT)"),
-                    });
+                    return Err(too_large(decoded.max(0) as usize));
                 }
                 let schema = builder.schema().clone();
+                // Small batches: the metadata's sizes are the sender's word, so the decoded
+                // size is also counted as the batches come (at most one batch past the bound).
                 let reader = builder
-                    .with_batch_size(65_536)
+                    .with_batch_size(4_096)
                     .build()
                     .map_err(|e| malformed(kind, e))?;
                 let mut batches = Vec::new();
-                let mut read = 0usize;
+                let (mut read, mut bytes) = (0usize, 0usize);
                 for batch in reader {
                     let batch = batch.map_err(|e| malformed(kind, e))?;
                     read += batch.num_rows();
+                    bytes += batch.get_array_memory_size();
                     if read > max_rows {
                         return Err(too_many(read));
+                    }
+                    if bytes > max_decoded {
+                        return Err(too_large(bytes));
                     }
                     batches.push(batch);
                 }
@@ -150,6 +166,7 @@ impl Columnar {
         Ok(Self {
             names: schema.fields().iter().map(|f| f.name().clone()).collect(),
             batches,
+            max_text: max_decoded,
         })
     }
 
@@ -179,6 +196,29 @@ impl Columnar {
             })
     }
 
+    /// `so_far` plus the text bytes of `row`, refused past the budget: a short dictionary
+    /// value repeated over many rows is small in the file and large once read.
+    fn count_text(&self, columns: &[Column], row: usize, so_far: usize) -> Result<usize, ApiError> {
+        let total = columns
+            .iter()
+            .filter_map(|c| match c.value(row) {
+                Some(CellValue::Text(t)) => Some(t.len()),
+                _ => None,
+            })
+            .fold(so_far, usize::saturating_add);
+        if total > self.max_text {
+            return Err(ApiError::InvalidBody {
+                pointer: String::new(),
+                reason: format!("at most {} bytes of text", self.max_text),
+                detail: format!(
+                    "the rows hold more than {} bytes of text once read (16 × BODY_LIMIT)",
+                    self.max_text
+                ),
+            });
+        }
+        Ok(total)
+    }
+
     /// The column names, in order.
     pub fn header(&self) -> Vec<&str> {
         self.names.iter().map(String::as_str).collect()
@@ -187,6 +227,14 @@ impl Columnar {
     /// The rows as `T`s; a column outside `columns` is refused before any row is read, a cell
     /// that does not fit with the pointer `/{collection}/{row}/{column}`.
     pub fn rows<T: DeserializeOwned>(
+        &self,
+        collection: &str,
+        columns: &[&str],
+    ) -> Result<Vec<T>, ApiError> {
+        guarded(|| self.read_rows(collection, columns))
+    }
+
+    fn read_rows<T: DeserializeOwned>(
         &self,
         collection: &str,
         columns: &[&str],
@@ -203,10 +251,11 @@ impl Columnar {
             });
         }
         let mut out = Vec::with_capacity(self.batches.iter().map(RecordBatch::num_rows).sum());
-        let mut offset = 0;
+        let (mut offset, mut text) = (0, 0);
         for batch in &self.batches {
             let columns = self.columns(batch, collection)?;
             for row in 0..batch.num_rows() {
+                text = self.count_text(&columns, row, text)?;
                 let at = Cell::new(None);
                 let value = T::deserialize(RowDeserializer {
                     columns: &columns,
@@ -245,10 +294,15 @@ impl Columnar {
     /// Every row as the text its cells would have in CSV (an empty string for a null), for
     /// readers that interpret text themselves (Cox covariates).
     pub fn text_rows(&self) -> Result<Vec<Vec<String>>, ApiError> {
-        let mut out = Vec::new();
+        guarded(|| self.read_text_rows())
+    }
+
+    fn read_text_rows(&self) -> Result<Vec<Vec<String>>, ApiError> {
+        let (mut out, mut text) = (Vec::new(), 0);
         for batch in &self.batches {
             let columns = self.columns(batch, "")?;
             for row in 0..batch.num_rows() {
+                text = self.count_text(&columns, row, text)?;
                 out.push(
                     columns
                         .iter()
@@ -262,10 +316,15 @@ impl Columnar {
 
     /// The rows as JSON objects (null cells left out), for bodies read as JSON values.
     pub fn json_rows(&self) -> Result<Vec<serde_json::Value>, ApiError> {
-        let mut out = Vec::new();
+        guarded(|| self.read_json_rows())
+    }
+
+    fn read_json_rows(&self) -> Result<Vec<serde_json::Value>, ApiError> {
+        let (mut out, mut text) = (Vec::new(), 0);
         for batch in &self.batches {
             let columns = self.columns(batch, "")?;
             for row in 0..batch.num_rows() {
+                text = self.count_text(&columns, row, text)?;
                 let mut object = serde_json::Map::new();
                 for c in &columns {
                     if let Some(v) = c.value(row) {
@@ -285,7 +344,21 @@ impl Columnar {
     }
 }
 
-/// One column of a batch, downcast once: reading a cell is then an index and a match.
+/// Runs `f`, answering a panic (arrays the readers let through but cannot hold) as a refusal
+/// of the body rather than a 500.
+fn guarded<R>(f: impl FnOnce() -> Result<R, ApiError>) -> Result<R, ApiError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(ApiError::InvalidBody {
+            pointer: String::new(),
+            reason: "readable columns".to_owned(),
+            detail: "the body's columns could not be read (an array inconsistent with its type)"
+                .to_owned(),
+        })
+    })
+}
+
+/// One column of a batch, downcast once: reading a cell is then an index and a match. Text
+/// is trimmed, as the CSV reader trims its cells.
 struct Column<'a> {
     name: &'a str,
     data: Data<'a>,
@@ -344,7 +417,14 @@ fn data_of(array: &ArrayRef) -> Option<Data<'_>> {
         DataType::UInt16 => Data::UInt(widen::<UInt16Type, u64>(a)),
         DataType::UInt8 => Data::UInt(widen::<UInt8Type, u64>(a)),
         DataType::Float64 => Data::Float(Cow::Borrowed(a.as_primitive::<Float64Type>().values())),
-        DataType::Float32 => Data::Float(widen::<Float32Type, f64>(a)),
+        // As its text: 0.1f32 is 0.1, as in the writer's CSV, not 0.10000000149011612.
+        DataType::Float32 => Data::Float(std::borrow::Cow::Owned(
+            a.as_primitive::<Float32Type>()
+                .values()
+                .iter()
+                .map(|v| v.to_string().parse().unwrap_or(f64::NAN))
+                .collect(),
+        )),
         DataType::Decimal128(_, scale) => {
             Data::Decimal(a.as_primitive::<Decimal128Type>().values(), *scale)
         }
@@ -384,10 +464,22 @@ impl<'a> Column<'a> {
         if let Some(dict) = array.as_any_dictionary_opt() {
             let values = dict.values();
             let data = data_of(values).ok_or_else(unsupported)?;
-            let normalized = dict.normalized_keys();
-            let keys = (0..array.len())
-                .map(|i| (!array.is_null(i)).then(|| normalized[i]))
-                .collect();
+            // An all-null dictionary may have no values (normalized_keys asserts some).
+            let normalized = if values.is_empty() {
+                vec![0; array.len()]
+            } else {
+                dict.normalized_keys()
+            };
+            let mut keys = Vec::with_capacity(array.len());
+            for (i, &key) in normalized.iter().enumerate().take(array.len()) {
+                if array.is_null(i) {
+                    keys.push(None);
+                } else if key < values.len() {
+                    keys.push(Some(key));
+                } else {
+                    return Err((name, "a dictionary with a key past its values".to_owned()));
+                }
+            }
             return Ok(Self {
                 name,
                 data,
@@ -413,9 +505,9 @@ impl<'a> Column<'a> {
             return None;
         }
         Some(match &self.data {
-            Data::Text(a) => CellValue::Text(a.value(i)),
-            Data::LargeText(a) => CellValue::Text(a.value(i)),
-            Data::TextView(a) => CellValue::Text(a.value(i)),
+            Data::Text(a) => CellValue::Text(a.value(i).trim()),
+            Data::LargeText(a) => CellValue::Text(a.value(i).trim()),
+            Data::TextView(a) => CellValue::Text(a.value(i).trim()),
             Data::Bool(a) => CellValue::Bool(a.value(i)),
             Data::Int(v) => CellValue::Int(v[i]),
             Data::UInt(v) => CellValue::UInt(v[i]),
@@ -464,6 +556,26 @@ impl CellValue<'_> {
                 serde_json::Value::from(self.text().parse::<f64>().unwrap_or(f64::NAN))
             }
             CellValue::Day(d) => serde_json::Value::from(day_text(d)),
+        }
+    }
+
+    /// As a whole number, when it is one: integers, whole decimals and floats, digits.
+    fn whole(&self) -> Option<i128> {
+        match *self {
+            CellValue::Int(n) => Some(i128::from(n)),
+            CellValue::UInt(n) => Some(i128::from(n)),
+            CellValue::Decimal(v, scale) if scale <= 0 => {
+                v.checked_mul(10i128.checked_pow(u32::from(scale.unsigned_abs()))?)
+            }
+            CellValue::Decimal(v, scale) => {
+                let unit = 10i128.checked_pow(scale as u32)?;
+                (v % unit == 0).then(|| v / unit)
+            }
+            CellValue::Float(x) if x.is_finite() && x.fract() == 0.0 && x.abs() < 9.0e18 => {
+                Some(x as i128)
+            }
+            CellValue::Text(t) => t.parse().ok(),
+            _ => None,
         }
     }
 
@@ -625,9 +737,12 @@ impl<'de> Deserializer<'de> for CellDeserializer<'_> {
             CellValue::Int(n) => visitor.visit_i64(n),
             CellValue::UInt(n) => visitor.visit_u64(n),
             CellValue::Float(x) => visitor.visit_f64(x),
-            CellValue::Decimal(..) => match self.0.number() {
-                Some(x) => visitor.visit_f64(x),
-                None => Err(self.invalid("a number")),
+            // A whole decimal (a warehouse's NUMBER(38,0) id or count) is a whole number.
+            CellValue::Decimal(..) => match (self.0.whole(), self.0.number()) {
+                (Some(n), _) if n >= 0 && n <= i128::from(u64::MAX) => visitor.visit_u64(n as u64),
+                (Some(n), _) if n < 0 && n >= i128::from(i64::MIN) => visitor.visit_i64(n as i64),
+                (_, Some(x)) => visitor.visit_f64(x),
+                _ => Err(self.invalid("a number")),
             },
             CellValue::Day(d) => visitor.visit_string(day_text(d)),
         }
@@ -645,14 +760,9 @@ impl<'de> Deserializer<'de> for CellDeserializer<'_> {
     }
 
     fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, RowError> {
-        match self.0 {
-            CellValue::Int(n) if n >= 0 => visitor.visit_u64(n as u64),
-            CellValue::UInt(n) => visitor.visit_u64(n),
-            CellValue::Text(t) => match t.trim().parse::<u64>() {
-                Ok(n) => visitor.visit_u64(n),
-                Err(_) => Err(self.invalid("a whole number")),
-            },
-            _ => Err(self.invalid("a whole number")),
+        match self.0.whole().and_then(|n| u64::try_from(n).ok()) {
+            Some(n) => visitor.visit_u64(n),
+            None => Err(self.invalid("a whole number")),
         }
     }
 
@@ -661,14 +771,9 @@ impl<'de> Deserializer<'de> for CellDeserializer<'_> {
     }
 
     fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, RowError> {
-        match self.0 {
-            CellValue::Int(n) => visitor.visit_i64(n),
-            CellValue::UInt(n) => visitor.visit_u64(n),
-            CellValue::Text(t) => match t.trim().parse::<i64>() {
-                Ok(n) => visitor.visit_i64(n),
-                Err(_) => Err(self.invalid("a whole number")),
-            },
-            _ => Err(self.invalid("a whole number")),
+        match self.0.whole().and_then(|n| i64::try_from(n).ok()) {
+            Some(n) => visitor.visit_i64(n),
+            None => Err(self.invalid("a whole number")),
         }
     }
 

@@ -339,8 +339,11 @@ pub fn reduction_query(
             format!("table {table:?} has more than three dotted parts"),
         ));
     }
-    for part in &parts {
-        identifier("/table", part)?;
+    for (k, part) in parts.iter().enumerate() {
+        // A BigQuery project id may hold hyphens (my-project.dataset.table).
+        let project = dialect == Dialect::Bigquery && parts.len() == 3 && k == 0;
+        let plain = part.replace('-', "_");
+        identifier("/table", if project { &plain } else { part })?;
     }
     let names = Names {
         dialect,
@@ -464,7 +467,7 @@ fn survival_sql(
     let q = |c: &str| d.quote(c);
     let entered = if observed_from.is_some() {
         format!(
-            "\nUNION ALL\nSELECT {} AS {}, 0 AS {}, 0 AS {}, COUNT(*) AS {}, grp AS {}\nFROM observed\nWHERE entry_days > 0\nGROUP BY grp, entry_days",
+            "\nUNION ALL\nSELECT {} AS {}, 0 AS {}, 0 AS {}, COUNT(*) AS {}, grp AS {}\nFROM rk_observed\nWHERE entry_days > 0\nGROUP BY grp, entry_days",
             d.in_units("entry_days", unit),
             q("time"),
             q("churned"),
@@ -476,21 +479,21 @@ fn survival_sql(
         String::new()
     };
     format!(
-        "WITH subscriptions AS (
+        "WITH rk_subscriptions AS (
   SELECT CAST({start} AS DATE) AS started, CAST({end} AS DATE) AS ended, {group} AS grp
   FROM {table}
   WHERE {start} IS NOT NULL
 ),
-observed AS (
+rk_observed AS (
   SELECT grp,
     CASE WHEN ended IS NOT NULL AND ended <= {as_of} THEN 1 ELSE 0 END AS churned,
     {days} AS days,
     {entry} AS entry_days
-  FROM subscriptions
+  FROM rk_subscriptions
   WHERE started <= {as_of} AND (ended IS NULL OR ended >= started){kept}
 )
 SELECT {time} AS {qt}, SUM(churned) AS {qc}, SUM(1 - churned) AS {qz}, 0 AS {qe}, grp AS {qg}
-FROM observed
+FROM rk_observed
 GROUP BY grp, days{entered}
 ORDER BY 5, 1",
         start = n.must("start"),
@@ -514,30 +517,30 @@ fn cohorts_sql(n: &Names, period: Period) -> String {
         |a| format!("CAST({a} AS {})", d.double()),
     );
     format!(
-        "WITH activities AS (
+        "WITH rk_activities AS (
   SELECT {customer} AS customer_id, CAST({date} AS DATE) AS activity_date, {amount} AS amount
   FROM {table}
   WHERE {customer} IS NOT NULL AND {date} IS NOT NULL
 ),
-periods AS (
+rk_periods AS (
   SELECT customer_id, amount,
     {start} AS period_start,
     {index} AS period_index
-  FROM activities
+  FROM rk_activities
 ),
-customer_periods AS (
+rk_customer_periods AS (
   SELECT customer_id, period_start, period_index, COUNT(*) AS events, SUM(amount) AS amount
-  FROM periods
+  FROM rk_periods
   GROUP BY customer_id, period_start, period_index
 ),
-ranked AS (
+rk_ranked AS (
   SELECT period_index, events, amount,
     MIN(period_start) OVER (PARTITION BY customer_id) AS cohort,
     MIN(period_index) OVER (PARTITION BY customer_id) AS first_index,
     MAX(period_index) OVER (PARTITION BY customer_id) AS last_index,
     SUM(events) OVER (PARTITION BY customer_id ORDER BY period_index
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS events_so_far
-  FROM customer_periods
+  FROM rk_customer_periods
 )
 SELECT cohort AS {qcohort},
   period_index - first_index AS {qoffset},
@@ -545,7 +548,7 @@ SELECT cohort AS {qcohort},
   SUM(CASE WHEN period_index = last_index THEN 1 ELSE 0 END) AS {qlast},
   SUM(CASE WHEN events_so_far >= 2 AND events_so_far - events < 2 THEN 1 ELSE 0 END) AS {qsecond},
   SUM(amount) AS {qamount}
-FROM ranked
+FROM rk_ranked
 GROUP BY cohort, first_index, period_index
 ORDER BY 1, 2",
         customer = n.must("customer_id"),
@@ -579,51 +582,57 @@ fn series_sql(n: &Names, period: Period) -> String {
     let new = "m0 = 0 AND m1 > 0 AND ever = 0";
     let back = "m0 = 0 AND m1 > 0 AND ever = 1";
     let churn = "m0 > 0 AND m1 = 0";
-    let reasons = if n.col("reason").is_some() {
-        format!(
-            ",\n  {} AS {},\n  {} AS {},\n  {} AS {},\n  {} AS {}",
-            count(&format!("{churn} AND reason = 'voluntary'")),
-            q("voluntary_churned_customers"),
-            money(&format!("{churn} AND reason = 'voluntary'"), "m0"),
-            q("voluntary_churned_mrr"),
-            count(&format!("{churn} AND reason = 'delinquent'")),
-            q("delinquent_churned_customers"),
-            money(&format!("{churn} AND reason = 'delinquent'"), "m0"),
-            q("delinquent_churned_mrr"),
+    // The causes only when some event gives one, as the events' series reports them.
+    let given = |sum: String| format!("CASE WHEN MAX(r.given) > 0 THEN {sum} END");
+    let (reasons, reasons_cte, reasons_join) = if n.col("reason").is_some() {
+        (
+            format!(
+                ",\n  {} AS {},\n  {} AS {},\n  {} AS {},\n  {} AS {}",
+                given(count(&format!("{churn} AND reason = 'voluntary'"))),
+                q("voluntary_churned_customers"),
+                given(money(&format!("{churn} AND reason = 'voluntary'"), "m0")),
+                q("voluntary_churned_mrr"),
+                given(count(&format!("{churn} AND reason = 'delinquent'"))),
+                q("delinquent_churned_customers"),
+                given(money(&format!("{churn} AND reason = 'delinquent'"), "m0")),
+                q("delinquent_churned_mrr"),
+            ),
+            ",\nrk_reasons AS (\n  SELECT COUNT(reason) AS given FROM rk_changes\n)",
+            " CROSS JOIN rk_reasons r",
         )
     } else {
-        String::new()
+        (String::new(), "", "")
     };
     format!(
-        "WITH changes AS (
+        "WITH rk_changes AS (
   SELECT {customer} AS customer_id, CAST({date} AS DATE) AS event_date,
     CAST({mrr} AS {double}) AS mrr, {reason} AS reason, {sequence} AS event_order
   FROM {table}
   WHERE {customer} IS NOT NULL AND {date} IS NOT NULL AND {mrr} IS NOT NULL
 ),
-ranked AS (
+rk_ranked AS (
   SELECT customer_id, mrr, reason, {start} AS period_start,
     ROW_NUMBER() OVER (PARTITION BY customer_id, {start}
-      ORDER BY event_date DESC, event_order DESC, mrr DESC) AS from_last
-  FROM changes
+      ORDER BY event_date DESC, event_order DESC NULLS LAST, mrr DESC) AS from_last
+  FROM rk_changes
 ),
-customer_periods AS (
+rk_customer_periods AS (
   SELECT customer_id, period_start,
     MAX(CASE WHEN from_last = 1 THEN mrr END) AS m1,
     MAX(CASE WHEN from_last = 1 THEN reason END) AS reason,
     MAX(CASE WHEN mrr > 0 THEN 1 ELSE 0 END) AS paid,
     COUNT(*) AS events
-  FROM ranked
+  FROM rk_ranked
   GROUP BY customer_id, period_start
 ),
-movements AS (
+rk_movements AS (
   SELECT period_start, m1, reason, events,
     COALESCE(LAG(m1) OVER (PARTITION BY customer_id ORDER BY period_start), 0) AS m0,
     COALESCE(MAX(paid) OVER (PARTITION BY customer_id ORDER BY period_start
       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS ever,
     ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY period_start) AS nth
-  FROM customer_periods
-)
+  FROM rk_customer_periods
+){reasons_cte}
 SELECT period_start AS {qperiod},
   {first_seen} AS {qfirst},
   SUM(events) AS {qevents},
@@ -635,7 +644,7 @@ SELECT period_start AS {qperiod},
   {contraction} AS {qcontraction},
   {churned_mrr} AS {qchurned_mrr},
   {back_mrr} AS {qback_mrr}{reasons}
-FROM movements
+FROM rk_movements{reasons_join}
 GROUP BY period_start
 ORDER BY 1",
         customer = n.must("customer_id"),
@@ -683,7 +692,7 @@ fn rfm_sql(n: &Names, end: NaiveDate, unit: TimeUnit, grouped: bool) -> String {
     let last = if grouped {
         format!(
             "SELECT frequency AS {f}, recency AS {r}, t AS {t}, COUNT(*) AS {c}
-FROM customers
+FROM rk_customers
 GROUP BY frequency, recency, t
 ORDER BY 1, 2, 3",
             f = q("frequency"),
@@ -695,7 +704,7 @@ ORDER BY 1, 2, 3",
         format!(
             "SELECT CAST(customer_id AS {text}) AS {id}, frequency AS {f}, recency AS {r}, t AS {t},
   monetary_value AS {m}
-FROM customers
+FROM rk_customers
 ORDER BY 1",
             text = d.text(),
             id = q("id"),
@@ -706,31 +715,31 @@ ORDER BY 1",
         )
     };
     format!(
-        "WITH purchases AS (
+        "WITH rk_purchases AS (
   SELECT {customer} AS customer_id, CAST({date} AS DATE) AS purchase_date, {amount} AS amount
   FROM {table}
   WHERE {customer} IS NOT NULL AND {date} IS NOT NULL AND CAST({date} AS DATE) <= {end}
 ),
-days AS (
+rk_days AS (
   SELECT customer_id, purchase_date, SUM(amount) AS amount
-  FROM purchases
+  FROM rk_purchases
   GROUP BY customer_id, purchase_date
 ),
-spans AS (
+rk_spans AS (
   SELECT customer_id, MIN(purchase_date) AS first_day, MAX(purchase_date) AS last_day,
     COUNT(*) AS purchase_days
-  FROM days
+  FROM rk_days
   GROUP BY customer_id
 ),
-customers AS (
+rk_customers AS (
   SELECT s.customer_id, s.purchase_days - 1 AS frequency,
     {recency} AS recency,
     {age} AS t,
     CASE WHEN s.purchase_days > 1
       THEN SUM(CASE WHEN d.purchase_date > s.first_day THEN d.amount ELSE 0 END) / (s.purchase_days - 1)
       ELSE 0 END AS monetary_value
-  FROM spans s
-  JOIN days d ON d.customer_id = s.customer_id
+  FROM rk_spans s
+  JOIN rk_days d ON d.customer_id = s.customer_id
   WHERE s.first_day < {end}
   GROUP BY s.customer_id, s.purchase_days, s.first_day, s.last_day
 )
@@ -754,7 +763,10 @@ fn contract(
         kind,
         description,
     };
-    let mut notes = vec!["Rows with a NULL customer, date or start are left out.".to_owned()];
+    let mut notes = vec![
+        "Rows with a NULL customer, date or start are left out.".to_owned(),
+        "Timestamp columns are cast to DATE in the session's time zone: run the query in UTC (SET TimeZone = 'UTC'; ALTER SESSION SET TIMEZONE = 'UTC'; spark.sql.session.timeZone=UTC), as the service reads a timestamp as its UTC day.".to_owned(),
+    ];
     match reduction {
         Reduction::Survival => {
             notes.push("Subscriptions starting after as_of, ending before they start, or (with observed_from) started and ended before the data begin are left out; the raw endpoint refuses them.".to_owned());
@@ -932,6 +944,14 @@ mod tests {
         let q = reduction_query(Reduction::Cohorts, Dialect::Bigquery, &s).unwrap();
         assert!(q.sql.contains("FROM `analytics`.`events`"));
         assert!(q.sql.contains("DATE_TRUNC(activity_date, MONTH)"));
+        let project = QuerySettings {
+            table: Some("my-project.analytics.events".into()),
+            ..QuerySettings::default()
+        };
+        let q = reduction_query(Reduction::Cohorts, Dialect::Bigquery, &project).unwrap();
+        assert!(q.sql.contains("FROM `my-project`.`analytics`.`events`"));
+        let refused = reduction_query(Reduction::Cohorts, Dialect::Duckdb, &project).unwrap_err();
+        assert_eq!(refused.pointer, "/table");
         s.columns = vec![("date".into(), "d; DROP TABLE x".into())];
         let refused = reduction_query(Reduction::Cohorts, Dialect::Duckdb, &s).unwrap_err();
         assert_eq!(refused.pointer, "/date");

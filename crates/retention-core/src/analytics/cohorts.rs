@@ -258,6 +258,13 @@ pub fn cohort_table_from_cells(
                 format!("{collection}[{i}]: {why}"),
             ))
         };
+        for (field, count) in [
+            ("active", cell.active),
+            ("last_active", cell.last_active),
+            ("second_activity", cell.second_activity),
+        ] {
+            super::check_summary_count(format!("/{collection}/{i}/{field}"), count)?;
+        }
         if cell.last_active > cell.active {
             return bad("last_active", format!("last_active {} is more than active {}: a customer whose last activity falls at an offset is active at it", cell.last_active, cell.active));
         }

@@ -9,3 +9,21 @@ pub mod parametric;
 pub mod periods;
 pub mod series;
 pub mod survival;
+
+/// The most customers one row of a summary may count (a trillion): sums over the rows a
+/// request may hold stay far inside 64 bits.
+pub const MAX_SUMMARY_COUNT: u64 = 1_000_000_000_000;
+
+/// Refuses a summary count above [`MAX_SUMMARY_COUNT`], naming it.
+pub fn check_summary_count(pointer: String, count: u64) -> Result<(), crate::kpi::InvalidInput> {
+    if count > MAX_SUMMARY_COUNT {
+        return Err(crate::kpi::InvalidInput::new(
+            pointer.clone(),
+            format!("at most {MAX_SUMMARY_COUNT}"),
+            format!(
+                "{pointer}: {count} customers in one row; a summary row counts at most a trillion"
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -731,6 +731,18 @@ pub fn series_from_summary(
             row.period,
             period,
         )?;
+        let reasons = row.reasons.unwrap_or_default();
+        for (field, count) in [
+            ("first_seen_customers", row.first_seen_customers),
+            ("events", row.events),
+            ("new_customers", row.new_customers),
+            ("reactivated_customers", row.reactivated_customers),
+            ("churned_customers", row.churned_customers),
+            ("voluntary_churned_customers", reasons.voluntary_customers),
+            ("delinquent_churned_customers", reasons.delinquent_customers),
+        ] {
+            super::check_summary_count(format!("/{collection}/{i}/{field}"), count)?;
+        }
         index.push(k);
     }
     let first = index.iter().copied().min().unwrap_or(0);

@@ -337,6 +337,15 @@ pub fn check_counts(
             ),
         ));
     }
+    for (i, (r, _)) in rows.iter().enumerate() {
+        for (field, count) in [
+            ("churned", r.churned),
+            ("censored", r.censored),
+            ("entered", r.entered),
+        ] {
+            super::check_summary_count(format!("{pointer}/{i}/{field}"), count)?;
+        }
+    }
     let table = Table::new(rows.iter().map(|r| r.0).collect());
     if table.customers() == 0 {
         return Err(InvalidInput::new(
