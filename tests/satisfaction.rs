@@ -158,3 +158,49 @@ async fn csat_ces_and_health_answer_inside_a_batch() {
     assert_eq!(answer.body["results"][1]["result"]["value"], 5.0);
     assert_eq!(answer.body["results"][2]["status"], 422);
 }
+
+#[tokio::test]
+async fn a_mean_over_billions_of_answers_has_its_interval_at_once() {
+    // statrs's Student t inverse does not return from a billion degrees of freedom; the
+    // quantile comes from the Cornish–Fisher expansion there (kpi::confidence), so a survey of
+    // 4 × 10^15 answers per point answers at once, its t quantile at the normal one.
+    for path in ["/csat", "/ces"] {
+        let counts = if path == "/csat" {
+            json!([4_000_000_000_000_000u64, 3, 5, 4_000_000_000_000_000u64, 2])
+        } else {
+            json!([
+                1,
+                4_000_000_000_000_000u64,
+                3,
+                5,
+                4_000_000_000_000_000u64,
+                2,
+                7
+            ])
+        };
+        let answer = post_json(path, &json!({ "counts": counts })).await;
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text);
+        let steps = answer.text.clone();
+        assert!(steps.contains("t quantile"), "{path}: {steps}");
+        let t = find_t(&answer.body).unwrap_or_else(|| panic!("{path}: no t step in {steps}"));
+        assert!((t - 1.959963984540054).abs() < 1e-12, "{path}: t {t}");
+    }
+}
+
+/// The value of the first breakdown step labelled as a t quantile, anywhere in the answer.
+fn find_t(value: &Value) -> Option<f64> {
+    match value {
+        Value::Object(map) => {
+            if map
+                .get("label")
+                .and_then(Value::as_str)
+                .is_some_and(|l| l.starts_with("t quantile"))
+            {
+                return map.get("value").and_then(Value::as_f64);
+            }
+            map.values().find_map(find_t)
+        }
+        Value::Array(items) => items.iter().find_map(find_t),
+        _ => None,
+    }
+}

@@ -1,7 +1,7 @@
 //! Intervals on rates counted from customers (docs/formulas.md § 13): the confidence level a
 //! caller asks for, and the Wilson score interval of a share `k / n`.
 
-use statrs::distribution::{ContinuousCDF, Normal};
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 
 use super::breakdown::{num, Breakdown, Interval, Kpi};
 use super::error::InvalidInput;
@@ -55,6 +55,12 @@ impl Confidence {
     /// The level as a fraction (0.95).
     pub fn level(self) -> f64 {
         self.level
+    }
+
+    /// The two-sided Student t critical value with `df` degrees of freedom:
+    /// [`student_t_quantile`] at (1 + level) / 2.
+    pub fn t(self, df: f64) -> f64 {
+        student_t_quantile(df, 0.5 + self.level / 2.0)
     }
 
     /// The two-sided normal critical value z with P(|Z| ≤ z) = level.
@@ -178,8 +184,71 @@ impl IntervalMethod {
     }
 }
 
+/// The Student t quantile at probability `p` with `df` degrees of freedom.
+///
+/// statrs's inverse (through the inverse regularized beta function) is exact to about 1e-12
+/// up to a thousand degrees of freedom, drifts beyond (1e-4 off at a million) and does not
+/// return at all from a billion: from 1,000 on, the Cornish–Fisher expansion in 1/ν
+/// (Abramowitz & Stegun 26.7.5, four terms; its next term is below 1e-12 there) gives it
+/// from the normal quantile z:
+///
+/// ```text
+/// t = z + g1/ν + g2/ν² + g3/ν³ + g4/ν⁴
+/// g1 = (z³ + z) / 4
+/// g2 = (5z⁵ + 16z³ + 3z) / 96
+/// g3 = (3z⁷ + 19z⁵ + 17z³ − 15z) / 384
+/// g4 = (79z⁹ + 776z⁷ + 1482z⁵ − 1920z³ − 945z) / 92160
+/// ```
+pub fn student_t_quantile(df: f64, p: f64) -> f64 {
+    if df.is_nan() || df <= 0.0 || !(0.0..=1.0).contains(&p) {
+        return f64::NAN;
+    }
+    if df < 1000.0 {
+        return StudentsT::new(0.0, 1.0, df)
+            .map(|d| d.inverse_cdf(p))
+            .unwrap_or(f64::NAN);
+    }
+    let z = Normal::standard().inverse_cdf(p);
+    let z2 = z * z;
+    let g1 = (z2 + 1.0) * z / 4.0;
+    let g2 = ((5.0 * z2 + 16.0) * z2 + 3.0) * z / 96.0;
+    let g3 = (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) * z / 384.0;
+    let g4 = ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) * z / 92160.0;
+    z + g1 / df + g2 / (df * df) + g3 / df.powi(3) + g4 / df.powi(4)
+}
+
 #[cfg(test)]
 mod tests {
+    use super::student_t_quantile;
+
+    #[test]
+    fn t_quantiles_are_continuous_at_the_switch_and_finite_for_any_degrees_of_freedom() {
+        // Just below the switch statrs, from it on the expansion: they agree to 1e-9.
+        for p in [0.75, 0.95, 0.975, 0.9995] {
+            let below = student_t_quantile(999.999_999, p);
+            let above = student_t_quantile(1000.0, p);
+            assert!((below - above).abs() < 1e-9, "p {p}: {below} {above}");
+        }
+        // R 4.2.2's qt (print(qt(p, df), digits = 17)); and a huge df (a count of 1e18
+        // answers) returns, at the normal quantile.
+        for (df, p, r) in [
+            (1000.0, 0.975, 1.9623390808264076),
+            (1e4, 0.975, 1.9602012398906257),
+            (1e6, 0.9995, 3.2905364612487213),
+        ] {
+            let t = student_t_quantile(df, p);
+            assert!((t - r).abs() < 1e-12, "df {df} p {p}: {t} against R's {r}");
+        }
+        let z = 1.959963984540054;
+        assert!((student_t_quantile(1e18, 0.975) - z).abs() < 1e-15);
+        let mut last = f64::INFINITY;
+        for df in [1.0, 2.0, 30.0, 999.0, 1000.0, 1e5, 1e9, 1e15] {
+            let t = student_t_quantile(df, 0.975);
+            assert!(t < last && t >= z, "df {df}: {t}");
+            last = t;
+        }
+    }
+
     use super::*;
 
     #[test]

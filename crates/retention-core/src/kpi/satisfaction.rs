@@ -1,8 +1,6 @@
 //! Customer satisfaction (CSAT) and customer effort (CES) from survey answers on a whole-number
 //! scale, with their intervals (docs/formulas.md § 14).
 
-use statrs::distribution::{ContinuousCDF, StudentsT};
-
 use super::breakdown::{num, Breakdown, Interval, Kpi, KpiResponse, Unit};
 use super::confidence::{with_wilson, Confidence};
 use super::error::InvalidInput;
@@ -152,9 +150,7 @@ fn mean_score(answers: &Answers, metric: &'static str, confidence: Confidence) -
     }
     let standard_error = sd / (n as f64).sqrt();
     // n ≥ 2, so n − 1 ≥ 1 degrees of freedom: the distribution exists.
-    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
-        .map(|d| d.inverse_cdf((1.0 + confidence.level()) / 2.0))
-        .unwrap_or(f64::NAN);
+    let t = confidence.t((n - 1) as f64);
     let margin = t * standard_error;
     kpi.breakdown = kpi
         .breakdown

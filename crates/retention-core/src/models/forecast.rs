@@ -4,7 +4,6 @@
 //! customers), and committed MRR from scheduled changes.
 
 use serde::Serialize;
-use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::sbg::sbg_report;
 use crate::kpi::{Bounds, Confidence, InvalidInput};
@@ -80,9 +79,7 @@ fn least_squares(y: &[f64], ahead: usize, confidence: Confidence) -> LineFit {
     let sst: f64 = y.iter().map(|v| (v - y_mean).powi(2)).sum();
     let r_squared = if sst > 0.0 { 1.0 - sse / sst } else { 1.0 };
     let s = (sse / (m - 2.0)).sqrt();
-    let t = StudentsT::new(0.0, 1.0, m - 2.0)
-        .map(|d| d.inverse_cdf((1.0 + confidence.level()) / 2.0))
-        .unwrap_or(f64::NAN);
+    let t = confidence.t(m - 2.0);
     let points = (1..=ahead)
         .map(|h| {
             let x0 = m - 1.0 + h as f64;
