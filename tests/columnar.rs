@@ -29,12 +29,7 @@ const PARQUET: &str = "application/vnd.apache.parquet";
 const AMOUNTS: [f64; 4] = [0.1, 0.2, 0.3, 1.7];
 
 fn fixture_rows(name: &str) -> Vec<Value> {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/sql_summaries.json"
-    ))
-    .unwrap();
-    let fixture: Value = serde_json::from_str(&text).unwrap();
+    let fixture = common::sql_fixture();
     // Bodies are named by what they hold, their length and a digest: the first of the name.
     fixture["bodies"]
         .as_object()
@@ -198,22 +193,6 @@ fn parquet_file(batch: &RecordBatch, compression: Compression) -> Vec<u8> {
     out
 }
 
-fn csv_text(rows: &[Value], columns: &[&str]) -> String {
-    let mut out = columns.join(",") + "\n";
-    for row in rows {
-        let cells: Vec<String> = columns
-            .iter()
-            .map(|c| match &row[*c] {
-                Value::Null => String::new(),
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect();
-        out += &(cells.join(",") + "\n");
-    }
-    out
-}
-
 async fn post(path: &str, content_type: &str, body: Vec<u8>) -> Answer {
     send(Method::POST, path, Some(content_type), body).await
 }
@@ -222,7 +201,13 @@ async fn post(path: &str, content_type: &str, body: Vec<u8>) -> Answer {
 /// same bytes back from all four.
 async fn same_answers(path: &str, rows: &[Value], columns: &[(&str, Col)]) -> Answer {
     let names: Vec<&str> = columns.iter().map(|c| c.0).collect();
-    let csv = send(Method::POST, path, Some("text/csv"), csv_text(rows, &names)).await;
+    let csv = send(
+        Method::POST,
+        path,
+        Some("text/csv"),
+        common::csv_of(rows, &names),
+    )
+    .await;
     assert_eq!(csv.status, 200, "{path} CSV: {}", csv.text);
     let b = batch(rows, columns);
     for (label, content_type, body) in [
@@ -541,12 +526,7 @@ async fn a_parquet_file_past_the_row_limit_is_refused_before_it_is_decoded() {
 async fn warehouse_column_types_read_as_their_csv_text() {
     // The reduction SQL's result as a column batch: whole counts as Decimal128(38, 0) (what
     // DuckDB's SUM gives), the cohort as a date; the same table as the JSON summary.
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/sql_summaries.json"
-    ))
-    .unwrap();
-    let fixture: Value = serde_json::from_str(&text).unwrap();
+    let fixture = common::sql_fixture();
     let case = fixture["cases"]
         .as_array()
         .unwrap()
@@ -583,7 +563,7 @@ async fn warehouse_column_types_read_as_their_csv_text() {
         Method::POST,
         "/cohorts",
         Some("text/csv"),
-        csv_text(&events, &["customer_id", "date", "amount"]),
+        common::csv_of(&events, &["customer_id", "date", "amount"]),
     )
     .await;
     assert_eq!(csv.status, 200, "{}", csv.text);

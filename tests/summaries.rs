@@ -10,15 +10,10 @@ mod common;
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use common::{post_json, send};
+use common::{csv_of, post_json, send};
 
 fn fixture() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/sql_summaries.json"
-    ))
-    .unwrap();
-    serde_json::from_str(&text).unwrap()
+    common::sql_fixture()
 }
 
 /// A case's raw body, with the stored row lists put back in place of their names.
@@ -174,22 +169,6 @@ async fn summaries_of_shards_add_up_to_the_whole() {
         assert_eq!(shards.status, 200, "{label}: {}", shards.text);
         assert_eq!(shards.text, whole.text, "{label}");
     }
-}
-
-fn csv_of(rows: &[Value], columns: &[&str]) -> String {
-    let mut text = columns.join(",") + "\n";
-    for row in rows {
-        let cells: Vec<String> = columns
-            .iter()
-            .map(|c| match &row[*c] {
-                Value::Null => String::new(),
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect();
-        text += &(cells.join(",") + "\n");
-    }
-    text
 }
 
 #[tokio::test]

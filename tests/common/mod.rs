@@ -154,3 +154,31 @@ pub fn schema_errors(spec: &Value, schema: &Value, instance: &Value) -> Vec<Stri
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect()
 }
+
+/// Rows as CSV text with the given columns (a null is an empty cell, text as is).
+pub fn csv_of(rows: &[Value], columns: &[&str]) -> String {
+    let mut text = columns.join(",") + "\n";
+    for row in rows {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|c| match &row[*c] {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        text += &(cells.join(",") + "\n");
+    }
+    text
+}
+
+/// The reduction SQL's results computed by DuckDB, with their raw bodies
+/// (tests/fixtures/sql_summaries.json, from scripts/sql_check.py --write-fixture).
+pub fn sql_fixture() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sql_summaries.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
