@@ -72,6 +72,18 @@ pub fn computing() -> Vec<Endpoint> {
             routes!(records::survival::survival),
             records::survival::survival_examples,
         ),
+        endpoint(
+            routes!(records::retention::retention),
+            records::retention::retention_examples,
+        ),
+        endpoint(
+            routes!(records::lifecycle::lifecycle_endpoint),
+            records::lifecycle::lifecycle_examples,
+        ),
+        endpoint(
+            routes!(records::stickiness::stickiness_endpoint),
+            records::stickiness::stickiness_examples,
+        ),
         endpoint(routes!(records::cox::cox), records::cox::cox_examples),
         endpoint(
             routes!(records::competing::competing),

@@ -275,40 +275,7 @@ pub async fn cox(
 
 /// A body of rows (CSV, Arrow or Parquet): the known columns, every other one a covariate.
 fn table_request(rows: super::Rows, params: CoxParams) -> Result<CoxRequest, ApiError> {
-    // Every row as the text of its cells, as CSV gives them.
-    let (headers, records): (Vec<String>, Vec<Result<Vec<String>, ApiError>>) = match &rows {
-        super::Rows::Csv(bytes) => {
-            let mut reader = csv::ReaderBuilder::new()
-                .trim(csv::Trim::All)
-                .from_reader(&bytes[..]);
-            let headers = reader
-                .headers()
-                .map_err(|e| {
-                    ApiError::MalformedJson(format!("the CSV header could not be read: {e}"))
-                })?
-                .iter()
-                .map(str::to_owned)
-                .collect();
-            let records = reader
-                .records()
-                .enumerate()
-                .map(|(row, record)| {
-                    record
-                        .map(|r| r.iter().map(str::to_owned).collect())
-                        .map_err(|e| ApiError::InvalidBody {
-                            pointer: format!("/observations/{row}"),
-                            reason: "a CSV row".to_owned(),
-                            detail: format!("CSV line {}: {e}", row + 2),
-                        })
-                })
-                .collect();
-            (headers, records)
-        }
-        super::Rows::Columnar(c) => (
-            c.header().into_iter().map(str::to_owned).collect(),
-            c.text_rows()?.into_iter().map(Ok).collect(),
-        ),
-    };
+    let (headers, records) = super::text_table(&rows, "observations")?;
     if let Some((k, h)) = headers
         .iter()
         .enumerate()

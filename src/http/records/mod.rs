@@ -6,7 +6,11 @@
 pub mod cohorts;
 pub mod competing;
 pub mod cox;
+pub mod events;
+pub mod lifecycle;
+pub mod retention;
 pub mod series;
+pub mod stickiness;
 pub mod survival;
 
 use std::fmt;
@@ -265,6 +269,50 @@ pub fn csv_rows<T: DeserializeOwned>(
         }
     }
     Ok(rows)
+}
+
+/// Every row as the text of its cells, as CSV gives them, with the header: for bodies whose
+/// columns are not all known in advance (covariates, attributes). A row that cannot be read
+/// is an error at `/{collection}/{row}`.
+#[allow(clippy::type_complexity)]
+pub fn text_table(
+    rows: &Rows,
+    collection: &str,
+) -> Result<(Vec<String>, Vec<Result<Vec<String>, ApiError>>), ApiError> {
+    let (headers, records) = match rows {
+        Rows::Csv(bytes) => {
+            let mut reader = csv::ReaderBuilder::new()
+                .trim(csv::Trim::All)
+                .from_reader(&bytes[..]);
+            let headers = reader
+                .headers()
+                .map_err(|e| {
+                    ApiError::MalformedJson(format!("the CSV header could not be read: {e}"))
+                })?
+                .iter()
+                .map(str::to_owned)
+                .collect();
+            let records = reader
+                .records()
+                .enumerate()
+                .map(|(row, record)| {
+                    record
+                        .map(|r| r.iter().map(str::to_owned).collect())
+                        .map_err(|e| ApiError::InvalidBody {
+                            pointer: format!("/{collection}/{row}"),
+                            reason: "a CSV row".to_owned(),
+                            detail: format!("CSV line {}: {e}", row + 2),
+                        })
+                })
+                .collect();
+            (headers, records)
+        }
+        Rows::Columnar(c) => (
+            c.header().into_iter().map(str::to_owned).collect(),
+            c.text_rows()?.into_iter().map(Ok).collect(),
+        ),
+    };
+    Ok((headers, records))
 }
 
 /// The column names of a CSV body's header line (what tells a summary from raw rows).

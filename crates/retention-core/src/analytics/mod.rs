@@ -1,13 +1,18 @@
-//! From raw records to KPIs: calendar periods, MRR period series, cohort retention tables and
-//! Kaplan–Meier survival curves. Per-period figures come from the same core functions as the
-//! single-KPI endpoints. Nothing here knows about HTTP.
+//! From raw records to KPIs: calendar periods, MRR period series, cohort retention tables,
+//! Kaplan–Meier survival curves, and from product events retention, lifecycle and
+//! stickiness. Per-period figures come from the same core functions as the single-KPI
+//! endpoints. Nothing here knows about HTTP.
 
 pub mod cohorts;
 pub mod competing;
 pub mod cox;
+pub mod event_retention;
+pub mod events;
+pub mod lifecycle;
 pub mod parametric;
 pub mod periods;
 pub mod series;
+pub mod stickiness;
 pub mod survival;
 
 /// The most customers one row of a summary may count (a trillion): sums over the rows a

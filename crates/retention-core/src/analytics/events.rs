@@ -1,0 +1,487 @@
+//! Product events (`customer, timestamp, event, attributes`) read for `/retention`,
+//! `/lifecycle` and `/stickiness`: instants, local days in an IANA time zone, the `filter`
+//! that keeps events and the `group_by` segments that split them (docs/formulas.md § 20.1).
+//!
+//! A segment's block is its endpoint's answer on the segment's events alone, as if the
+//! others did not exist; only the horizon (the last period, the range of days) comes from
+//! all the kept events, so that every block has the same rows.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Offset, TimeZone};
+use serde::{Deserialize, Serialize};
+
+use crate::kpi::InvalidInput;
+use crate::units::Period;
+
+/// Microseconds in a day.
+pub const DAY_US: i64 = 86_400_000_000;
+/// The most segments one `group_by` may give.
+pub const MAX_SEGMENTS: usize = 50;
+
+/// Parses an instant: RFC 3339 (`2024-03-10T07:15:00Z`, `…+09:00`, a space for the `T`,
+/// fractions to the microsecond, finer digits dropped); the same without an offset, read as
+/// UTC; or a date `YYYY-MM-DD`, read as 00:00 UTC. Answers microseconds since 1970-01-01 UTC.
+pub fn parse_instant(pointer: &str, text: &str) -> Result<i64, InvalidInput> {
+    let t = text.trim();
+    let parsed = if t.len() == 10 {
+        super::periods::parse_day(pointer, t)
+            .ok()
+            .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+    } else if let Ok(at) = DateTime::parse_from_rfc3339(t) {
+        Some(at.to_utc())
+    } else {
+        ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+            .map(|n| n.and_utc())
+    };
+    parsed.map(|at| at.timestamp_micros()).ok_or_else(|| {
+        InvalidInput::new(
+            pointer,
+            "an instant: RFC 3339 (2024-03-10T07:15:00Z), or without offset (UTC)",
+            format!("{pointer}: {t:?} is not an instant such as 2024-03-10T07:15:00Z, 2024-03-10T16:15:00+09:00 or 2024-03-10 07:15:00 (UTC)"),
+        )
+    })
+}
+
+/// An IANA time zone: where calendar days begin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Zone(chrono_tz::Tz);
+
+impl Default for Zone {
+    fn default() -> Self {
+        Self(chrono_tz::UTC)
+    }
+}
+
+impl Zone {
+    /// The zone of an IANA name (`Asia/Tokyo`, `UTC`); `field` names it in the refusal.
+    pub fn new(field: &str, name: &str) -> Result<Self, InvalidInput> {
+        name.parse::<chrono_tz::Tz>().map(Self).map_err(|_| {
+            InvalidInput::new(
+                field,
+                "an IANA time zone name",
+                format!("{field}: {name:?} is not an IANA time zone name such as UTC, Asia/Tokyo or America/New_York (names are case-sensitive)"),
+            )
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+
+    /// The local day of an instant (microseconds since the epoch) as days since 1970-01-01:
+    /// the calendar date the zone's clocks show at that instant.
+    pub fn local_day(self, at: i64) -> i64 {
+        let seconds = at.div_euclid(1_000_000);
+        let offset = if self.0 == chrono_tz::UTC {
+            0
+        } else {
+            DateTime::from_timestamp(seconds, 0)
+                .map(|utc| {
+                    self.0
+                        .offset_from_utc_datetime(&utc.naive_utc())
+                        .fix()
+                        .local_minus_utc()
+                })
+                .unwrap_or(0)
+        };
+        (seconds + i64::from(offset)).div_euclid(86_400)
+    }
+}
+
+/// The date of a day number (days since 1970-01-01).
+pub fn day_date(day: i64) -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|d| d.checked_add_signed(chrono::Duration::days(day)))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// The index of the `period` holding day number `day` (as [`Period::index`]).
+pub fn period_of_day(period: Period, day: i64) -> i64 {
+    match period {
+        Period::Day => day,
+        // 1970-01-05 (day 4) is a Monday.
+        Period::Week => (day - 4).div_euclid(7),
+        _ => period.index(day_date(day)),
+    }
+}
+
+/// The label of a period: its first day, `YYYY-MM-DD`.
+pub fn period_label(period: Period, index: i64) -> String {
+    period.start(index).format("%Y-%m-%d").to_string()
+}
+
+/// How a filter rule keeps events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FilterOp {
+    /// Keeps events whose attribute is one of the values.
+    In,
+    /// Keeps events whose attribute is absent or none of the values.
+    NotIn,
+}
+
+/// One rule of a `filter`: every rule must keep an event for it to count.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FilterRule {
+    #[cfg_attr(feature = "openapi", schema(example = "country"))]
+    pub attribute: String,
+    pub op: FilterOp,
+    #[cfg_attr(feature = "openapi", schema(example = json!(["JP", "US"])))]
+    pub values: Vec<String>,
+}
+
+/// One event as read: customer index, instant, name (empty: none) and attributes (text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub customer: usize,
+    /// Microseconds since 1970-01-01 UTC.
+    pub at: i64,
+    pub event: String,
+    pub attributes: Vec<(String, String)>,
+}
+
+impl EventRecord {
+    fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An event kept: compact, with its local day, interned name and segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoggedEvent {
+    pub customer: u32,
+    pub at: i64,
+    pub day: i64,
+    pub name: u32,
+    /// The index of its segment in [`EventLog::segments`] (0 without `group_by`).
+    pub segment: u32,
+}
+
+/// The kept events, their segments and the horizon every block shares.
+#[derive(Debug, Clone)]
+pub struct EventLog {
+    pub events: Vec<LoggedEvent>,
+    pub names: Vec<String>,
+    pub group_by: Vec<String>,
+    /// Each segment's values, in `group_by` order, sorted.
+    pub segments: Vec<Vec<String>>,
+    pub zone: Zone,
+    /// The latest instant among the kept events.
+    pub last_at: i64,
+    pub first_day: i64,
+    pub last_day: i64,
+}
+
+/// A segment's values by attribute, in `group_by` order.
+pub type SegmentValues = serde_json::Map<String, serde_json::Value>;
+
+impl EventLog {
+    /// Reads events: checks `group_by` and `filter` against the attributes the events carry,
+    /// keeps the events the filter keeps, and assigns each its segment and local day.
+    ///
+    /// Refused, naming the field: no events, or none kept; more than two or repeated
+    /// `group_by` attributes; a `group_by` or `filter` attribute no event carries; a kept
+    /// event without a `group_by` attribute; more than [`MAX_SEGMENTS`] segments.
+    pub fn build(
+        records: &[EventRecord],
+        zone: Zone,
+        filter: &[FilterRule],
+        group_by: &[String],
+    ) -> Result<Self, InvalidInput> {
+        if records.is_empty() {
+            return Err(InvalidInput::new(
+                "/events",
+                "must not be empty",
+                "events is empty: give at least one event",
+            ));
+        }
+        if group_by.len() > 2 {
+            return Err(InvalidInput::new(
+                "/group_by",
+                "at most two attributes",
+                format!(
+                    "group_by names {} attributes; segments break down by one or two",
+                    group_by.len()
+                ),
+            ));
+        }
+        let carried = |name: &str| records.iter().any(|r| r.attribute(name).is_some());
+        for (i, name) in group_by.iter().enumerate() {
+            if group_by[..i].contains(name) {
+                return Err(InvalidInput::new(
+                    format!("/group_by/{i}"),
+                    "distinct attributes",
+                    format!("group_by names {name:?} twice"),
+                ));
+            }
+            if !carried(name) {
+                return Err(unknown_attribute(&format!("/group_by/{i}"), name, records));
+            }
+        }
+        for (i, rule) in filter.iter().enumerate() {
+            if !carried(&rule.attribute) {
+                return Err(unknown_attribute(
+                    &format!("/filter/{i}/attribute"),
+                    &rule.attribute,
+                    records,
+                ));
+            }
+            if rule.values.is_empty() {
+                return Err(InvalidInput::new(
+                    format!("/filter/{i}/values"),
+                    "at least one value",
+                    format!("filter[{i}] on {:?} lists no values", rule.attribute),
+                ));
+            }
+        }
+        let keeps = |r: &EventRecord| {
+            filter.iter().all(|rule| {
+                let value = r.attribute(&rule.attribute);
+                let listed = value.is_some_and(|v| rule.values.iter().any(|x| x == v));
+                match rule.op {
+                    FilterOp::In => listed,
+                    FilterOp::NotIn => !listed,
+                }
+            })
+        };
+        let mut names: Vec<String> = Vec::new();
+        let mut name_ids: foldhash::HashMap<&str, u32> = Default::default();
+        let mut segment_ids: foldhash::HashMap<Vec<&str>, u32> = Default::default();
+        let mut segment_values: Vec<Vec<&str>> = Vec::new();
+        let mut events = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            if crate::cancel::stop_at(i) {
+                break;
+            }
+            if !keeps(r) {
+                continue;
+            }
+            let values = group_by
+                .iter()
+                .map(|g| {
+                    r.attribute(g).ok_or_else(|| {
+                        InvalidInput::new(
+                            format!("/events/{i}/attributes/{g}"),
+                            "required by group_by",
+                            format!("events[{i}] has no attribute {g:?}, which group_by breaks down by: give it on every event, or filter the events without it out"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<&str>, InvalidInput>>()?;
+            let next = segment_ids.len() as u32;
+            let segment = *segment_ids.entry(values).or_insert_with_key(|v| {
+                segment_values.push(v.clone());
+                next
+            });
+            if segment_values.len() > MAX_SEGMENTS {
+                return Err(InvalidInput::new(
+                    "/group_by",
+                    format!("at most {MAX_SEGMENTS} segments"),
+                    format!("group_by {group_by:?} gives more than {MAX_SEGMENTS} segments: filter the events, or break down by an attribute with fewer values"),
+                ));
+            }
+            let next = names.len() as u32;
+            let name = *name_ids.entry(r.event.as_str()).or_insert_with(|| {
+                names.push(r.event.clone());
+                next
+            });
+            events.push(LoggedEvent {
+                customer: r.customer as u32,
+                at: r.at,
+                day: zone.local_day(r.at),
+                name,
+                segment,
+            });
+        }
+        if events.is_empty() {
+            return Err(InvalidInput::new(
+                "/filter",
+                "must keep at least one event",
+                "the filter keeps none of the events",
+            ));
+        }
+        // Segments in the order of their values; events renumbered to match.
+        let mut order: Vec<usize> = (0..segment_values.len()).collect();
+        order.sort_by(|&a, &b| segment_values[a].cmp(&segment_values[b]));
+        let mut rank = vec![0u32; order.len()];
+        for (r, &s) in order.iter().enumerate() {
+            rank[s] = r as u32;
+        }
+        for e in &mut events {
+            e.segment = rank[e.segment as usize];
+        }
+        let segments = order
+            .iter()
+            .map(|&s| segment_values[s].iter().map(|v| (*v).to_owned()).collect())
+            .collect();
+        let last_at = events.iter().map(|e| e.at).max().unwrap_or(0);
+        let first_day = events.iter().map(|e| e.day).min().unwrap_or(0);
+        let last_day = events.iter().map(|e| e.day).max().unwrap_or(0);
+        Ok(Self {
+            events,
+            names,
+            group_by: group_by.to_vec(),
+            segments: if group_by.is_empty() {
+                Vec::new()
+            } else {
+                segments
+            },
+            zone,
+            last_at,
+            first_day,
+            last_day,
+        })
+    }
+
+    /// The interned id of an event name, if some kept event has it.
+    pub fn name_id(&self, name: &str) -> Option<u32> {
+        self.names.iter().position(|n| n == name).map(|i| i as u32)
+    }
+
+    /// The `s`-th segment's values by attribute.
+    pub fn segment_values(&self, s: usize) -> SegmentValues {
+        self.group_by
+            .iter()
+            .zip(&self.segments[s])
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect()
+    }
+
+    /// `answer` of every block: of all kept events (the total), then of each segment's
+    /// events with its values.
+    pub fn map_blocks<T>(
+        &self,
+        mut answer: impl FnMut(&mut [LoggedEvent], Option<SegmentValues>) -> T,
+    ) -> (T, Vec<T>) {
+        let total = answer(&mut self.events.clone(), None);
+        let mut split = vec![Vec::new(); self.segments.len()];
+        for e in &self.events {
+            if let Some(events) = split.get_mut(e.segment as usize) {
+                events.push(*e);
+            }
+        }
+        let segments = split
+            .into_iter()
+            .enumerate()
+            .map(|(s, mut events)| answer(&mut events, Some(self.segment_values(s))))
+            .collect();
+        (total, segments)
+    }
+
+    /// Refuses a name that no kept event has (`field`: `/start_event`).
+    pub fn require_name(
+        &self,
+        field: &str,
+        name: &Option<String>,
+    ) -> Result<Option<u32>, InvalidInput> {
+        match name {
+            None => Ok(None),
+            Some(n) => self.name_id(n).map(Some).ok_or_else(|| {
+                let mut seen: Vec<&str> = self.names.iter().map(String::as_str).collect();
+                seen.sort_unstable();
+                seen.truncate(20);
+                InvalidInput::new(
+                    field,
+                    "an event that occurs",
+                    format!("{field}: no kept event is named {n:?}; the events are named {seen:?}"),
+                )
+            }),
+        }
+    }
+}
+
+fn unknown_attribute(field: &str, name: &str, records: &[EventRecord]) -> InvalidInput {
+    let mut seen: Vec<&str> = records
+        .iter()
+        .take(10_000)
+        .flat_map(|r| r.attributes.iter().map(|(k, _)| k.as_str()))
+        .collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.truncate(20);
+    InvalidInput::new(
+        field,
+        "an attribute the events carry",
+        format!("{field}: no event carries an attribute {name:?}; the events carry {seen:?}"),
+    )
+}
+
+/// The time zone and segments an answer was computed with, echoed in it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Segmenting {
+    /// The IANA zone whose calendar days the periods follow.
+    pub timezone: String,
+    /// The attributes the segments break down by (empty: none).
+    pub group_by: Vec<String>,
+    /// Events read, and kept by the filter.
+    pub events: u64,
+    pub kept_events: u64,
+}
+
+impl Segmenting {
+    pub fn of(log: &EventLog, read: usize) -> Self {
+        Self {
+            timezone: log.zone.name().to_owned(),
+            group_by: log.group_by.clone(),
+            events: read as u64,
+            kept_events: log.events.len() as u64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_in_every_accepted_form() {
+        let z = parse_instant("/t", "2024-03-10T07:15:00Z").unwrap();
+        assert_eq!(parse_instant("/t", "2024-03-10T16:15:00+09:00").unwrap(), z);
+        assert_eq!(parse_instant("/t", "2024-03-10 07:15:00").unwrap(), z);
+        assert_eq!(parse_instant("/t", "2024-03-10T07:15:00").unwrap(), z);
+        assert_eq!(
+            parse_instant("/t", "2024-03-10T07:15:00.123456Z").unwrap(),
+            z + 123_456
+        );
+        assert_eq!(parse_instant("/t", "2024-02-29").unwrap(), 19_782 * DAY_US);
+        assert!(parse_instant("/t", "2024-02-30T00:00:00Z").is_err());
+        assert!(parse_instant("/t", "yesterday").is_err());
+    }
+
+    #[test]
+    fn local_days_follow_the_zone() {
+        let tokyo = Zone::new("/timezone", "Asia/Tokyo").unwrap();
+        let at = parse_instant("", "2024-02-28T23:30:00Z").unwrap();
+        assert_eq!(
+            day_date(Zone::default().local_day(at)).to_string(),
+            "2024-02-28"
+        );
+        assert_eq!(day_date(tokyo.local_day(at)).to_string(), "2024-02-29");
+        // New York: 2024-03-10 06:30 UTC is 01:30 EST, 07:30 UTC is 03:30 EDT; both the 10th.
+        let ny = Zone::new("", "America/New_York").unwrap();
+        let before = parse_instant("", "2024-03-10T04:30:00Z").unwrap();
+        assert_eq!(day_date(ny.local_day(before)).to_string(), "2024-03-09");
+        let after = parse_instant("", "2024-03-10T07:30:00Z").unwrap();
+        assert_eq!(day_date(ny.local_day(after)).to_string(), "2024-03-10");
+        assert!(Zone::new("/timezone", "Mars/Olympus").is_err());
+        assert!(Zone::new("/timezone", "asia/tokyo").is_err());
+    }
+
+    #[test]
+    fn weeks_start_on_monday() {
+        for day in 19_700..19_800 {
+            assert_eq!(
+                period_of_day(Period::Week, day),
+                Period::Week.index(day_date(day))
+            );
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! What `POST /retention`, `POST /lifecycle` and `POST /stickiness` share: product events as
+//! JSON or as rows (CSV, Arrow, Parquet: `customer_id,timestamp[,event],<attributes…>`), the
+//! time zone, `filter` and `group_by`, and their query-string forms.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{query, text_table, within_max_events, CustomerId, Records, Rows};
+use crate::analytics::events::{parse_instant, EventLog, EventRecord, FilterOp, FilterRule, Zone};
+use crate::analytics::series::Interner;
+use crate::http::error::ApiError;
+use crate::http::extract::parse_json;
+use crate::http::{AppState, Compute, FiniteJson};
+use crate::kpi::InvalidInput;
+use crate::units::Period;
+
+/// One product event.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductEventRow {
+    #[schema(value_type = String, example = "ann")]
+    pub customer_id: CustomerId,
+    /// An instant: RFC 3339 (`2024-03-10T07:15:00Z`, `2024-03-10T16:15:00+09:00`), or without
+    /// an offset (read as UTC).
+    #[schema(example = "2024-03-10T07:15:00Z")]
+    pub timestamp: String,
+    /// The event's name (`signup`, `login`); absent: unnamed (it counts only as "any event").
+    #[schema(example = "login")]
+    pub event: Option<String>,
+    /// Text attributes (`plan`, `country`) for `filter` and `group_by`; numbers and booleans
+    /// are read as their text, null as absent.
+    #[schema(value_type = Option<Object>, example = json!({"plan": "pro", "country": "JP"}))]
+    pub attributes: Option<BTreeMap<String, AttributeValue>>,
+}
+
+/// An attribute's value as text (null: absent).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeValue(pub Option<String>);
+
+impl<'de> Deserialize<'de> for AttributeValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = AttributeValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("text, a number, true/false or null")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<AttributeValue, E> {
+                Ok(AttributeValue(Some(v.to_owned())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<AttributeValue, E> {
+                Ok(AttributeValue(Some(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<AttributeValue, E> {
+                Ok(AttributeValue(Some(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<AttributeValue, E> {
+                Ok(AttributeValue(Some(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<AttributeValue, E> {
+                Ok(AttributeValue(Some(v.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<AttributeValue, E> {
+                Ok(AttributeValue(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<AttributeValue, E> {
+                Ok(AttributeValue(None))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// The settings every product-event endpoint takes: the zone, the filter, the segments.
+#[derive(Debug, Default)]
+pub struct Segmentation {
+    pub timezone: Option<String>,
+    pub filter: Option<Vec<FilterRule>>,
+    pub group_by: Option<Vec<String>>,
+}
+
+impl Segmentation {
+    /// The query-string forms: `timezone=Asia/Tokyo`, `group_by=plan,country`,
+    /// `filter=country:in:JP|US,plan:not_in:free`.
+    pub fn from_query(
+        timezone: Option<String>,
+        filter: Option<String>,
+        group_by: Option<String>,
+    ) -> Result<Self, InvalidInput> {
+        let filter = filter
+            .map(|f| {
+                f.split(',')
+                    .enumerate()
+                    .map(|(i, rule)| {
+                        let mut parts = rule.splitn(3, ':');
+                        let (a, op, values) = (parts.next(), parts.next(), parts.next());
+                        let op = match op {
+                            Some("in") => Some(FilterOp::In),
+                            Some("not_in") => Some(FilterOp::NotIn),
+                            _ => None,
+                        };
+                        match (a, op, values) {
+                            (Some(a), Some(op), Some(v)) if !a.is_empty() => Ok(FilterRule {
+                                attribute: a.to_owned(),
+                                op,
+                                values: v.split('|').map(str::to_owned).collect(),
+                            }),
+                            _ => Err(InvalidInput::new(
+                                format!("/filter/{i}"),
+                                "attribute:in:value|value or attribute:not_in:value|value",
+                                format!("filter rule {rule:?} is not attribute:in:values or attribute:not_in:values (country:in:JP|US)"),
+                            )),
+                        }
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        Ok(Self {
+            timezone,
+            filter,
+            group_by: group_by.map(|g| g.split(',').map(str::to_owned).collect()),
+        })
+    }
+
+    /// The event log of `rows`: instants parsed, the filter applied, segments assigned.
+    pub fn log(
+        self,
+        rows: Vec<ProductEventRow>,
+        state: &AppState,
+    ) -> Result<(EventLog, usize), ApiError> {
+        within_max_events(rows.len(), "events", state.config.max_events)?;
+        let zone = match &self.timezone {
+            Some(name) => Zone::new("/timezone", name)?,
+            None => Zone::default(),
+        };
+        let mut ids = Interner::default();
+        let read = rows.len();
+        let records = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                Ok(EventRecord {
+                    customer: ids.index_of(&r.customer_id.id, r.customer_id.numeric),
+                    at: parse_instant(&format!("/events/{i}/timestamp"), &r.timestamp)?,
+                    event: r.event.unwrap_or_default(),
+                    attributes: r
+                        .attributes
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|(k, v)| v.0.map(|v| (k, v)))
+                        .collect(),
+                })
+            })
+            .collect::<Result<Vec<_>, InvalidInput>>()?;
+        let log = EventLog::build(
+            &records,
+            zone,
+            self.filter.as_deref().unwrap_or_default(),
+            self.group_by.as_deref().unwrap_or_default(),
+        )?;
+        Ok((log, read))
+    }
+}
+
+/// Rows (CSV, Arrow, Parquet) as events: `customer_id` and `timestamp` required, `event`
+/// optional, every other column an attribute (an empty cell: absent).
+pub fn event_rows(rows: &Rows) -> Result<Vec<ProductEventRow>, ApiError> {
+    let (headers, records) = text_table(rows, "events")?;
+    for required in ["customer_id", "timestamp"] {
+        if !headers.iter().any(|h| h == required) {
+            return Err(InvalidInput::new(
+                "/events",
+                "columns customer_id,timestamp[,event],<attributes…>",
+                format!("the header ({}) has no column {required}: give customer_id,timestamp[,event] and any attribute columns; send a CSV file with curl --data-binary @file", headers.join(",")),
+            )
+            .into());
+        }
+    }
+    let column = |name: &str| headers.iter().position(|h| h == name);
+    let (id, at, event) = (
+        column("customer_id").expect("checked"),
+        column("timestamp").expect("checked"),
+        column("event"),
+    );
+    let attributes: Vec<(usize, &String)> = headers
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| *k != id && *k != at && Some(*k) != event)
+        .collect();
+    records
+        .into_iter()
+        .map(|record| {
+            let mut cells = record?;
+            let take = |cells: &mut Vec<String>, k: usize| std::mem::take(&mut cells[k]);
+            Ok(ProductEventRow {
+                customer_id: CustomerId {
+                    id: take(&mut cells, id),
+                    numeric: false,
+                },
+                timestamp: take(&mut cells, at),
+                event: event.map(|k| take(&mut cells, k)).filter(|e| !e.is_empty()),
+                attributes: Some(
+                    attributes
+                        .iter()
+                        .map(|&(k, name)| {
+                            let value = take(&mut cells, k);
+                            (
+                                name.clone(),
+                                AttributeValue((!value.is_empty()).then_some(value)),
+                            )
+                        })
+                        .collect(),
+                ),
+            })
+        })
+        .collect()
+}
+
+/// Answers a product-event endpoint in the CPU-work pool: a JSON body read as `T`, or rows
+/// that `from_rows` turns into one with the query string's settings.
+pub async fn answer<T: Compute + Send + 'static>(
+    state: AppState,
+    records: Records,
+    label: &'static str,
+    from_rows: fn(&Rows, Option<String>) -> Result<T, ApiError>,
+) -> Result<FiniteJson, ApiError> {
+    crate::http::work::off_runtime(state, label, move |state| {
+        let request = match records {
+            Records::Json(bytes) => parse_json::<T>(&bytes)?,
+            Records::Rows(body, q) => from_rows(&body.read(state)?, q)?,
+        };
+        request.compute(state).and_then(crate::http::finite_json)
+    })
+    .await
+}
+
+/// The query string of `/lifecycle` and `/stickiness` with a body of rows.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeriodParams {
+    period: Option<Period>,
+    timezone: Option<String>,
+    filter: Option<String>,
+    group_by: Option<String>,
+}
+
+/// Rows and the query string of `/lifecycle` or `/stickiness`: the events, the period and
+/// the segmentation.
+pub fn period_events(
+    rows: &Rows,
+    q: Option<String>,
+) -> Result<(Vec<ProductEventRow>, Option<Period>, Segmentation), ApiError> {
+    let p: PeriodParams = query(q)?;
+    let segmentation = Segmentation::from_query(p.timezone, p.filter, p.group_by)?;
+    Ok((event_rows(rows)?, p.period, segmentation))
+}
