@@ -33,6 +33,8 @@ fn request(events: Vec<ActivityRow>) -> CohortsRequest {
         period: Period::Month,
         retention: Retention::Bounded,
         confidence: None,
+        filter: None,
+        group_by: None,
     }
 }
 

@@ -44,6 +44,9 @@ fn main() {
             as_of: None,
             convention: None,
             compare_conventions: None,
+            ltv_margin_pct: None,
+            filter: None,
+            group_by: None,
         }
         .compute(&state)
         .expect("a series");
@@ -68,12 +71,14 @@ fn main() {
             period: Period::Month,
             retention: Retention::Bounded,
             confidence: None,
+            filter: None,
+            group_by: None,
         }
         .compute(&state)
         .expect("a table");
         let json = serde_json::to_vec(&answer).expect("serialises");
         compute.push(t.elapsed().as_secs_f64());
-        cohorts = answer.cohorts.len();
+        cohorts = answer.table.cohorts.len();
         std::hint::black_box(json);
     }
     let ((pm, pmin), (cm, cmin)) = (median(parse), median(compute));

@@ -9,7 +9,7 @@
 mod common;
 
 use axum::http::Method;
-use common::{post_json, send, Answer};
+use common::{post_json, project, query_of, send, Answer};
 use serde_json::{json, Value};
 
 fn fixture() -> Value {
@@ -42,24 +42,6 @@ fn events_json() -> Vec<Value> {
         .collect()
 }
 
-/// `actual` cut down to the fields `expected` has (arrays element by element, all elements).
-fn project(actual: &Value, expected: &Value) -> Value {
-    match (actual, expected) {
-        (Value::Object(a), Value::Object(e)) => Value::Object(
-            e.keys()
-                .map(|k| (k.clone(), project(a.get(k).unwrap_or(&Value::Null), &e[k])))
-                .collect(),
-        ),
-        (Value::Array(a), Value::Array(e)) => Value::Array(
-            a.iter()
-                .enumerate()
-                .map(|(i, x)| project(x, e.get(i).unwrap_or(&Value::Null)))
-                .collect(),
-        ),
-        _ => actual.clone(),
-    }
-}
-
 /// Every cell's share is its count over its size, in percent.
 fn check_shares(block: &Value) {
     for cohort in block["cohorts"].as_array().unwrap() {
@@ -75,48 +57,6 @@ fn check_shares(block: &Value) {
             }
         }
     }
-}
-
-/// The query string of a case's settings, for a CSV body.
-fn query_of(request: &Value) -> String {
-    let mut parts = Vec::new();
-    for (k, v) in request.as_object().unwrap() {
-        let text = match (k.as_str(), v) {
-            ("group_by", Value::Array(a)) => a
-                .iter()
-                .map(|x| x.as_str().unwrap())
-                .collect::<Vec<_>>()
-                .join(","),
-            ("brackets", Value::Array(a)) => a
-                .iter()
-                .map(|b| format!("{}-{}", b["from"], b["to"]))
-                .collect::<Vec<_>>()
-                .join(","),
-            ("filter", Value::Array(a)) => a
-                .iter()
-                .map(|r| {
-                    let values: Vec<&str> = r["values"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|x| x.as_str().unwrap())
-                        .collect();
-                    format!(
-                        "{}:{}:{}",
-                        r["attribute"].as_str().unwrap(),
-                        r["op"].as_str().unwrap(),
-                        values.join("|")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(","),
-            (_, Value::String(s)) => s.clone(),
-            (_, other) => other.to_string(),
-        };
-        let text = text.replace('|', "%7C").replace('/', "%2F");
-        parts.push(format!("{k}={text}"));
-    }
-    parts.join("&")
 }
 
 #[tokio::test]

@@ -236,15 +236,21 @@ fn rendered() -> &'static Rendered {
             json: doc
                 .to_pretty_json()
                 .expect("the OpenAPI document serialises"),
-            yaml: quote_yaml_dates(&doc.to_yaml().expect("the OpenAPI document serialises")),
+            yaml: quote_yaml_11_scalars(&doc.to_yaml().expect("the OpenAPI document serialises")),
         }
     })
 }
 
 /// Quotes the plain scalars that YAML 1.1 readers (PyYAML, and the generators built on it)
 /// would read as timestamps — `2026-02-30` is then a string, not an impossible date that stops
-/// the whole document from loading. The emitter quotes by YAML 1.2, where they are strings.
-fn quote_yaml_dates(yaml: &str) -> String {
+/// the whole document from loading — or as booleans (`on`, `off`, `yes`, `no`: the `/retention`
+/// counting `on` would become `true`). The emitter quotes by YAML 1.2, where they are strings.
+fn quote_yaml_11_scalars(yaml: &str) -> String {
+    let is_yaml11_bool = |v: &str| {
+        ["yes", "no", "on", "off"]
+            .iter()
+            .any(|w| v == *w || v == w.to_uppercase() || v == capitalised(w))
+    };
     let is_date = |v: &str| {
         let b = v.as_bytes();
         b.len() >= 8
@@ -270,7 +276,7 @@ fn quote_yaml_dates(yaml: &str) -> String {
             None => item.map(|_| start),
         };
         match value_at {
-            Some(at) if is_date(&line[at..]) => {
+            Some(at) if is_date(&line[at..]) || is_yaml11_bool(&line[at..]) => {
                 out.push_str(&line[..at]);
                 out.push('\'');
                 out.push_str(&line[at..]);
@@ -281,6 +287,15 @@ fn quote_yaml_dates(yaml: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `on` → `On`.
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }
 
 /// The OpenAPI document as YAML, exactly as committed in openapi.yaml.
@@ -322,4 +337,18 @@ pub async fn openapi_yaml() -> impl IntoResponse {
 /// `/openapi.json`.
 pub fn swagger_ui() -> Router<AppState> {
     Router::new().merge(SwaggerUi::new("/docs").config(SwaggerConfig::from("/openapi.json")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_yaml_11_scalars;
+
+    #[test]
+    fn scalars_that_yaml_1_1_reads_otherwise_are_quoted() {
+        let yaml = "enum:\n- on\n- on_or_after\nexample: 2026-02-30\nvalue: On\nname: one\n";
+        assert_eq!(
+            quote_yaml_11_scalars(yaml),
+            "enum:\n- 'on'\n- on_or_after\nexample: '2026-02-30'\nvalue: 'On'\nname: one\n"
+        );
+    }
 }

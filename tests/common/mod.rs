@@ -182,3 +182,61 @@ pub fn sql_fixture() -> Value {
     .unwrap();
     serde_json::from_str(&text).unwrap()
 }
+
+/// `actual` cut down to the fields `expected` has (arrays element by element, all of
+/// `actual`'s elements): comparing it with `expected` checks every expected field.
+pub fn project(actual: &Value, expected: &Value) -> Value {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => Value::Object(
+            e.keys()
+                .map(|k| (k.clone(), project(a.get(k).unwrap_or(&Value::Null), &e[k])))
+                .collect(),
+        ),
+        (Value::Array(a), Value::Array(e)) => Value::Array(
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| project(x, e.get(i).unwrap_or(&Value::Null)))
+                .collect(),
+        ),
+        _ => actual.clone(),
+    }
+}
+
+/// A JSON body's settings as the query string of a body of rows: `group_by=plan,country`,
+/// `brackets=1-1,2-3`, `filter=country:in:JP|US`, the rest as their text.
+pub fn query_of(settings: &Value) -> String {
+    let texts = |a: &Vec<Value>, f: &dyn Fn(&Value) -> String| {
+        a.iter().map(f).collect::<Vec<_>>().join(",")
+    };
+    settings
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let text = match (k.as_str(), v) {
+                ("group_by", Value::Array(a)) => texts(a, &|x| x.as_str().unwrap().to_owned()),
+                ("brackets", Value::Array(a)) => {
+                    texts(a, &|b| format!("{}-{}", b["from"], b["to"]))
+                }
+                ("filter", Value::Array(a)) => texts(a, &|r| {
+                    let values: Vec<&str> = r["values"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_str().unwrap())
+                        .collect();
+                    format!(
+                        "{}:{}:{}",
+                        r["attribute"].as_str().unwrap(),
+                        r["op"].as_str().unwrap(),
+                        values.join("|")
+                    )
+                }),
+                (_, Value::String(s)) => s.clone(),
+                (_, other) => other.to_string(),
+            };
+            format!("{k}={}", text.replace('|', "%7C").replace('/', "%2F"))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}

@@ -5,10 +5,18 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use std::collections::BTreeMap;
+
+use super::events::{
+    attribute_map, attribute_rows, no_segments_with_summary, split_rows, AttributeValue,
+    Segmentation,
+};
 use super::{query, text_ids, within_max_events, CustomerId, Records};
 use crate::analytics::cohorts::{
-    cohort_table, cohort_table_from_cells, Activity, CohortCell, CohortTable, Retention,
+    cohort_table_from_cells, segmented_cohort_tables, Activity, CohortCell, CohortsAnswer,
+    Retention,
 };
+use crate::analytics::events::FilterRule;
 use crate::analytics::periods::parse_day;
 use crate::analytics::series::Interner;
 use crate::http::charts::{self, Format};
@@ -31,6 +39,9 @@ pub struct ActivityRow {
     /// Revenue of the activity, for revenue retention.
     #[schema(minimum = 0)]
     pub amount: Option<f64>,
+    /// Text attributes (`plan`, `country`) for `filter` and `group_by`.
+    #[schema(value_type = Option<Object>, example = json!({"plan": "pro"}))]
+    pub attributes: Option<BTreeMap<String, AttributeValue>>,
 }
 
 /// One cell of a cohort summary: what `GET /sql/cohorts` computes where the activities live.
@@ -73,6 +84,11 @@ pub struct CohortsRequest {
     /// Level of the rates' Wilson intervals, a fraction from 0.5 to 0.999 (default 0.95).
     #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
     pub confidence: Option<f64>,
+    /// Rules that keep events (on their `attributes`); every rule must keep an event.
+    pub filter: Option<Vec<FilterRule>>,
+    /// One or two attributes: a table per segment besides the total, each on the segment's
+    /// events alone.
+    pub group_by: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,11 +99,13 @@ struct CohortParams {
     #[serde(default)]
     retention: Retention,
     confidence: Option<f64>,
+    filter: Option<String>,
+    group_by: Option<String>,
 }
 
 impl Compute for CohortsRequest {
-    type Output = CohortTable;
-    fn compute(self, state: &AppState) -> Result<CohortTable, ApiError> {
+    type Output = CohortsAnswer;
+    fn compute(self, state: &AppState) -> Result<CohortsAnswer, ApiError> {
         let events = match (self.events, self.cohort_summary) {
             (Some(_), Some(_)) => {
                 return Err(InvalidInput::new(
@@ -98,6 +116,11 @@ impl Compute for CohortsRequest {
                 .into())
             }
             (None, Some(cells)) => {
+                no_segments_with_summary(
+                    self.filter.is_some(),
+                    self.group_by.is_some(),
+                    "cohort_summary",
+                )?;
                 within_max_events(cells.len(), "cohort_summary", state.config.max_events)?;
                 let cells = cells
                     .into_iter()
@@ -125,13 +148,16 @@ impl Compute for CohortsRequest {
                         })
                     })
                     .collect::<Result<Vec<_>, InvalidInput>>()?;
-                return Ok(cohort_table_from_cells(
-                    &cells,
-                    "cohort_summary",
-                    self.period,
-                    self.retention,
-                    Confidence::new(self.confidence)?,
-                )?);
+                return Ok(CohortsAnswer {
+                    table: cohort_table_from_cells(
+                        &cells,
+                        "cohort_summary",
+                        self.period,
+                        self.retention,
+                        Confidence::new(self.confidence)?,
+                    )?,
+                    segments: None,
+                });
             }
             (Some(events), None) => events,
             (None, None) => {
@@ -145,6 +171,13 @@ impl Compute for CohortsRequest {
         };
         within_max_events(events.len(), "events", state.config.max_events)?;
         let mut ids = Interner::default();
+        let (events, segments) = split_rows(
+            events,
+            |e| e.attributes.take(),
+            self.filter.as_deref(),
+            self.group_by.as_deref(),
+            "events",
+        )?;
         let activities = events
             .into_iter()
             .enumerate()
@@ -168,9 +201,10 @@ impl Compute for CohortsRequest {
                 })
             })
             .collect::<Result<Vec<_>, InvalidInput>>()?;
-        Ok(cohort_table(
+        Ok(segmented_cohort_tables(
             &activities,
             ids.len(),
+            &segments,
             self.period,
             self.retention,
             Confidence::new(self.confidence)?,
@@ -192,14 +226,14 @@ impl Compute for CohortsRequest {
     path = "/cohorts",
     tag = "records",
     operation_id = "cohort_table",
-    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("period" = Option<Period>, Query, description = "With a text/csv body"), ("retention" = Option<Retention>, Query, description = "With a text/csv body"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)")),
+    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("period" = Option<Period>, Query, description = "With a text/csv body"), ("retention" = Option<Retention>, Query, description = "With a text/csv body"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)"), ("filter" = Option<String>, Query, description = "With a body of rows: attribute:in:a|b or attribute:not_in:a|b, comma-separated; attribute columns are the extra columns"), ("group_by" = Option<String>, Query, description = "With a body of rows: one or two attribute columns, comma-separated")),
     request_body(content(
         (CohortsRequest = "application/json"),
         (String = "text/csv", example = "customer_id,date,amount\nann,2026-01-05,40\nann,2026-02-11,25\nbob,2026-01-20,60\n"),
         (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"),
         (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet")
     )),
-    responses((status = 200, description = "The cohort table, or with format=svg its chart", content((CohortTable = "application/json"), (String = "image/svg+xml"))))
+    responses((status = 200, description = "The cohort table, or with format=svg its chart", content((CohortsAnswer = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn cohorts(
     State(state): State<AppState>,
@@ -212,6 +246,8 @@ pub async fn cohorts(
             Records::Rows(body, q) => {
                 let rows = body.read(state)?;
                 let params: CohortParams = query(q)?;
+                let segmentation =
+                    Segmentation::from_query(None, params.filter.clone(), params.group_by.clone())?;
                 let summary = rows.header().contains(&"offset");
                 CohortsRequest {
                     cohort_summary: summary
@@ -231,6 +267,9 @@ pub async fn cohorts(
                         .transpose()?,
                     events: (!summary)
                         .then(|| {
+                            if params.group_by.is_some() || params.filter.is_some() {
+                                return segment_rows(&rows);
+                            }
                             rows.rows("events", &["customer_id", "date", "amount"])
                                 .map(|rows| {
                                     text_ids(rows, |r: &mut ActivityRow| &mut r.customer_id)
@@ -240,6 +279,8 @@ pub async fn cohorts(
                     period: params.period,
                     retention: params.retention,
                     confidence: params.confidence,
+                    filter: segmentation.filter,
+                    group_by: segmentation.group_by,
                 }
             }
         };
@@ -248,9 +289,44 @@ pub async fn cohorts(
         }
         let period = format!("{:?}", request.period).to_lowercase();
         let answer = request.compute(state)?;
-        charts::cohort_heatmap(&answer, &period).map(crate::http::FiniteJson::svg)
+        charts::cohort_heatmap(&answer.table, &period).map(crate::http::FiniteJson::svg)
     })
     .await
+}
+
+/// Rows with attribute columns (for `filter` and `group_by`): `customer_id,date[,amount]` and
+/// the attributes.
+fn segment_rows(rows: &super::Rows) -> Result<Vec<ActivityRow>, ApiError> {
+    attribute_rows(
+        rows,
+        "events",
+        &["customer_id", "date", "amount"],
+        &["customer_id", "date"],
+    )?
+    .into_iter()
+    .enumerate()
+    .map(|(i, (mut known, attributes))| {
+        let amount = match known[2].as_str() {
+            "" => None,
+            text => Some(text.parse::<f64>().map_err(|_| {
+                InvalidInput::new(
+                    format!("/events/{i}/amount"),
+                    "a number",
+                    format!("CSV line {}: amount {text:?} is not a number", i + 2),
+                )
+            })?),
+        };
+        Ok(ActivityRow {
+            customer_id: CustomerId {
+                id: std::mem::take(&mut known[0]),
+                numeric: false,
+            },
+            date: std::mem::take(&mut known[1]),
+            amount,
+            attributes: attribute_map(attributes),
+        })
+    })
+    .collect()
 }
 
 /// The examples of `POST /cohorts` in the spec, each answered as a request would be.
@@ -281,6 +357,20 @@ pub fn cohorts_examples() -> Examples {
                 {"cohort": "2026-01-01", "offset": 2, "active": 2, "last_active": 2, "second_activity": 1, "amount": 75},
                 {"cohort": "2026-02-01", "offset": 0, "active": 2, "last_active": 1, "second_activity": 1, "amount": 135},
                 {"cohort": "2026-02-01", "offset": 1, "active": 1, "last_active": 1, "second_activity": 1, "amount": 35}
+            ]}),
+        ),
+        example(
+            "orders_by_channel",
+            "The same orders with each customer's channel: a table per channel besides the total",
+            json!({"period": "month", "group_by": ["channel"], "events": [
+                {"customer_id": "ann", "date": "2026-01-05", "amount": 40, "attributes": {"channel": "web"}},
+                {"customer_id": "ann", "date": "2026-02-11", "amount": 25, "attributes": {"channel": "web"}},
+                {"customer_id": "ann", "date": "2026-03-02", "amount": 30, "attributes": {"channel": "web"}},
+                {"customer_id": "bob", "date": "2026-01-20", "amount": 60, "attributes": {"channel": "store"}},
+                {"customer_id": "cay", "date": "2026-01-28", "amount": 15, "attributes": {"channel": "web"}},
+                {"customer_id": "cay", "date": "2026-03-14", "amount": 45, "attributes": {"channel": "web"}},
+                {"customer_id": "dev", "date": "2026-02-02", "amount": 80, "attributes": {"channel": "store"}},
+                {"customer_id": "dev", "date": "2026-02-19", "amount": 20, "attributes": {"channel": "store"}}
             ]}),
         ),
         example(

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{query, text_table, within_max_events, CustomerId, Records, Rows};
-use crate::analytics::events::{parse_instant, EventLog, EventRecord, FilterOp, FilterRule, Zone};
+use crate::analytics::events::{
+    parse_instant, EventLog, EventRecord, FilterOp, FilterRule, Segments, Zone,
+};
 use crate::analytics::series::Interner;
 use crate::http::error::ApiError;
 use crate::http::extract::parse_json;
@@ -147,12 +149,7 @@ impl Segmentation {
                     customer: ids.index_of(&r.customer_id.id, r.customer_id.numeric),
                     at: parse_instant(&format!("/events/{i}/timestamp"), &r.timestamp)?,
                     event: r.event.unwrap_or_default(),
-                    attributes: r
-                        .attributes
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|(k, v)| v.0.map(|v| (k, v)))
-                        .collect(),
+                    attributes: attribute_pairs(r.attributes),
                 })
             })
             .collect::<Result<Vec<_>, InvalidInput>>()?;
@@ -166,58 +163,112 @@ impl Segmentation {
     }
 }
 
-/// Rows (CSV, Arrow, Parquet) as events: `customer_id` and `timestamp` required, `event`
-/// optional, every other column an attribute (an empty cell: absent).
-pub fn event_rows(rows: &Rows) -> Result<Vec<ProductEventRow>, ApiError> {
-    let (headers, records) = text_table(rows, "events")?;
-    for required in ["customer_id", "timestamp"] {
-        if !headers.iter().any(|h| h == required) {
-            return Err(InvalidInput::new(
-                "/events",
-                "columns customer_id,timestamp[,event],<attributes…>",
-                format!("the header ({}) has no column {required}: give customer_id,timestamp[,event] and any attribute columns; send a CSV file with curl --data-binary @file", headers.join(",")),
-            )
-            .into());
-        }
+/// Rows (CSV, Arrow, Parquet) whose columns are `known` plus attributes: per row the text of
+/// each known column (in `known`'s order; empty when the body lacks the column) and its
+/// attributes (every other column; an empty cell is an absent attribute). `required` known
+/// columns must be in the header.
+#[allow(clippy::type_complexity)]
+pub fn attribute_rows(
+    rows: &Rows,
+    collection: &str,
+    known: &[&str],
+    required: &[&str],
+) -> Result<Vec<(Vec<String>, Vec<(String, String)>)>, ApiError> {
+    let (headers, records) = text_table(rows, collection)?;
+    if let Some(missing) = required.iter().find(|r| !headers.iter().any(|h| h == *r)) {
+        return Err(InvalidInput::new(
+            format!("/{collection}"),
+            format!("columns {}[,…],<attributes…>", required.join(",")),
+            format!("the header ({}) has no column {missing}: give {} and any attribute columns; send a CSV file with curl --data-binary @file", headers.join(","), known.join(",")),
+        )
+        .into());
     }
-    let column = |name: &str| headers.iter().position(|h| h == name);
-    let (id, at, event) = (
-        column("customer_id").expect("checked"),
-        column("timestamp").expect("checked"),
-        column("event"),
-    );
+    if let Some((k, h)) = headers
+        .iter()
+        .enumerate()
+        .find(|(k, h)| headers[..*k].contains(h))
+    {
+        return Err(InvalidInput::new(
+            format!("/{collection}/0/{h}"),
+            "distinct columns",
+            format!(
+                "the header names {h:?} twice (column {}): name each column once",
+                k + 1
+            ),
+        )
+        .into());
+    }
+    let places: Vec<Option<usize>> = known
+        .iter()
+        .map(|name| headers.iter().position(|h| h == name))
+        .collect();
     let attributes: Vec<(usize, &String)> = headers
         .iter()
         .enumerate()
-        .filter(|(k, _)| *k != id && *k != at && Some(*k) != event)
+        .filter(|(k, _)| !places.contains(&Some(*k)))
         .collect();
     records
         .into_iter()
         .map(|record| {
             let mut cells = record?;
-            let take = |cells: &mut Vec<String>, k: usize| std::mem::take(&mut cells[k]);
-            Ok(ProductEventRow {
-                customer_id: CustomerId {
-                    id: take(&mut cells, id),
-                    numeric: false,
-                },
-                timestamp: take(&mut cells, at),
-                event: event.map(|k| take(&mut cells, k)).filter(|e| !e.is_empty()),
-                attributes: Some(
-                    attributes
-                        .iter()
-                        .map(|&(k, name)| {
-                            let value = take(&mut cells, k);
-                            (
-                                name.clone(),
-                                AttributeValue((!value.is_empty()).then_some(value)),
-                            )
-                        })
-                        .collect(),
-                ),
-            })
+            let known = places
+                .iter()
+                .map(|p| p.map(|k| std::mem::take(&mut cells[k])).unwrap_or_default())
+                .collect();
+            let attributes = attributes
+                .iter()
+                .map(|&(k, name)| (name.clone(), std::mem::take(&mut cells[k])))
+                .filter(|(_, value)| !value.is_empty())
+                .collect();
+            Ok((known, attributes))
         })
         .collect()
+}
+
+/// Attributes as the JSON rows carry them: text, null cells left out.
+pub fn attribute_pairs(
+    attributes: Option<BTreeMap<String, AttributeValue>>,
+) -> Vec<(String, String)> {
+    attributes
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| v.0.map(|v| (k, v)))
+        .collect()
+}
+
+/// Text attributes back into the JSON rows' form.
+pub fn attribute_map(pairs: Vec<(String, String)>) -> Option<BTreeMap<String, AttributeValue>> {
+    Some(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k, AttributeValue(Some(v))))
+            .collect(),
+    )
+}
+
+/// Rows (CSV, Arrow, Parquet) as events: `customer_id` and `timestamp` required, `event`
+/// optional, every other column an attribute (an empty cell: absent).
+pub fn event_rows(rows: &Rows) -> Result<Vec<ProductEventRow>, ApiError> {
+    attribute_rows(
+        rows,
+        "events",
+        &["customer_id", "timestamp", "event"],
+        &["customer_id", "timestamp"],
+    )?
+    .into_iter()
+    .map(|(mut known, attributes)| {
+        let event = std::mem::take(&mut known[2]);
+        Ok(ProductEventRow {
+            customer_id: CustomerId {
+                id: std::mem::take(&mut known[0]),
+                numeric: false,
+            },
+            timestamp: std::mem::take(&mut known[1]),
+            event: (!event.is_empty()).then_some(event),
+            attributes: attribute_map(attributes),
+        })
+    })
+    .collect()
 }
 
 /// Answers a product-event endpoint in the CPU-work pool: a JSON body read as `T`, or rows
@@ -257,4 +308,44 @@ pub fn period_events(
     let p: PeriodParams = query(q)?;
     let segmentation = Segmentation::from_query(p.timezone, p.filter, p.group_by)?;
     Ok((event_rows(rows)?, p.period, segmentation))
+}
+
+/// Refuses `filter` or `group_by` with a summary (`summary`: its field), which has no
+/// attributes to read.
+pub fn no_segments_with_summary(
+    filter: bool,
+    group_by: bool,
+    summary: &str,
+) -> Result<(), InvalidInput> {
+    match [("filter", filter), ("group_by", group_by)]
+        .iter()
+        .find(|(_, given)| *given)
+    {
+        Some((field, _)) => Err(InvalidInput::new(
+            format!("/{field}"),
+            "only with rows",
+            format!("{field} reads the rows' attributes; a {summary} has none: summarise each segment apart, or send the rows"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Takes each row's attributes (`take`) and splits the rows by `filter` and `group_by`.
+pub fn split_rows<T>(
+    mut rows: Vec<T>,
+    take: impl Fn(&mut T) -> Option<BTreeMap<String, AttributeValue>>,
+    filter: Option<&[FilterRule]>,
+    group_by: Option<&[String]>,
+    collection: &str,
+) -> Result<(Vec<T>, Segments), InvalidInput> {
+    let attributes: Vec<Vec<(String, String)>> =
+        rows.iter_mut().map(|r| attribute_pairs(take(r))).collect();
+    let segments = Segments::assign(
+        rows.len(),
+        |i| &attributes[i],
+        filter.unwrap_or_default(),
+        group_by.unwrap_or_default(),
+        collection,
+    )?;
+    Ok((rows, segments))
 }

@@ -5,7 +5,11 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use std::collections::BTreeMap;
+
+use super::events::{attribute_map, attribute_rows, split_rows, AttributeValue, Segmentation};
 use super::{optional_day, query, text_ids, within_max_events, CustomerId, Records};
+use crate::analytics::events::FilterRule;
 
 /// The columns of a CSV period summary, as `GET /sql/series` names them.
 pub const PERIOD_SUMMARY_COLUMNS: &[&str] = &[
@@ -52,6 +56,10 @@ pub struct MrrEventRow {
     pub mrr: f64,
     /// On an event that sets MRR to 0: why the customer left (`voluntary` or `delinquent`).
     pub reason: Option<ChurnReason>,
+    /// Text attributes (`plan`, `country`) for `filter` and `group_by`: from this event on
+    /// the customer is in the segment they give.
+    #[schema(value_type = Option<Object>, example = json!({"plan": "pro"}))]
+    pub attributes: Option<BTreeMap<String, AttributeValue>>,
 }
 
 /// One period of a series summary: the movements of the customers with events in it, what
@@ -127,6 +135,14 @@ pub struct SeriesRequest {
     pub convention: Option<Convention>,
     /// Adds each period's churn under every convention, with the reason each differs.
     pub compare_conventions: Option<bool>,
+    /// Adds each period's churn-based LTV estimate at this gross margin (percent, 0–100).
+    #[schema(minimum = 0, maximum = 100)]
+    pub ltv_margin_pct: Option<f64>,
+    /// Rules that keep events (on their `attributes`); every rule must keep an event.
+    pub filter: Option<Vec<FilterRule>>,
+    /// One or two attributes: the series of each segment besides the total, a customer
+    /// switching segments counted as moved out of one and into the other.
+    pub group_by: Option<Vec<String>>,
 }
 
 /// Query parameters of a CSV `/series` body.
@@ -141,6 +157,9 @@ struct SeriesParams {
     as_of: Option<String>,
     convention: Option<Convention>,
     compare_conventions: Option<bool>,
+    ltv_margin_pct: Option<f64>,
+    filter: Option<String>,
+    group_by: Option<String>,
 }
 
 impl SeriesRequest {
@@ -149,7 +168,7 @@ impl SeriesRequest {
         rows: Vec<PeriodSummaryRow>,
         period: Period,
         (from, to): (Option<String>, Option<String>),
-        confidence: Option<f64>,
+        (confidence, ltv_margin_pct): (Option<f64>, Option<f64>),
         max_events: usize,
     ) -> Result<SeriesResponse, ApiError> {
         within_max_events(rows.len(), "period_summary", max_events)?;
@@ -214,9 +233,12 @@ impl SeriesRequest {
             &movements,
             "period_summary",
             period,
-            optional_day("/from", from.as_deref())?,
-            optional_day("/to", to.as_deref())?,
+            (
+                optional_day("/from", from.as_deref())?,
+                optional_day("/to", to.as_deref())?,
+            ),
             Confidence::new(confidence)?,
+            ltv_margin_pct,
         )?)
     }
 }
@@ -242,6 +264,8 @@ impl Compute for SeriesRequest {
                     ),
                     ("convention", self.convention.is_some()),
                     ("compare_conventions", self.compare_conventions.is_some()),
+                    ("filter", self.filter.is_some()),
+                    ("group_by", self.group_by.is_some()),
                 ];
                 if let Some((field, _)) = needs_events.iter().find(|(_, given)| *given) {
                     return Err(InvalidInput::new(
@@ -255,7 +279,7 @@ impl Compute for SeriesRequest {
                     rows,
                     self.period,
                     (self.from, self.to),
-                    self.confidence,
+                    (self.confidence, self.ltv_margin_pct),
                     state.config.max_events,
                 );
             }
@@ -304,13 +328,40 @@ impl Compute for SeriesRequest {
                 (_, Some(c)) => Some(ConventionChoice::One(c)),
                 _ => None,
             },
+            ltv_margin_pct: self.ltv_margin_pct,
+            view: None,
         };
+        if self.group_by.is_some() {
+            let clash = [
+                (
+                    "reactivation_window_days",
+                    options.reactivation_window_days.is_some(),
+                ),
+                ("convention", options.conventions.is_some()),
+            ];
+            if let Some((field, _)) = clash.iter().find(|(_, given)| *given) {
+                return Err(InvalidInput::new(
+                    format!("/{field}"),
+                    "not with group_by",
+                    format!("{field} is not defined per segment: leave it out with group_by, or send the segment's events alone with a filter"),
+                )
+                .into());
+            }
+        }
         let mut ids = Interner::default();
         within_max_events(events.len(), "events", state.config.max_events)?;
+        let (events, segments) = split_rows(
+            events,
+            |e| e.attributes.take(),
+            self.filter.as_deref(),
+            self.group_by.as_deref(),
+            "events",
+        )?;
         let events = events
             .into_iter()
             .enumerate()
-            .map(|(i, e)| {
+            .filter_map(|(i, e)| segments.of_row[i].map(|s| (i, e, s)))
+            .map(|(i, e, segment)| {
                 let mrr = NonNegative::new(e.mrr).ok_or_else(|| {
                     InvalidInput::new(
                         format!("/events/{i}/mrr"),
@@ -333,6 +384,7 @@ impl Compute for SeriesRequest {
                     date: parse_day(&format!("/events/{i}/date"), &e.date)?,
                     mrr: mrr.get(),
                     reason: e.reason,
+                    segment,
                 })
             })
             .collect::<Result<Vec<_>, InvalidInput>>()?;
@@ -344,6 +396,9 @@ impl Compute for SeriesRequest {
             optional_day("/to", self.to.as_deref())?,
             Confidence::new(self.confidence)?,
             options,
+            (0..segments.values.len())
+                .map(|s| segments.segment_values(s))
+                .collect(),
         )?)
     }
 }
@@ -371,7 +426,7 @@ impl Compute for SeriesRequest {
     path = "/series",
     tag = "records",
     operation_id = "mrr_series",
-    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("period" = Option<Period>, Query, description = "With a text/csv body: the period"), ("from" = Option<String>, Query, description = "With a text/csv body: first day"), ("to" = Option<String>, Query, description = "With a text/csv body: last day"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)"), ("reactivation_window_days" = Option<u64>, Query, description = "With a text/csv body: days within which a return to paying is not counted as churn and reactivation"), ("as_of" = Option<String>, Query, description = "With a text/csv body: events after this day are scheduled, not effective"), ("convention" = Option<Convention>, Query, description = "With a text/csv body: each period's churn as this vendor counts it"), ("compare_conventions" = Option<bool>, Query, description = "With a text/csv body: each period's churn under every convention")),
+    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("period" = Option<Period>, Query, description = "With a text/csv body: the period"), ("from" = Option<String>, Query, description = "With a text/csv body: first day"), ("to" = Option<String>, Query, description = "With a text/csv body: last day"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the Wilson intervals, 0.5 to 0.999 (default 0.95)"), ("reactivation_window_days" = Option<u64>, Query, description = "With a text/csv body: days within which a return to paying is not counted as churn and reactivation"), ("as_of" = Option<String>, Query, description = "With a text/csv body: events after this day are scheduled, not effective"), ("convention" = Option<Convention>, Query, description = "With a text/csv body: each period's churn as this vendor counts it"), ("compare_conventions" = Option<bool>, Query, description = "With a text/csv body: each period's churn under every convention"), ("ltv_margin_pct" = Option<f64>, Query, description = "With a text/csv body: each period's LTV estimate at this gross margin (percent)"), ("filter" = Option<String>, Query, description = "With a body of rows: attribute:in:a|b or attribute:not_in:a|b, comma-separated; attribute columns are the extra columns"), ("group_by" = Option<String>, Query, description = "With a body of rows: one or two attribute columns, comma-separated")),
     request_body(content(
         (SeriesRequest = "application/json"),
         (String = "text/csv", example = "customer_id,date,mrr\nacme,2026-01-10,100\nbeta,2026-02-03,50\n"),
@@ -392,6 +447,8 @@ pub async fn series(
             Records::Rows(body, q) => {
                 let rows = body.read(state)?;
                 let params: SeriesParams = query(q)?;
+                let segmentation =
+                    Segmentation::from_query(None, params.filter.clone(), params.group_by.clone())?;
                 let summary = rows.header().contains(&"period");
                 SeriesRequest {
                     period_summary: summary
@@ -399,6 +456,9 @@ pub async fn series(
                         .transpose()?,
                     events: (!summary)
                         .then(|| {
+                            if params.group_by.is_some() || params.filter.is_some() {
+                                return segment_rows(&rows);
+                            }
                             rows.rows("events", &["customer_id", "date", "mrr", "reason"])
                                 .map(|rows| {
                                     text_ids(rows, |r: &mut MrrEventRow| &mut r.customer_id)
@@ -413,6 +473,9 @@ pub async fn series(
                     as_of: params.as_of,
                     convention: params.convention,
                     compare_conventions: params.compare_conventions,
+                    ltv_margin_pct: params.ltv_margin_pct,
+                    filter: segmentation.filter,
+                    group_by: segmentation.group_by,
                 }
             }
         };
@@ -424,6 +487,55 @@ pub async fn series(
         charts::series_chart(&answer).map(crate::http::FiniteJson::svg)
     })
     .await
+}
+
+/// Rows with attribute columns (for `filter` and `group_by`): `customer_id,date,mrr[,reason]`
+/// and the attributes.
+fn segment_rows(rows: &super::Rows) -> Result<Vec<MrrEventRow>, ApiError> {
+    attribute_rows(
+        rows,
+        "events",
+        &["customer_id", "date", "mrr", "reason"],
+        &["customer_id", "date", "mrr"],
+    )?
+    .into_iter()
+    .enumerate()
+    .map(|(i, (mut known, attributes))| {
+        let mrr = known[2].parse::<f64>().map_err(|_| {
+            InvalidInput::new(
+                format!("/events/{i}/mrr"),
+                "a number",
+                format!("CSV line {}: mrr {:?} is not a number", i + 2, known[2]),
+            )
+        })?;
+        let reason = match known[3].as_str() {
+            "" => None,
+            "voluntary" => Some(ChurnReason::Voluntary),
+            "delinquent" => Some(ChurnReason::Delinquent),
+            other => {
+                return Err(InvalidInput::new(
+                    format!("/events/{i}/reason"),
+                    "voluntary or delinquent",
+                    format!(
+                        "CSV line {}: reason {other:?} is not voluntary or delinquent",
+                        i + 2
+                    ),
+                )
+                .into())
+            }
+        };
+        Ok(MrrEventRow {
+            customer_id: CustomerId {
+                id: std::mem::take(&mut known[0]),
+                numeric: false,
+            },
+            date: std::mem::take(&mut known[1]),
+            mrr,
+            reason,
+            attributes: attribute_map(attributes),
+        })
+    })
+    .collect()
 }
 
 /// The examples of `POST /series` in the spec, each answered as a request would be.
@@ -450,6 +562,17 @@ pub fn series_examples() -> Examples {
                 {"period": "2026-01-01", "first_seen_customers": 2, "events": 2, "new_customers": 2, "new_mrr": 150},
                 {"period": "2026-02-01", "first_seen_customers": 1, "events": 3, "new_customers": 1, "churned_customers": 1, "new_mrr": 30, "expansion_mrr": 50, "churned_mrr": 50},
                 {"period": "2026-03-01", "first_seen_customers": 1, "events": 3, "new_customers": 1, "reactivated_customers": 1, "new_mrr": 80, "contraction_mrr": 10, "reactivation_mrr": 40}
+            ]}),
+        ),
+        example(
+            "plan_switch_by_plan",
+            "Segments by plan: acme moves from plan A at 50 to plan B at 30 in February (a move out of A and into B; the total's MRR contracts by 20), with ARPA, ARR, the change against the month before and an LTV estimate at an 80 % margin",
+            json!({"period": "month", "group_by": ["plan"], "ltv_margin_pct": 80, "events": [
+                {"customer_id": "acme", "date": "2026-01-05", "mrr": 50, "attributes": {"plan": "A"}},
+                {"customer_id": "beta", "date": "2026-01-20", "mrr": 40, "attributes": {"plan": "A"}},
+                {"customer_id": "cogs", "date": "2026-01-25", "mrr": 30, "attributes": {"plan": "B"}},
+                {"customer_id": "acme", "date": "2026-02-10", "mrr": 30, "attributes": {"plan": "B"}},
+                {"customer_id": "cogs", "date": "2026-03-02", "mrr": 0, "attributes": {"plan": "B"}}
             ]}),
         ),
         example(

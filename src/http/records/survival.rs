@@ -5,9 +5,17 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use std::collections::BTreeMap;
+
+use super::events::{
+    attribute_map, attribute_pairs, attribute_rows, no_segments_with_summary, AttributeValue,
+    Segmentation,
+};
 use super::{bool_like, query, within_max_events, Records, SubscriptionClock};
+use crate::analytics::events::{FilterRule, Segments};
 use crate::analytics::survival::{
-    survival_report, EventCounts, KmSettings, Observation, SurvivalResponse, SurvivalRows,
+    survival_report, EventCounts, KmSettings, Observation, SurvivalAnswer, SurvivalRows,
+    SurvivalSegment,
 };
 use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
@@ -32,6 +40,9 @@ pub struct ObservationRow {
     #[schema(minimum = 0)]
     pub entry: Option<f64>,
     pub group: Option<String>,
+    /// Text attributes (`plan`, `country`) for `filter` and `group_by`.
+    #[schema(value_type = Option<Object>, example = json!({"plan": "pro"}))]
+    pub attributes: Option<BTreeMap<String, AttributeValue>>,
 }
 
 /// A subscription.
@@ -43,6 +54,9 @@ pub struct SubscriptionRow {
     /// `YYYY-MM-DD`, or null (empty in CSV) while active.
     pub end: Option<String>,
     pub group: Option<String>,
+    /// Text attributes (`plan`, `country`) for `filter` and `group_by`.
+    #[schema(value_type = Option<Object>, example = json!({"plan": "pro"}))]
+    pub attributes: Option<BTreeMap<String, AttributeValue>>,
 }
 
 /// One row of a summary: the customers who churned, were censored and were first observed
@@ -95,6 +109,11 @@ pub struct SurvivalRequest {
     /// Level of the band and every interval, a fraction from 0.5 to 0.999 (default 0.95).
     #[schema(minimum = 0.5, maximum = 0.999, example = 0.95)]
     pub confidence: Option<f64>,
+    /// Rules that keep rows (on their `attributes`); every rule must keep a row.
+    pub filter: Option<Vec<FilterRule>>,
+    /// One or two attributes: the curves of each segment besides the total, each on the
+    /// segment's rows alone.
+    pub group_by: Option<Vec<String>>,
 }
 
 /// What to project a parametric lifetime to.
@@ -118,11 +137,13 @@ struct SurvivalParams {
     /// Comma-separated.
     times: Option<String>,
     confidence: Option<f64>,
+    filter: Option<String>,
+    group_by: Option<String>,
 }
 
 impl Compute for SurvivalRequest {
-    type Output = SurvivalResponse;
-    fn compute(self, state: &AppState) -> Result<SurvivalResponse, ApiError> {
+    type Output = SurvivalAnswer;
+    fn compute(self, state: &AppState) -> Result<SurvivalAnswer, ApiError> {
         let max_groups = state.config.max_survival_groups;
         let settings = KmSettings::new(
             self.horizon,
@@ -130,6 +151,11 @@ impl Compute for SurvivalRequest {
             self.times.clone().unwrap_or_default(),
         )?;
         if let Some(table) = self.event_table {
+            no_segments_with_summary(
+                self.filter.is_some(),
+                self.group_by.is_some(),
+                "event_table",
+            )?;
             if self.observations.is_some() || self.subscriptions.is_some() {
                 return Err(InvalidInput::new(
                     "/event_table",
@@ -154,15 +180,19 @@ impl Compute for SurvivalRequest {
                 })
                 .collect();
             let parametric = self.parametric.map(|p| p.times);
-            return Ok(survival_report(
-                SurvivalRows::Counts(&counts),
-                self.unit,
-                &settings,
-                "event_table",
-                max_groups,
-                parametric.as_deref(),
-            )?);
+            return Ok(SurvivalAnswer {
+                survival: survival_report(
+                    SurvivalRows::Counts(&counts),
+                    self.unit,
+                    &settings,
+                    "event_table",
+                    max_groups,
+                    parametric.as_deref(),
+                )?,
+                segments: None,
+            });
         }
+        let mut attributes = Vec::new();
         let (rows, unit, collection) = match (self.observations, self.subscriptions) {
             (Some(_), Some(_)) => {
                 return Err(InvalidInput::new(
@@ -175,7 +205,8 @@ impl Compute for SurvivalRequest {
             (Some(observations), None) => {
                 let rows = observations
                     .into_iter()
-                    .map(|o| {
+                    .map(|mut o| {
+                        attributes.push(attribute_pairs(o.attributes.take()));
                         // −0.0 is 0: it must not sort before the S(0) = 1 point.
                         let duration = o.duration + 0.0;
                         (
@@ -200,7 +231,8 @@ impl Compute for SurvivalRequest {
                 let rows = subscriptions
                     .into_iter()
                     .enumerate()
-                    .map(|(i, s)| {
+                    .map(|(i, mut s)| {
+                        attributes.push(attribute_pairs(s.attributes.take()));
                         let observation = clock.observe(i, &s.start, s.end.as_deref())?;
                         Ok((observation, s.group))
                     })
@@ -216,14 +248,37 @@ impl Compute for SurvivalRequest {
         };
         within_max_events(rows.len(), collection, state.config.max_events)?;
         let parametric = self.parametric.map(|p| p.times);
-        Ok(survival_report(
-            SurvivalRows::Observations(&rows),
-            unit,
-            &settings,
+        let segments = Segments::assign(
+            rows.len(),
+            |i| &attributes[i],
+            self.filter.as_deref().unwrap_or_default(),
+            self.group_by.as_deref().unwrap_or_default(),
             collection,
-            max_groups,
-            parametric.as_deref(),
-        )?)
+        )?;
+        let (survival, blocks) = segments.map_blocks(&rows, |rows, segment| {
+            let rows: Vec<_> = rows.into_iter().cloned().collect();
+            let survival = survival_report(
+                SurvivalRows::Observations(&rows),
+                unit,
+                &settings,
+                collection,
+                max_groups,
+                parametric.as_deref(),
+            )?;
+            Ok((segment, survival))
+        })?;
+        Ok(SurvivalAnswer {
+            survival: survival.1,
+            segments: (!segments.group_by.is_empty()).then(|| {
+                blocks
+                    .into_iter()
+                    .map(|(segment, survival)| SurvivalSegment {
+                        segment: segment.unwrap_or_default(),
+                        survival,
+                    })
+                    .collect()
+            }),
+        })
     }
 }
 
@@ -248,14 +303,14 @@ impl Compute for SurvivalRequest {
     path = "/survival",
     tag = "records",
     operation_id = "survival_curve",
-    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("as_of" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("unit" = Option<TimeUnit>, Query, description = "With a text/csv body of subscriptions"), ("horizon" = Option<f64>, Query, description = "With a text/csv body"), ("times" = Option<String>, Query, description = "With a text/csv body: times for the number at risk, comma-separated (1,6,12)"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the band and intervals, 0.5 to 0.999 (default 0.95)")),
+    params(("format" = Option<Format>, Query, description = "svg: the answer as a chart (also Accept: image/svg+xml); with either body"), ("as_of" = Option<String>, Query, description = "With a text/csv body of subscriptions"), ("unit" = Option<TimeUnit>, Query, description = "With a text/csv body of subscriptions"), ("horizon" = Option<f64>, Query, description = "With a text/csv body"), ("times" = Option<String>, Query, description = "With a text/csv body: times for the number at risk, comma-separated (1,6,12)"), ("confidence" = Option<f64>, Query, description = "With a text/csv body: the level of the band and intervals, 0.5 to 0.999 (default 0.95)"), ("filter" = Option<String>, Query, description = "With a body of rows: attribute:in:a|b or attribute:not_in:a|b, comma-separated; attribute columns are the extra columns"), ("group_by" = Option<String>, Query, description = "With a body of rows: one or two attribute columns, comma-separated")),
     request_body(content(
         (SurvivalRequest = "application/json"),
         (String = "text/csv", example = "duration,observed,group\n3,1,monthly\n12,0,annual\n"),
         (crate::http::columnar::ColumnBatch = "application/vnd.apache.arrow.stream"),
         (crate::http::columnar::ColumnBatch = "application/vnd.apache.parquet")
     )),
-    responses((status = 200, description = "The curves and the test, or with format=svg its chart", content((SurvivalResponse = "application/json"), (String = "image/svg+xml"))))
+    responses((status = 200, description = "The curves and the test, or with format=svg its chart", content((SurvivalAnswer = "application/json"), (String = "image/svg+xml"))))
 )]
 pub async fn survival(
     State(state): State<AppState>,
@@ -268,9 +323,16 @@ pub async fn survival(
             Records::Rows(body, q) => {
                 let rows = body.read(state)?;
                 let params: SurvivalParams = query(q)?;
+                let segmentation =
+                    Segmentation::from_query(None, params.filter.clone(), params.group_by.clone())?;
                 let columns = rows.header();
                 let (mut observations, mut subscriptions, mut event_table) = (None, None, None);
-                if columns.contains(&"time") {
+                let segmenting = params.filter.is_some() || params.group_by.is_some();
+                if segmenting && columns.contains(&"duration") {
+                    observations = Some(observation_rows(&rows)?);
+                } else if segmenting && !columns.contains(&"time") {
+                    subscriptions = Some(subscription_rows(&rows)?);
+                } else if columns.contains(&"time") {
                     event_table = Some(rows.rows(
                         "event_table",
                         &["time", "churned", "censored", "entered", "group"],
@@ -304,6 +366,8 @@ pub async fn survival(
                         .map(|t| query_times(t, "/times", "times"))
                         .transpose()?,
                     confidence: params.confidence,
+                    filter: segmentation.filter,
+                    group_by: segmentation.group_by,
                 }
             }
         };
@@ -312,9 +376,79 @@ pub async fn survival(
         }
 
         let answer = request.compute(state)?;
-        charts::survival_chart(&answer).map(crate::http::FiniteJson::svg)
+        charts::survival_chart(&answer.survival).map(crate::http::FiniteJson::svg)
     })
     .await
+}
+
+/// Observations with attribute columns (for `filter` and `group_by`).
+fn observation_rows(rows: &super::Rows) -> Result<Vec<ObservationRow>, ApiError> {
+    let number = |i: usize, field: &str, text: &str| -> Result<f64, InvalidInput> {
+        text.parse::<f64>().map_err(|_| {
+            InvalidInput::new(
+                format!("/observations/{i}/{field}"),
+                "a number",
+                format!("CSV line {}: {field} {text:?} is not a number", i + 2),
+            )
+        })
+    };
+    attribute_rows(
+        rows,
+        "observations",
+        &["duration", "observed", "entry", "group"],
+        &["duration", "observed"],
+    )?
+    .into_iter()
+    .enumerate()
+    .map(|(i, (mut known, attributes))| {
+        let observed = match known[1].to_ascii_lowercase().as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            other => {
+                return Err(InvalidInput::new(
+                    format!("/observations/{i}/observed"),
+                    "true or false (or 1 or 0)",
+                    format!(
+                        "CSV line {}: observed {other:?} is not true or false",
+                        i + 2
+                    ),
+                )
+                .into())
+            }
+        };
+        let group = std::mem::take(&mut known[3]);
+        Ok(ObservationRow {
+            duration: number(i, "duration", &known[0])?,
+            observed,
+            entry: (!known[2].is_empty())
+                .then(|| number(i, "entry", &known[2]))
+                .transpose()?,
+            group: (!group.is_empty()).then_some(group),
+            attributes: attribute_map(attributes),
+        })
+    })
+    .collect()
+}
+
+/// Subscriptions with attribute columns (for `filter` and `group_by`).
+fn subscription_rows(rows: &super::Rows) -> Result<Vec<SubscriptionRow>, ApiError> {
+    attribute_rows(
+        rows,
+        "subscriptions",
+        &["start", "end", "group"],
+        &["start"],
+    )?
+    .into_iter()
+    .map(|(mut known, attributes)| {
+        let (end, group) = (std::mem::take(&mut known[1]), std::mem::take(&mut known[2]));
+        Ok(SubscriptionRow {
+            start: std::mem::take(&mut known[0]),
+            end: (!end.is_empty()).then_some(end),
+            group: (!group.is_empty()).then_some(group),
+            attributes: attribute_map(attributes),
+        })
+    })
+    .collect()
 }
 
 /// A query parameter of times (`name`): numbers separated by commas; a bad one is refused at
@@ -368,6 +502,18 @@ pub fn survival_examples() -> Examples {
                     {"time": 12, "churned": 1, "censored": 1, "group": "annual"}, {"time": 14, "censored": 1, "group": "annual"},
                     {"time": 18, "censored": 1, "group": "annual"}, {"time": 24, "churned": 1, "group": "annual"}
                 ], "horizon": 12, "times": [0, 3, 6, 12]}),
+            ),
+            example(
+                "plans_by_region",
+                "The plans compared in each region: a block per region besides the total, each on its rows alone",
+                json!({"group_by": ["region"], "observations": [
+                    {"duration": 1, "observed": true, "group": "monthly", "attributes": {"region": "eu"}}, {"duration": 2, "observed": true, "group": "monthly", "attributes": {"region": "us"}},
+                    {"duration": 2, "observed": false, "group": "monthly", "attributes": {"region": "eu"}}, {"duration": 3, "observed": true, "group": "monthly", "attributes": {"region": "us"}},
+                    {"duration": 5, "observed": true, "group": "monthly", "attributes": {"region": "eu"}}, {"duration": 6, "observed": false, "group": "monthly", "attributes": {"region": "us"}},
+                    {"duration": 4, "observed": true, "group": "annual", "attributes": {"region": "eu"}}, {"duration": 12, "observed": false, "group": "annual", "attributes": {"region": "us"}},
+                    {"duration": 12, "observed": true, "group": "annual", "attributes": {"region": "us"}}, {"duration": 14, "observed": false, "group": "annual", "attributes": {"region": "eu"}},
+                    {"duration": 18, "observed": false, "group": "annual", "attributes": {"region": "eu"}}, {"duration": 24, "observed": true, "group": "annual", "attributes": {"region": "us"}}
+                ]}),
             ),
             example(
                 "refused_end_before_start",

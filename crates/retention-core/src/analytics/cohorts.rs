@@ -67,6 +67,60 @@ pub struct CohortTable {
     pub customers: u64,
 }
 
+/// The cohort table of all activities kept, and with `group_by` one per segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CohortsAnswer {
+    /// The total's table.
+    #[serde(flatten)]
+    pub table: CohortTable,
+    /// With `group_by`: each segment's table, on the segment's activities alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<Vec<CohortSegment>>,
+}
+
+/// One segment's cohort table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CohortSegment {
+    /// The segment's values by attribute.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub segment: super::events::SegmentValues,
+    #[serde(flatten)]
+    pub table: CohortTable,
+}
+
+/// The cohort tables of `activities` split by `segments` (the rows' filter and segments, in
+/// the activities' order): the kept activities' table, and with `group_by` each segment's,
+/// counted on the segment's activities alone (a customer's cohort in a segment is the period
+/// of its first activity there).
+pub fn segmented_cohort_tables(
+    activities: &[Activity],
+    customers: usize,
+    segments: &super::events::Segments,
+    period: Period,
+    retention: Retention,
+    confidence: Confidence,
+) -> Result<CohortsAnswer, InvalidInput> {
+    let (table, blocks) = segments.map_blocks(activities, |rows, segment| {
+        let rows: Vec<Activity> = rows.into_iter().cloned().collect();
+        let table = cohort_table(&rows, customers, period, retention, confidence)?;
+        Ok((segment, table))
+    })?;
+    Ok(CohortsAnswer {
+        table: table.1,
+        segments: (!segments.group_by.is_empty()).then(|| {
+            blocks
+                .into_iter()
+                .map(|(segment, table)| CohortSegment {
+                    segment: segment.unwrap_or_default(),
+                    table,
+                })
+                .collect()
+        }),
+    })
+}
+
 /// Builds the table. Offsets run to the period of the latest activity in the data.
 ///
 /// # Formula

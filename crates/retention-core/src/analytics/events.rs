@@ -144,15 +144,6 @@ pub struct EventRecord {
     pub attributes: Vec<(String, String)>,
 }
 
-impl EventRecord {
-    fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 /// An event kept: compact, with its local day, interned name and segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoggedEvent {
@@ -183,12 +174,9 @@ pub struct EventLog {
 pub type SegmentValues = serde_json::Map<String, serde_json::Value>;
 
 impl EventLog {
-    /// Reads events: checks `group_by` and `filter` against the attributes the events carry,
-    /// keeps the events the filter keeps, and assigns each its segment and local day.
-    ///
-    /// Refused, naming the field: no events, or none kept; more than two or repeated
-    /// `group_by` attributes; a `group_by` or `filter` attribute no event carries; a kept
-    /// event without a `group_by` attribute; more than [`MAX_SEGMENTS`] segments.
+    /// Reads events: checks `group_by` and `filter` against the attributes the events carry
+    /// ([`Segments::assign`]), keeps the events the filter keeps, and assigns each its segment
+    /// and local day.
     pub fn build(
         records: &[EventRecord],
         zone: Zone,
@@ -202,91 +190,21 @@ impl EventLog {
                 "events is empty: give at least one event",
             ));
         }
-        if group_by.len() > 2 {
-            return Err(InvalidInput::new(
-                "/group_by",
-                "at most two attributes",
-                format!(
-                    "group_by names {} attributes; segments break down by one or two",
-                    group_by.len()
-                ),
-            ));
-        }
-        let carried = |name: &str| records.iter().any(|r| r.attribute(name).is_some());
-        for (i, name) in group_by.iter().enumerate() {
-            if group_by[..i].contains(name) {
-                return Err(InvalidInput::new(
-                    format!("/group_by/{i}"),
-                    "distinct attributes",
-                    format!("group_by names {name:?} twice"),
-                ));
-            }
-            if !carried(name) {
-                return Err(unknown_attribute(&format!("/group_by/{i}"), name, records));
-            }
-        }
-        for (i, rule) in filter.iter().enumerate() {
-            if !carried(&rule.attribute) {
-                return Err(unknown_attribute(
-                    &format!("/filter/{i}/attribute"),
-                    &rule.attribute,
-                    records,
-                ));
-            }
-            if rule.values.is_empty() {
-                return Err(InvalidInput::new(
-                    format!("/filter/{i}/values"),
-                    "at least one value",
-                    format!("filter[{i}] on {:?} lists no values", rule.attribute),
-                ));
-            }
-        }
-        let keeps = |r: &EventRecord| {
-            filter.iter().all(|rule| {
-                let value = r.attribute(&rule.attribute);
-                let listed = value.is_some_and(|v| rule.values.iter().any(|x| x == v));
-                match rule.op {
-                    FilterOp::In => listed,
-                    FilterOp::NotIn => !listed,
-                }
-            })
-        };
+        let segments = Segments::assign(
+            records.len(),
+            |i| &records[i].attributes,
+            filter,
+            group_by,
+            "events",
+        )?;
         let mut names: Vec<String> = Vec::new();
         let mut name_ids: foldhash::HashMap<&str, u32> = Default::default();
-        let mut segment_ids: foldhash::HashMap<Vec<&str>, u32> = Default::default();
-        let mut segment_values: Vec<Vec<&str>> = Vec::new();
         let mut events = Vec::with_capacity(records.len());
-        for (i, r) in records.iter().enumerate() {
+        for (i, (r, segment)) in records.iter().zip(&segments.of_row).enumerate() {
             if crate::cancel::stop_at(i) {
                 break;
             }
-            if !keeps(r) {
-                continue;
-            }
-            let values = group_by
-                .iter()
-                .map(|g| {
-                    r.attribute(g).ok_or_else(|| {
-                        InvalidInput::new(
-                            format!("/events/{i}/attributes/{g}"),
-                            "required by group_by",
-                            format!("events[{i}] has no attribute {g:?}, which group_by breaks down by: give it on every event, or filter the events without it out"),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<&str>, InvalidInput>>()?;
-            let next = segment_ids.len() as u32;
-            let segment = *segment_ids.entry(values).or_insert_with_key(|v| {
-                segment_values.push(v.clone());
-                next
-            });
-            if segment_values.len() > MAX_SEGMENTS {
-                return Err(InvalidInput::new(
-                    "/group_by",
-                    format!("at most {MAX_SEGMENTS} segments"),
-                    format!("group_by {group_by:?} gives more than {MAX_SEGMENTS} segments: filter the events, or break down by an attribute with fewer values"),
-                ));
-            }
+            let Some(segment) = *segment else { continue };
             let next = names.len() as u32;
             let name = *name_ids.entry(r.event.as_str()).or_insert_with(|| {
                 names.push(r.event.clone());
@@ -300,27 +218,6 @@ impl EventLog {
                 segment,
             });
         }
-        if events.is_empty() {
-            return Err(InvalidInput::new(
-                "/filter",
-                "must keep at least one event",
-                "the filter keeps none of the events",
-            ));
-        }
-        // Segments in the order of their values; events renumbered to match.
-        let mut order: Vec<usize> = (0..segment_values.len()).collect();
-        order.sort_by(|&a, &b| segment_values[a].cmp(&segment_values[b]));
-        let mut rank = vec![0u32; order.len()];
-        for (r, &s) in order.iter().enumerate() {
-            rank[s] = r as u32;
-        }
-        for e in &mut events {
-            e.segment = rank[e.segment as usize];
-        }
-        let segments = order
-            .iter()
-            .map(|&s| segment_values[s].iter().map(|v| (*v).to_owned()).collect())
-            .collect();
         let last_at = events.iter().map(|e| e.at).max().unwrap_or(0);
         let first_day = events.iter().map(|e| e.day).min().unwrap_or(0);
         let last_day = events.iter().map(|e| e.day).max().unwrap_or(0);
@@ -328,11 +225,7 @@ impl EventLog {
             events,
             names,
             group_by: group_by.to_vec(),
-            segments: if group_by.is_empty() {
-                Vec::new()
-            } else {
-                segments
-            },
+            segments: segments.values,
             zone,
             last_at,
             first_day,
@@ -397,20 +290,194 @@ impl EventLog {
     }
 }
 
-fn unknown_attribute(field: &str, name: &str, records: &[EventRecord]) -> InvalidInput {
-    let mut seen: Vec<&str> = records
-        .iter()
-        .take(10_000)
-        .flat_map(|r| r.attributes.iter().map(|(k, _)| k.as_str()))
-        .collect();
-    seen.sort_unstable();
-    seen.dedup();
-    seen.truncate(20);
-    InvalidInput::new(
-        field,
-        "an attribute the events carry",
-        format!("{field}: no event carries an attribute {name:?}; the events carry {seen:?}"),
-    )
+/// Which rows a `filter` keeps, and the segment of each kept row by `group_by`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segments {
+    pub group_by: Vec<String>,
+    /// Each segment's values in `group_by` order, sorted (empty without `group_by`).
+    pub values: Vec<Vec<String>>,
+    /// Per row: its segment's index in `values` (0 without `group_by`), or `None` when the
+    /// filter drops it.
+    pub of_row: Vec<Option<u32>>,
+}
+
+impl Segments {
+    /// Checks `group_by` and `filter` against the attributes the rows carry, applies the
+    /// filter and assigns each kept row its segment. `collection` names the rows in
+    /// refusals (`/events/3/attributes/plan`).
+    ///
+    /// Refused, naming the field: more than two or repeated `group_by` attributes; a
+    /// `group_by` or `filter` attribute no row carries; a rule without values; a kept row
+    /// without a `group_by` attribute; more than [`MAX_SEGMENTS`] segments; a filter that
+    /// keeps no row.
+    pub fn assign<'a>(
+        rows: usize,
+        attributes: impl Fn(usize) -> &'a [(String, String)],
+        filter: &[FilterRule],
+        group_by: &[String],
+        collection: &str,
+    ) -> Result<Self, InvalidInput> {
+        let value = |i: usize, name: &str| -> Option<&'a str> {
+            attributes(i)
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        if group_by.len() > 2 {
+            return Err(InvalidInput::new(
+                "/group_by",
+                "at most two attributes",
+                format!(
+                    "group_by names {} attributes; segments break down by one or two",
+                    group_by.len()
+                ),
+            ));
+        }
+        let carried = |name: &str| (0..rows).any(|i| value(i, name).is_some());
+        let unknown = |field: String, name: &str| {
+            let mut seen: Vec<&str> = (0..rows.min(10_000))
+                .flat_map(|i| attributes(i).iter().map(|(k, _)| k.as_str()))
+                .collect();
+            seen.sort_unstable();
+            seen.dedup();
+            seen.truncate(20);
+            InvalidInput::new(
+                field.clone(),
+                "an attribute the rows carry",
+                format!("{field}: no row of {collection} carries an attribute {name:?}; they carry {seen:?}"),
+            )
+        };
+        for (i, name) in group_by.iter().enumerate() {
+            if group_by[..i].contains(name) {
+                return Err(InvalidInput::new(
+                    format!("/group_by/{i}"),
+                    "distinct attributes",
+                    format!("group_by names {name:?} twice"),
+                ));
+            }
+            if !carried(name) {
+                return Err(unknown(format!("/group_by/{i}"), name));
+            }
+        }
+        for (i, rule) in filter.iter().enumerate() {
+            if !carried(&rule.attribute) {
+                return Err(unknown(format!("/filter/{i}/attribute"), &rule.attribute));
+            }
+            if rule.values.is_empty() {
+                return Err(InvalidInput::new(
+                    format!("/filter/{i}/values"),
+                    "at least one value",
+                    format!("filter[{i}] on {:?} lists no values", rule.attribute),
+                ));
+            }
+        }
+        let mut ids: foldhash::HashMap<Vec<&str>, u32> = Default::default();
+        let mut values: Vec<Vec<&str>> = Vec::new();
+        let mut of_row = Vec::with_capacity(rows);
+        for i in 0..rows {
+            let kept = filter.iter().all(|rule| {
+                let listed =
+                    value(i, &rule.attribute).is_some_and(|v| rule.values.iter().any(|x| x == v));
+                match rule.op {
+                    FilterOp::In => listed,
+                    FilterOp::NotIn => !listed,
+                }
+            });
+            if !kept {
+                of_row.push(None);
+                continue;
+            }
+            let key = group_by
+                .iter()
+                .map(|g| {
+                    value(i, g).ok_or_else(|| {
+                        InvalidInput::new(
+                            format!("/{collection}/{i}/attributes/{g}"),
+                            "required by group_by",
+                            format!("{collection}[{i}] has no attribute {g:?}, which group_by breaks down by: give it on every row, or filter the rows without it out"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<&str>, InvalidInput>>()?;
+            let next = ids.len() as u32;
+            let id = *ids.entry(key).or_insert_with_key(|k| {
+                values.push(k.clone());
+                next
+            });
+            if values.len() > MAX_SEGMENTS {
+                return Err(InvalidInput::new(
+                    "/group_by",
+                    format!("at most {MAX_SEGMENTS} segments"),
+                    format!("group_by {group_by:?} gives more than {MAX_SEGMENTS} segments: filter the rows, or break down by an attribute with fewer values"),
+                ));
+            }
+            of_row.push(Some(id));
+        }
+        if rows > 0 && of_row.iter().all(Option::is_none) {
+            return Err(InvalidInput::new(
+                "/filter",
+                "must keep at least one row",
+                format!("the filter keeps none of the {collection}"),
+            ));
+        }
+        // Segments in the order of their values; rows renumbered to match.
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        order.sort_by(|&a, &b| values[a].cmp(&values[b]));
+        let mut rank = vec![0u32; order.len()];
+        for (r, &s) in order.iter().enumerate() {
+            rank[s] = r as u32;
+        }
+        for s in of_row.iter_mut().flatten() {
+            *s = rank[*s as usize];
+        }
+        Ok(Self {
+            group_by: group_by.to_vec(),
+            values: if group_by.is_empty() {
+                Vec::new()
+            } else {
+                order
+                    .iter()
+                    .map(|&s| values[s].iter().map(|v| (*v).to_owned()).collect())
+                    .collect()
+            },
+            of_row,
+        })
+    }
+
+    /// The `s`-th segment's values by attribute.
+    pub fn segment_values(&self, s: usize) -> SegmentValues {
+        self.group_by
+            .iter()
+            .zip(&self.values[s])
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect()
+    }
+
+    /// Whether rows are split or dropped at all.
+    pub fn is_trivial(&self) -> bool {
+        self.group_by.is_empty() && self.of_row.iter().all(Option::is_some)
+    }
+
+    /// `answer` of the kept rows (the total), then of each segment's rows with its values:
+    /// `pick(rows, keep)` selects the rows whose index `keep` accepts.
+    pub fn map_blocks<R, T>(
+        &self,
+        rows: &[R],
+        mut answer: impl FnMut(Vec<&R>, Option<SegmentValues>) -> Result<T, InvalidInput>,
+    ) -> Result<(T, Vec<T>), InvalidInput> {
+        let pick = |s: Option<u32>| -> Vec<&R> {
+            rows.iter()
+                .zip(&self.of_row)
+                .filter(|(_, of)| of.is_some() && (s.is_none() || **of == s))
+                .map(|(r, _)| r)
+                .collect()
+        };
+        let total = answer(pick(None), None)?;
+        let segments = (0..self.values.len())
+            .map(|s| answer(pick(Some(s as u32)), Some(self.segment_values(s))))
+            .collect::<Result<Vec<T>, InvalidInput>>()?;
+        Ok((total, segments))
+    }
 }
 
 /// The time zone and segments an answer was computed with, echoed in it.

@@ -27,6 +27,8 @@ pub struct MrrEvent {
     pub mrr: f64,
     /// Why MRR went to 0, on a cancelling event.
     pub reason: Option<ChurnReason>,
+    /// The segment the customer is in from `date` on (0 without segments).
+    pub segment: u32,
 }
 
 /// Why a customer left.
@@ -41,7 +43,7 @@ pub enum ChurnReason {
 }
 
 /// The churn-cause options of a series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct SeriesOptions {
     /// A customer back within this many days of going to 0 is counted as never having left
     /// (neither churned nor reactivated).
@@ -51,6 +53,11 @@ pub struct SeriesOptions {
     pub as_of: Option<NaiveDate>,
     /// Count each period's churn as these conventions do (`churn_by_convention`).
     pub conventions: Option<ConventionChoice>,
+    /// Each period's LTV estimate at this gross margin (percent).
+    pub ltv_margin_pct: Option<f64>,
+    /// Count the series of this segment: a customer's MRR is its MRR while its latest event
+    /// is in the segment, else 0, and a switch between segments is a move, not churn.
+    pub view: Option<u32>,
 }
 
 /// Which conventions a series reports: one, or all of them.
@@ -138,6 +145,42 @@ pub struct PeriodFigures {
     /// Absent also when nothing was lost.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quick_ratio: Option<f64>,
+    /// Average revenue per account at the period's end: end MRR / end customers (absent
+    /// without customers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arpa: Option<f64>,
+    /// Annual run rate at the period's end: end MRR × 12.
+    pub arr: f64,
+    /// End customers less the previous period's (absent for the first period).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_customers_change: Option<i64>,
+    /// That change as a percent of the previous period's end customers (absent when 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_customers_change_pct: Option<f64>,
+    /// End MRR less the previous period's (absent for the first period).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_mrr_change: Option<f64>,
+    /// That change as a percent of the previous period's end MRR (absent when 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_mrr_change_pct: Option<f64>,
+    /// In a segment: customers who paid in another segment at the period's start and in this
+    /// one at its end (a segment switch, neither new nor reactivated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_in_customers: Option<u64>,
+    /// In a segment: customers who paid in it at the start and in another one at the end
+    /// (a segment switch, not churn).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_out_customers: Option<u64>,
+    /// In a segment: the moved-in customers' MRR at the period's end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_in_mrr: Option<f64>,
+    /// In a segment: the moved-out customers' MRR at the period's start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_out_mrr: Option<f64>,
+    /// With `ltv_margin_pct`: the churn-based LTV estimate ARPA × months per period × margin
+    /// / churn, as `/clv` computes it (absent without customers or churn).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ltv: Option<Kpi>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -165,6 +208,11 @@ struct Tally {
     conv_started: u64,
     conv_joined_and_churned: u64,
     conv_churned_and_back: u64,
+    // A segment's switches: customers and MRR moved in from, and out to, other segments.
+    moved_in: u64,
+    moved_out: u64,
+    moved_in_mrr: f64,
+    moved_out_mrr: f64,
 }
 
 /// Builds the series over `period`s from `from` to `to` (inclusive; defaults: the periods of
@@ -277,7 +325,7 @@ pub fn mrr_series(
             }
             None => &events[i..j],
         };
-        tally_customer(slice, &starts, &mut tallies);
+        tally_customer(slice, &starts, &mut tallies, options.view);
         if wants_days {
             day_counts.add(slice);
         }
@@ -292,7 +340,14 @@ pub fn mrr_series(
         .iter()
         .enumerate()
         .map(|(k, t)| {
-            let mut f = figures(period, p0 + k as i64, t, confidence, with_reasons);
+            let mut f = figures(
+                period,
+                p0 + k as i64,
+                t,
+                confidence,
+                with_reasons,
+                options.view.is_some(),
+            );
             if let Some(choice) = options.conventions {
                 let days = if wants_days {
                     day_counts.days(&active, starts[k], starts[k + 1])
@@ -516,32 +571,45 @@ pub fn pending(events: &[MrrEvent], as_of: NaiveDate) -> Pending {
     out
 }
 
-/// Walks one customer's events (sorted by date) through the periods.
-fn tally_customer(events: &[MrrEvent], starts: &[NaiveDate], tallies: &mut [Tally]) {
+/// Walks one customer's events (sorted by date) through the periods; with a segment `view`,
+/// its MRR in that segment (0 while its latest event is in another), a switch between
+/// segments counted as a move in or out.
+fn tally_customer(
+    events: &[MrrEvent],
+    starts: &[NaiveDate],
+    tallies: &mut [Tally],
+    view: Option<u32>,
+) {
+    let seen = |e: &MrrEvent| match view {
+        Some(s) if e.segment != s => 0.0,
+        _ => e.mrr,
+    };
     let mut next = 0; // first event not yet applied
-    let mut mrr = 0.0;
+    let (mut mrr, mut paying) = (0.0, 0.0); // in the view; in any segment
     let mut reason = None;
     let mut ever = false; // a customer at some point before the current moment
                           // Apply events dated before the first period.
     while next < events.len() && events[next].date < starts[0] {
-        mrr = events[next].mrr;
-        ever |= mrr > 0.0;
+        mrr = seen(&events[next]);
+        paying = events[next].mrr;
+        ever |= paying > 0.0;
         next += 1;
     }
     for (k, tally) in tallies.iter_mut().enumerate() {
-        let start_mrr = mrr;
+        let (start_mrr, start_paying) = (mrr, paying);
         let was_customer = ever;
         let (mut churned_inside, mut paid_inside) = (false, false);
         while next < events.len() && events[next].date < starts[k + 1] {
             let before = mrr;
-            mrr = events[next].mrr;
+            mrr = seen(&events[next]);
+            paying = events[next].mrr;
             reason = events[next].reason;
-            ever |= mrr > 0.0;
+            ever |= paying > 0.0;
             churned_inside |= before > 0.0 && mrr == 0.0;
             paid_inside |= mrr > 0.0;
             next += 1;
         }
-        let end_mrr = mrr;
+        let (end_mrr, end_paying) = (mrr, paying);
         let started = start_mrr == 0.0 && paid_inside;
         tally.conv_churned += u64::from(churned_inside);
         tally.conv_started += u64::from(started);
@@ -551,6 +619,7 @@ fn tally_customer(events: &[MrrEvent], starts: &[NaiveDate], tallies: &mut [Tall
         if start_mrr == 0.0 && end_mrr == 0.0 {
             continue;
         }
+        let moves = view.is_some();
         match (start_mrr > 0.0, end_mrr > 0.0) {
             (true, true) => {
                 tally.retained += 1;
@@ -559,6 +628,10 @@ fn tally_customer(events: &[MrrEvent], starts: &[NaiveDate], tallies: &mut [Tall
                 } else {
                     tally.contraction += start_mrr - end_mrr;
                 }
+            }
+            (true, false) if moves && end_paying > 0.0 => {
+                tally.moved_out += 1;
+                tally.moved_out_mrr += start_mrr;
             }
             (true, false) => {
                 tally.churned += 1;
@@ -574,6 +647,10 @@ fn tally_customer(events: &[MrrEvent], starts: &[NaiveDate], tallies: &mut [Tall
                     }
                     None => {}
                 }
+            }
+            (false, true) if moves && start_paying > 0.0 => {
+                tally.moved_in += 1;
+                tally.moved_in_mrr += end_mrr;
             }
             (false, true) if was_customer => {
                 tally.reactivated += 1;
@@ -602,6 +679,7 @@ fn figures(
     t: &Tally,
     confidence: Confidence,
     with_reasons: bool,
+    segment: bool,
 ) -> PeriodFigures {
     let mut f = PeriodFigures {
         period: period.label(index),
@@ -628,9 +706,23 @@ fn figures(
         f.delinquent_churned_customers = Some(t.delinquent);
         f.delinquent_churned_mrr = Some(t.delinquent_mrr);
     }
-    if let Ok(counts) = RetentionCounts::new(t.start, t.new + t.reactivated, t.end) {
+    if segment {
+        f.moved_in_customers = Some(t.moved_in);
+        f.moved_out_customers = Some(t.moved_out);
+        f.moved_in_mrr = Some(t.moved_in_mrr);
+        f.moved_out_mrr = Some(t.moved_out_mrr);
+    }
+    // In a segment, N counts the moved-in too (so E − N is the retained) and churn only the
+    // churned: the moved-out are neither retained nor churned.
+    let entered = t.new + t.reactivated + t.moved_in;
+    if let Ok(counts) = RetentionCounts::new(t.start, entered, t.end) {
         f.customer_retention_rate = Some(customer_retention_rate(&counts, confidence).value);
-        let churn = ChurnCounts::from_counts(counts);
+        let churn = if segment {
+            ChurnCounts::from_lost(t.start, t.churned, None, None)
+                .unwrap_or_else(|_| ChurnCounts::from_counts(counts))
+        } else {
+            ChurnCounts::from_counts(counts)
+        };
         f.customer_churn_rate = Some(customer_churn_rate(&churn, confidence).value);
         let retained = wilson(counts.retained(), t.start, confidence);
         f.customer_retention_rate_interval = Some(Bounds::from(&retained));
@@ -713,9 +805,9 @@ pub fn series_from_summary(
     rows: &[PeriodMovements],
     collection: &str,
     period: Period,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
     confidence: Confidence,
+    ltv_margin_pct: Option<f64>,
 ) -> Result<SeriesResponse, InvalidInput> {
     if rows.is_empty() {
         return Err(InvalidInput::new(
@@ -821,19 +913,76 @@ pub fn series_from_summary(
     if with_reasons {
         definitions.push(REASONS_DEFINITION.to_owned());
     }
+    let mut periods: Vec<PeriodFigures> = tallies
+        .iter()
+        .enumerate()
+        .map(|(k, t)| figures(period, p0 + k as i64, t, confidence, with_reasons, false))
+        .collect();
+    add_trends(&mut periods, period, ltv_margin_pct)?;
+    if ltv_margin_pct.is_some() {
+        definitions.push(LTV_DEFINITION.to_owned());
+    }
     Ok(SeriesResponse {
         period,
         customers: rows.iter().map(|r| r.first_seen_customers).sum::<u64>() as usize,
         events: rows.iter().map(|r| r.events).sum::<u64>() as usize,
-        periods: tallies
-            .iter()
-            .enumerate()
-            .map(|(k, t)| figures(period, p0 + k as i64, t, confidence, with_reasons))
-            .collect(),
+        periods,
         intervals: IntervalMethod::wilson(confidence),
         pending: None,
         definitions: [base_definitions(), definitions].concat(),
+        segments: None,
     })
+}
+
+const LTV_DEFINITION: &str = "ltv: ARPA (end MRR / end customers) × 12 / periods per year (the revenue of one period) × margin / the period's customer churn rate, as /clv's churn_based method computes it; absent in a period without customers or churn.";
+
+const SEGMENTS_DEFINITION: &str = "Segments: a customer is in the segment its latest event's attributes give; a segment's MRR is the customer's MRR while it is in the segment. A customer who pays in one segment at a period's start and in another at its end moves out of the first (moved_out) and into the second (moved_in): in a segment's rates it is neither churned nor new, and the total counts only its MRR change (expansion or contraction). A segment's CRR is its retained / start customers and its churn its churned / start customers; the moved-out are in neither.";
+
+/// Per period: ARPA, ARR and the change against the previous period; with a margin, the
+/// churn-based LTV estimate (refusing a margin outside 0–100 %).
+///
+/// # Formula
+///
+/// ```text
+/// ARPA = end MRR / end customers          ARR = end MRR × 12
+/// change = end_k − end_{k−1}              change (%) = change / end_{k−1} × 100
+/// LTV  = ARPA × 12 / periods per year × margin / churn   (as /clv's churn_based method)
+/// ```
+pub fn add_trends(
+    periods: &mut [PeriodFigures],
+    period: Period,
+    ltv_margin_pct: Option<f64>,
+) -> Result<(), InvalidInput> {
+    if let Some(m) = ltv_margin_pct.filter(|m| !(0.0..=100.0).contains(m)) {
+        return Err(InvalidInput::new(
+            "/ltv_margin_pct",
+            "a percent from 0 to 100",
+            format!("ltv_margin_pct {m} is not a gross margin from 0 to 100 percent"),
+        ));
+    }
+    let mut previous: Option<(u64, f64)> = None;
+    for f in periods.iter_mut() {
+        f.arr = f.end_mrr * 12.0;
+        f.arpa = (f.end_customers > 0).then(|| f.end_mrr / f.end_customers as f64);
+        if let Some((customers, mrr)) = previous {
+            f.end_customers_change = Some(f.end_customers as i64 - customers as i64);
+            f.end_customers_change_pct = (customers > 0)
+                .then(|| (f.end_customers as f64 - customers as f64) / customers as f64 * 100.0);
+            f.end_mrr_change = Some(f.end_mrr - mrr);
+            f.end_mrr_change_pct = (mrr > 0.0).then(|| (f.end_mrr - mrr) / mrr * 100.0);
+        }
+        previous = Some((f.end_customers, f.end_mrr));
+        if let (Some(margin), Some(arpa), Some(churn)) =
+            (ltv_margin_pct, f.arpa, f.customer_churn_rate)
+        {
+            if churn > 0.0 {
+                let revenue = arpa * 12.0 / period.per_year();
+                let method = crate::kpi::clv::ClvMethod::churn_based(revenue, margin, churn)?;
+                f.ltv = Some(crate::kpi::clv::customer_lifetime_value(&method, None)?.kpi);
+            }
+        }
+    }
+    Ok(())
 }
 
 const REASONS_DEFINITION: &str = "Churn causes: a churned customer's cause is the reason on the event that took its MRR to 0 (voluntary: cancelled; delinquent: a failed payment); a churn without a reason is in neither count.";
@@ -903,11 +1052,28 @@ pub struct SeriesResponse {
     pub pending: Option<Pending>,
     /// How the counts are defined.
     pub definitions: Vec<String>,
+    /// With `group_by`: the series of each segment (the fields above are the total's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<Vec<SeriesSegment>>,
+}
+
+/// One segment's series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SeriesSegment {
+    /// The segment's values by attribute.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub segment: super::events::SegmentValues,
+    pub periods: Vec<PeriodFigures>,
 }
 
 /// The MRR series of `events` (of `customers` distinct customers) by `period`, from `from` to
 /// `to` (default: the events' first and last periods), with the definitions of its counts (the
 /// answer of `/series`).
+///
+/// With `segments` (the values of segments 0, 1, … that the events' `segment` numbers name),
+/// each segment's series too, by [`SeriesOptions::view`].
+#[allow(clippy::too_many_arguments)]
 pub fn series_report(
     events: Vec<MrrEvent>,
     customers: usize,
@@ -916,6 +1082,7 @@ pub fn series_report(
     to: Option<NaiveDate>,
     confidence: Confidence,
     options: SeriesOptions,
+    segments: Vec<super::events::SegmentValues>,
 ) -> Result<SeriesResponse, InvalidInput> {
     let count = events.len();
     let pending = options.as_of.map(|day| pending(&events, day));
@@ -932,7 +1099,30 @@ pub fn series_report(
     if let Some(day) = options.as_of {
         definitions.push(format!("As of {day}: later events are scheduled, not effective; they are left out of the periods and summed in pending."));
     }
-    let periods = mrr_series(events, period, from, to, confidence, options)?;
+    if options.ltv_margin_pct.is_some() {
+        definitions.push(LTV_DEFINITION.to_owned());
+    }
+    let blocks = if segments.is_empty() {
+        None
+    } else {
+        definitions.push(SEGMENTS_DEFINITION.to_owned());
+        let blocks = segments
+            .into_iter()
+            .enumerate()
+            .map(|(s, segment)| {
+                let view = SeriesOptions {
+                    view: Some(s as u32),
+                    ..options
+                };
+                let mut periods = mrr_series(events.clone(), period, from, to, confidence, view)?;
+                add_trends(&mut periods, period, options.ltv_margin_pct)?;
+                Ok(SeriesSegment { segment, periods })
+            })
+            .collect::<Result<Vec<_>, InvalidInput>>()?;
+        Some(blocks)
+    };
+    let mut periods = mrr_series(events, period, from, to, confidence, options)?;
+    add_trends(&mut periods, period, options.ltv_margin_pct)?;
     Ok(SeriesResponse {
         period,
         customers,
@@ -941,6 +1131,7 @@ pub fn series_report(
         intervals: IntervalMethod::wilson(confidence),
         pending,
         definitions: [base_definitions(), definitions].concat(),
+        segments: blocks,
     })
 }
 
@@ -955,6 +1146,7 @@ mod tests {
             date: parse_day("", date).unwrap(),
             mrr,
             reason: None,
+            segment: 0,
         }
     }
 

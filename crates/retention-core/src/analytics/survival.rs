@@ -792,6 +792,29 @@ pub struct GroupCurve {
     pub curve: SurvivalCurve,
 }
 
+/// The survival of all rows kept, and with `group_by` of each segment's rows.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SurvivalAnswer {
+    /// The total's curves.
+    #[serde(flatten)]
+    pub survival: SurvivalResponse,
+    /// With `group_by`: each segment's curves, on its rows alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segments: Option<Vec<SurvivalSegment>>,
+}
+
+/// One segment's survival.
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SurvivalSegment {
+    /// The segment's values by attribute.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub segment: super::events::SegmentValues,
+    #[serde(flatten)]
+    pub survival: SurvivalResponse,
+}
+
 /// Survival curves.
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
