@@ -21,7 +21,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from benchmarks_md import write_section
+from benchmarks_md import timed, write_section
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.environ.get("BENCH_DIR", "/tmp/retention-kpi-bench")
@@ -95,16 +95,6 @@ active AS (SELECT DISTINCT e.customer_id, f.cohort, datediff('month', f.cohort, 
            FROM ev e JOIN firsts f USING (customer_id))
 SELECT cohort, k, count(*) AS customers FROM active GROUP BY cohort, k ORDER BY cohort, k
 """
-
-
-def timed(fn, repeats):
-    seconds, result = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        result = fn()
-        seconds.append(time.perf_counter() - t)
-    seconds.sort()
-    return seconds[len(seconds) // 2], result
 
 
 def http_post(path, body, content_type):

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from benchmarks_md import write_section
+from benchmarks_md import timed, write_section
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.environ.get("BENCH_DIR", "/tmp/retention-kpi-bench")
@@ -63,16 +63,6 @@ def write_formats(table, stem, formats=("json", "csv", "arrow", "parquet")):
                 for c, d, a in zip(rows["customer_id"], rows["date"], rows["amount"])))
             f.write("]}")
     return paths
-
-
-def timed(fn, repeats):
-    seconds, result = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        result = fn()
-        seconds.append(time.perf_counter() - t)
-    seconds.sort()
-    return seconds[len(seconds) // 2], result
 
 
 def http(method, path, body=None, content_type=None):

@@ -2,6 +2,7 @@
 (and renaming the heading just above the markers when it changed)."""
 import os
 import re
+import time
 
 PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "BENCHMARKS.md")
 
@@ -17,3 +18,14 @@ def write_section(marker, heading, lines):
     with open(PATH, "w") as out:
         out.write(text)
     print(block)
+
+
+def timed(fn, repeats):
+    """The median of `repeats` runs of `fn` in seconds, and the last run's result."""
+    seconds, result = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        result = fn()
+        seconds.append(time.perf_counter() - t)
+    seconds.sort()
+    return seconds[len(seconds) // 2], result

@@ -17,7 +17,7 @@ use crate::analytics::cohorts::{
     Retention,
 };
 use crate::analytics::events::FilterRule;
-use crate::analytics::periods::parse_day;
+use crate::analytics::periods::{parse_day, parse_day_with};
 use crate::analytics::series::Interner;
 use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
@@ -196,7 +196,7 @@ impl Compute for CohortsRequest {
                     .transpose()?;
                 Ok(Activity {
                     customer: ids.index_of(&e.customer_id.id, e.customer_id.numeric),
-                    date: parse_day(&format!("/events/{i}/date"), &e.date)?,
+                    date: parse_day_with(|| format!("/events/{i}/date"), &e.date)?,
                     amount,
                 })
             })

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::{query, text_table, within_max_events, CustomerId, Records, Rows};
 use crate::analytics::events::{
-    parse_instant, EventLog, EventRecord, FilterOp, FilterRule, Segments, Zone,
+    parse_instant_with, EventLog, EventRecord, FilterOp, FilterRule, Segments, Zone,
 };
 use crate::analytics::series::Interner;
 use crate::http::error::ApiError;
@@ -21,7 +21,7 @@ use crate::kpi::InvalidInput;
 use crate::units::Period;
 
 /// One product event.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductEventRow {
     #[schema(value_type = String, example = "ann")]
@@ -141,15 +141,23 @@ impl Segmentation {
         };
         let mut ids = Interner::default();
         let read = rows.len();
+        // Attributes are read only when the filter or the segments need them.
+        let wanted: Vec<&str> = self
+            .filter
+            .iter()
+            .flatten()
+            .map(|r| r.attribute.as_str())
+            .chain(self.group_by.iter().flatten().map(String::as_str))
+            .collect();
         let records = rows
             .into_iter()
             .enumerate()
             .map(|(i, r)| {
                 Ok(EventRecord {
                     customer: ids.index_of(&r.customer_id.id, r.customer_id.numeric),
-                    at: parse_instant(&format!("/events/{i}/timestamp"), &r.timestamp)?,
+                    at: parse_instant_with(|| format!("/events/{i}/timestamp"), &r.timestamp)?,
                     event: r.event.unwrap_or_default(),
-                    attributes: attribute_pairs(r.attributes),
+                    attributes: wanted_attributes(r.attributes, &wanted),
                 })
             })
             .collect::<Result<Vec<_>, InvalidInput>>()?;
@@ -234,6 +242,18 @@ pub fn attribute_pairs(
         .into_iter()
         .filter_map(|(k, v)| v.0.map(|v| (k, v)))
         .collect()
+}
+
+/// The attributes as text (null cells left out) when the filter or the segments read any
+/// (`wanted` names them); none otherwise: a million events without segments need none.
+pub fn wanted_attributes(
+    attributes: Option<BTreeMap<String, AttributeValue>>,
+    wanted: &[&str],
+) -> Vec<(String, String)> {
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    attribute_pairs(attributes)
 }
 
 /// Text attributes back into the JSON rows' form.

@@ -29,7 +29,7 @@ pub const PERIOD_SUMMARY_COLUMNS: &[&str] = &[
     "delinquent_churned_customers",
     "delinquent_churned_mrr",
 ];
-use crate::analytics::periods::parse_day;
+use crate::analytics::periods::{parse_day, parse_day_with};
 use crate::analytics::series::{
     series_from_summary, series_report, ChurnReason, ConventionChoice, Interner, MrrEvent,
     PeriodMovements, ReasonCounts, SeriesOptions, SeriesResponse,
@@ -381,7 +381,7 @@ impl Compute for SeriesRequest {
                 }
                 Ok(MrrEvent {
                     customer: ids.index_of(&e.customer_id.id, e.customer_id.numeric),
-                    date: parse_day(&format!("/events/{i}/date"), &e.date)?,
+                    date: parse_day_with(|| format!("/events/{i}/date"), &e.date)?,
                     mrr: mrr.get(),
                     reason: e.reason,
                     segment,

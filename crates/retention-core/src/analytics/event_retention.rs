@@ -327,6 +327,69 @@ struct Acc {
 }
 
 impl Counter<'_> {
+    /// A member's returns counted in each bracket (the window, for `on_or_after`, open to
+    /// the end): one merge of its returns in the brackets' span with the brackets, which
+    /// ascend without overlap; by binary search when the span holds many returns per
+    /// bracket, and for the trend's bracket.
+    fn member_counts(&self, returns: &[(i64, i64)], p0: i64, t0: i64) -> Vec<u64> {
+        let s = self.settings;
+        let upper = |to: i64| match s.counting {
+            Counting::On => Some(to),
+            Counting::OnOrAfter => None,
+        };
+        let by_search = |b: &Bracket| {
+            let (from, to) = (i64::from(b.from), i64::from(b.to));
+            match self.window {
+                None => count_calendar(returns, p0, t0, from, upper(to)),
+                Some(l) => count_rolling(returns, t0, l, from, upper(to)),
+            }
+        };
+        let shown = &self.brackets[..s.brackets.len()];
+        let max_to = shown.iter().map(|b| i64::from(b.to)).max().unwrap_or(0);
+        // The returns that fall in intervals 0 ..= max_to, sorted by interval.
+        let (lo, hi) = match self.window {
+            None => {
+                let lo = returns.partition_point(|r| r.0 < p0);
+                let early = returns[lo..].partition_point(|r| r.0 == p0 && r.1 < t0);
+                (lo + early, returns.partition_point(|r| r.0 <= p0 + max_to))
+            }
+            Some(l) => (
+                returns.partition_point(|r| r.1 < t0),
+                returns.partition_point(|r| r.1 < t0 + (max_to + 1) * l),
+            ),
+        };
+        let mut counts: Vec<u64> = if hi.saturating_sub(lo) > 8 * shown.len() + 16 {
+            shown.iter().map(by_search).collect()
+        } else {
+            let span = &returns[lo..hi.max(lo)];
+            let beyond = (returns.len() - hi.max(lo)) as u64;
+            let k = |r: &(i64, i64)| match self.window {
+                None => r.0 - p0,
+                Some(l) => (r.1 - t0).div_euclid(l),
+            };
+            let mut j = 0;
+            shown
+                .iter()
+                .map(|b| {
+                    let (from, to) = (i64::from(b.from), i64::from(b.to));
+                    while j < span.len() && k(&span[j]) < from {
+                        j += 1;
+                    }
+                    let start = j;
+                    while j < span.len() && k(&span[j]) <= to {
+                        j += 1;
+                    }
+                    match s.counting {
+                        Counting::On => (j - start) as u64,
+                        Counting::OnOrAfter => (span.len() - start) as u64 + beyond,
+                    }
+                })
+                .collect()
+        };
+        counts.extend(self.brackets[shown.len()..].iter().map(by_search));
+        counts
+    }
+
     fn block(&self, events: &mut [LoggedEvent], segment: Option<SegmentValues>) -> RetentionBlock {
         let s = self.settings;
         events.sort_unstable_by_key(|e| (e.customer, e.at));
@@ -381,8 +444,9 @@ impl Counter<'_> {
                 });
                 acc.members += 1;
                 let p0 = period_of_day(s.period, day);
-                for (b, bracket) in self.brackets.iter().enumerate() {
-                    let (from, to) = (i64::from(bracket.from), i64::from(bracket.to));
+                let counts = self.member_counts(&returns, p0, t0);
+                for (b, (bracket, n)) in self.brackets.iter().zip(counts).enumerate() {
+                    let from = i64::from(bracket.from);
                     let eligible = match self.window {
                         None => p0 + from <= self.last_period,
                         Some(l) => t0 + from * l <= self.last_at,
@@ -390,14 +454,6 @@ impl Counter<'_> {
                     if !eligible {
                         continue;
                     }
-                    let upper = match s.counting {
-                        Counting::On => Some(to),
-                        Counting::OnOrAfter => None,
-                    };
-                    let n = match self.window {
-                        None => count_calendar(&returns, p0, t0, from, upper),
-                        Some(l) => count_rolling(&returns, t0, l, from, upper),
-                    };
                     acc.cells[b].1 += 1;
                     if n >= u64::from(s.min_returns) {
                         acc.cells[b].0 += 1;
