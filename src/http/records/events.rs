@@ -358,8 +358,14 @@ pub fn split_rows<T>(
     group_by: Option<&[String]>,
     collection: &str,
 ) -> Result<(Vec<T>, Segments), InvalidInput> {
-    let attributes: Vec<Vec<(String, String)>> =
-        rows.iter_mut().map(|r| attribute_pairs(take(r))).collect();
+    let wanted = filter.is_some_and(|f| !f.is_empty()) || group_by.is_some_and(|g| !g.is_empty());
+    let attributes: Vec<Vec<(String, String)>> = rows
+        .iter_mut()
+        .map(|r| match take(r) {
+            Some(a) if wanted => attribute_pairs(Some(a)),
+            _ => Vec::new(),
+        })
+        .collect();
     let segments = Segments::assign(
         rows.len(),
         |i| &attributes[i],

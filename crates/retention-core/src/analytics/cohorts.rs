@@ -102,6 +102,12 @@ pub fn segmented_cohort_tables(
     retention: Retention,
     confidence: Confidence,
 ) -> Result<CohortsAnswer, InvalidInput> {
+    if segments.is_trivial() {
+        return Ok(CohortsAnswer {
+            table: cohort_table(activities, customers, period, retention, confidence)?,
+            segments: None,
+        });
+    }
     let (table, blocks) = segments.map_blocks(activities, |rows, segment| {
         let rows: Vec<Activity> = rows.into_iter().cloned().collect();
         let table = cohort_table(&rows, customers, period, retention, confidence)?;

@@ -430,6 +430,14 @@ impl Segments {
                 ));
             }
         }
+        if filter.is_empty() && group_by.is_empty() {
+            // Every row kept, in the one block: no attribute to read.
+            return Ok(Self {
+                group_by: Vec::new(),
+                values: Vec::new(),
+                of_row: vec![Some(0); rows],
+            });
+        }
         let mut ids: foldhash::HashMap<Vec<&str>, u32> = Default::default();
         let mut values: Vec<Vec<&str>> = Vec::new();
         let mut of_row = Vec::with_capacity(rows);
