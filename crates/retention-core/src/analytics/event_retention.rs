@@ -288,13 +288,13 @@ pub fn retention_table(
 fn definition(log: &EventLog, s: &RetentionSettings) -> Vec<String> {
     let name = |n: &Option<String>| {
         n.as_ref()
-            .map_or("any event".to_owned(), |n| format!("{n:?}"))
+            .map_or("event".to_owned(), |n| format!("{n:?} event"))
     };
     let unit = s.period.name();
     vec![
         match s.entry {
             Entry::FirstTime => format!("member: a customer, from its first {} ever", name(&s.start_event)),
-            Entry::Recurring => format!("member: a customer in each {} in which it did {}, from the first of them", s.cohort_by.name(), name(&s.start_event)),
+            Entry::Recurring => format!("member: a customer in each {} holding one of its {}s, from the first of them", s.cohort_by.name(), name(&s.start_event)),
         },
         format!("cohort: the {} of the entry, in {}", s.cohort_by.name(), log.zone.name()),
         match s.windows {
@@ -302,8 +302,8 @@ fn definition(log: &EventLog, s: &RetentionSettings) -> Vec<String> {
             Windows::Rolling => format!("interval k: from entry + k × {} to entry + (k + 1) × {}", if s.period == Period::Week { "168 h" } else { "24 h" }, if s.period == Period::Week { "168 h" } else { "24 h" }),
         },
         match s.counting {
-            Counting::On => format!("retained in a bracket: at least {} {} within its intervals", s.min_returns, name(&s.return_event)),
-            Counting::OnOrAfter => format!("retained in a bracket: at least {} {} in its first interval or any later one", s.min_returns, name(&s.return_event)),
+            Counting::On => format!("retained in a bracket: {} or more {}s within its intervals", s.min_returns, name(&s.return_event)),
+            Counting::OnOrAfter => format!("retained in a bracket: {} or more {}s in its first interval or any later one", s.min_returns, name(&s.return_event)),
         },
         "size: members whose bracket had begun by the last event of the data; share = count / size × 100".to_owned(),
     ]
