@@ -146,7 +146,6 @@ impl Compute for RetentionRequest {
             min_returns: self.min_returns.unwrap_or(1),
             trend_interval: self.trend_interval,
         };
-        crate::analytics::event_retention::check_brackets(&settings.brackets)?;
         let (log, read) = Segmentation {
             timezone: self.timezone,
             filter: self.filter,

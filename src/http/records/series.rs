@@ -329,7 +329,6 @@ impl Compute for SeriesRequest {
                 _ => None,
             },
             ltv_margin_pct: self.ltv_margin_pct,
-            view: None,
         };
         if self.group_by.is_some() {
             let clash = [

@@ -55,9 +55,6 @@ pub struct SeriesOptions {
     pub conventions: Option<ConventionChoice>,
     /// Each period's LTV estimate at this gross margin (percent).
     pub ltv_margin_pct: Option<f64>,
-    /// Count the series of this segment: a customer's MRR is its MRR while its latest event
-    /// is in the segment, else 0, and a switch between segments is a move, not churn.
-    pub view: Option<u32>,
 }
 
 /// Which conventions a series reports: one, or all of them.
@@ -253,13 +250,29 @@ struct Tally {
 /// (the quick ratio a ratio). Source: docs/formulas.md § 9, with § 1, § 2 and § 3 for the
 /// rates.
 pub fn mrr_series(
-    mut events: Vec<MrrEvent>,
+    events: Vec<MrrEvent>,
     period: Period,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     confidence: Confidence,
     options: SeriesOptions,
 ) -> Result<Vec<PeriodFigures>, InvalidInput> {
+    Ok(series_blocks(events, period, (from, to), confidence, options, 0)?.0)
+}
+
+/// The series of all `events`, and of each of `segments` segments (the events' `segment`
+/// numbers): in segment S a customer's MRR is its MRR while its latest event is in S, else 0,
+/// and a switch between segments is a move, not churn. One sort and one walk over the
+/// customers: each customer is tallied for the total and for the segments it has an event in
+/// (the others see it at 0 throughout, which counts nowhere), over the same periods.
+fn series_blocks(
+    mut events: Vec<MrrEvent>,
+    period: Period,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+    confidence: Confidence,
+    options: SeriesOptions,
+    segments: usize,
+) -> Result<(Vec<PeriodFigures>, Vec<Vec<PeriodFigures>>), InvalidInput> {
     let with_reasons = events.iter().any(|e| e.reason.is_some());
     if let Some(as_of) = options.as_of {
         events.retain(|e| e.date <= as_of);
@@ -289,6 +302,8 @@ pub fn mrr_series(
     // Stable: events of one customer and day keep their input order.
     events.sort_by(|a, b| a.customer.cmp(&b.customer).then(a.date.cmp(&b.date)));
     let mut tallies = vec![Tally::default(); periods];
+    let mut segment_tallies = vec![vec![Tally::default(); periods]; segments];
+    let mut touched: Vec<u32> = Vec::new();
     // ChartMogul's B2C formula needs each day's active and churned customers.
     let wants_days = matches!(
         options.conventions,
@@ -325,7 +340,16 @@ pub fn mrr_series(
             }
             None => &events[i..j],
         };
-        tally_customer(slice, &starts, &mut tallies, options.view);
+        tally_customer(slice, &starts, &mut tallies, None);
+        if segments > 0 {
+            touched.clear();
+            touched.extend(slice.iter().map(|e| e.segment));
+            touched.sort_unstable();
+            touched.dedup();
+            for &s in &touched {
+                tally_customer(slice, &starts, &mut segment_tallies[s as usize], Some(s));
+            }
+        }
         if wants_days {
             day_counts.add(slice);
         }
@@ -336,18 +360,11 @@ pub fn mrr_series(
     } else {
         Vec::new()
     };
-    Ok(tallies
+    let total = tallies
         .iter()
         .enumerate()
         .map(|(k, t)| {
-            let mut f = figures(
-                period,
-                p0 + k as i64,
-                t,
-                confidence,
-                with_reasons,
-                options.view.is_some(),
-            );
+            let mut f = figures(period, p0 + k as i64, t, confidence, with_reasons, false);
             if let Some(choice) = options.conventions {
                 let days = if wants_days {
                     day_counts.days(&active, starts[k], starts[k + 1])
@@ -358,7 +375,18 @@ pub fn mrr_series(
             }
             f
         })
-        .collect())
+        .collect();
+    let blocks = segment_tallies
+        .iter()
+        .map(|tallies| {
+            tallies
+                .iter()
+                .enumerate()
+                .map(|(k, t)| figures(period, p0 + k as i64, t, confidence, with_reasons, true))
+                .collect()
+        })
+        .collect();
+    Ok((total, blocks))
 }
 
 /// Refuses a range from period `p0` to `p1` that is empty or longer than [`MAX_PERIODS`].
@@ -1154,27 +1182,31 @@ pub fn series_report(
     if options.ltv_margin_pct.is_some() {
         definitions.push(LTV_DEFINITION.to_owned());
     }
+    if !segments.is_empty() {
+        definitions.push(SEGMENTS_DEFINITION.to_owned());
+    }
+    let (mut periods, blocks) = series_blocks(
+        events,
+        period,
+        (from, to),
+        confidence,
+        options,
+        segments.len(),
+    )?;
+    add_trends(&mut periods, period, options.ltv_margin_pct)?;
     let blocks = if segments.is_empty() {
         None
     } else {
-        definitions.push(SEGMENTS_DEFINITION.to_owned());
         let blocks = segments
             .into_iter()
-            .enumerate()
-            .map(|(s, segment)| {
-                let view = SeriesOptions {
-                    view: Some(s as u32),
-                    ..options
-                };
-                let mut periods = mrr_series(events.clone(), period, from, to, confidence, view)?;
+            .zip(blocks)
+            .map(|(segment, mut periods)| {
                 add_trends(&mut periods, period, options.ltv_margin_pct)?;
                 Ok(SeriesSegment { segment, periods })
             })
             .collect::<Result<Vec<_>, InvalidInput>>()?;
         Some(blocks)
     };
-    let mut periods = mrr_series(events, period, from, to, confidence, options)?;
-    add_trends(&mut periods, period, options.ltv_margin_pct)?;
     Ok(SeriesResponse {
         period,
         customers,
