@@ -1152,7 +1152,7 @@ pub struct SeriesSegment {
 /// answer of `/series`).
 ///
 /// With `segments` (the values of segments 0, 1, … that the events' `segment` numbers name),
-/// each segment's series too, by [`SeriesOptions::view`].
+/// each segment's series too (a switch between segments a move, not churn).
 #[allow(clippy::too_many_arguments)]
 pub fn series_report(
     events: Vec<MrrEvent>,
