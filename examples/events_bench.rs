@@ -2,14 +2,15 @@
 //! service runs them:
 //! `cargo run --release --example events_bench -- EVENTS_CSV CASES_JSON OUT_DIR REPEATS`.
 //! CASES_JSON lists `{"name", "endpoint", "request"}` (settings without the events). Prints
-//! one JSON line with the CSV parse time, then one per case with the median and minimum of
-//! `compute` (typed rows to the answer, serialisation included) in seconds, and writes each
+//! one JSON line with the time to read the CSV into columns, then one per case with the median and minimum of
+//! `compute` (the events as read, in columns, to the answer, serialisation included) in seconds, and writes each
 //! answer to `OUT_DIR/<name>.json` for the caller to check.
 
 use std::time::Instant;
 
+use retention_kpi::analytics::events::EventColumns;
 use retention_kpi::config::Config;
-use retention_kpi::http::records::events::{event_rows, ProductEventRow};
+use retention_kpi::http::records::events::{event_columns, EventsBody};
 use retention_kpi::http::records::lifecycle::LifecycleRequest;
 use retention_kpi::http::records::retention::RetentionRequest;
 use retention_kpi::http::records::stickiness::StickinessRequest;
@@ -23,28 +24,23 @@ fn median(mut v: Vec<f64>) -> (f64, f64) {
 }
 
 /// The case's answer as JSON bytes.
-fn answer(
-    state: &AppState,
-    endpoint: &str,
-    request: &Value,
-    events: Vec<ProductEventRow>,
-) -> Vec<u8> {
+fn answer(state: &AppState, endpoint: &str, request: &Value, events: EventColumns) -> Vec<u8> {
     let mut settings = request.clone();
     settings["events"] = Value::Array(Vec::new());
     match endpoint {
         "/retention" => {
             let mut r: RetentionRequest = serde_json::from_value(settings).expect("settings");
-            r.events = events;
+            r.events = EventsBody(events);
             serde_json::to_vec(&r.compute(state).expect("an answer")).expect("serialises")
         }
         "/lifecycle" => {
             let mut r: LifecycleRequest = serde_json::from_value(settings).expect("settings");
-            r.events = events;
+            r.events = EventsBody(events);
             serde_json::to_vec(&r.compute(state).expect("an answer")).expect("serialises")
         }
         "/stickiness" => {
             let mut r: StickinessRequest = serde_json::from_value(settings).expect("settings");
-            r.events = events;
+            r.events = EventsBody(events);
             serde_json::to_vec(&r.compute(state).expect("an answer")).expect("serialises")
         }
         other => panic!("unknown endpoint {other}"),
@@ -62,7 +58,7 @@ fn main() {
     let cases: Vec<Value> =
         serde_json::from_slice(&std::fs::read(&args[1]).expect("cases JSON")).expect("cases");
     let t = Instant::now();
-    let events = event_rows(&Rows::Csv(bytes.into())).expect("valid events");
+    let events = event_columns(&Rows::Csv(bytes.into()), true).expect("valid events");
     println!(
         "{{\"parse_s\":{},\"events\":{}}}",
         t.elapsed().as_secs_f64(),

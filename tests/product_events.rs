@@ -258,6 +258,49 @@ async fn refusals_name_the_field() {
     )
     .await
     .assert_problem(422, Some("/events/0/timestamp"));
+    // The second bad timestamp is not the one named: the first is.
+    post_json(
+        "/retention",
+        &json!({"events": [
+            {"customer_id": "a", "timestamp": "2024-01-01T00:00:00Z"},
+            {"customer_id": "a", "timestamp": "2024-13-01T00:00:00Z"},
+            {"customer_id": "a", "timestamp": "soon"}]}),
+    )
+    .await
+    .assert_problem(422, Some("/events/1/timestamp"));
+    // An event's shape, field by field: an unknown field, a field twice, a missing one, an
+    // attribute that is not text, a number or true/false, an event that is not an object.
+    let shapes = [
+        (
+            json!({"customer_id": "a", "timestamp": "2024-01-01", "plan": "pro"}),
+            "/events/1/plan",
+        ),
+        (json!({"customer_id": "a"}), "/events/1/timestamp"),
+        (
+            json!({"customer_id": 1.5, "timestamp": "2024-01-01"}),
+            "/events/1/customer_id",
+        ),
+        (
+            json!({"customer_id": "a", "timestamp": "2024-01-01", "attributes": {"plan": ["pro"]}}),
+            "/events/1/attributes/plan",
+        ),
+        (json!(["a", "2024-01-01"]), "/events/1"),
+    ];
+    for (event, pointer) in shapes {
+        let body = json!({"events": [{"customer_id": "b", "timestamp": "2024-01-01"}, event]});
+        post_json("/retention", &body)
+            .await
+            .assert_problem(422, Some(pointer));
+    }
+    // A field given twice is refused, not read as its last value.
+    send(
+        Method::POST,
+        "/retention",
+        Some("application/json"),
+        r#"{"events": [{"customer_id": "a", "timestamp": "2024-01-01", "timestamp": "2024-01-02"}]}"#,
+    )
+    .await
+    .assert_problem(422, Some("/events/0"));
     // CSV without a timestamp column, and a bad filter in the query string.
     send(
         Method::POST,
@@ -363,4 +406,38 @@ async fn the_worked_examples_of_section_20() {
     let week_row = &sticky.body["total"]["distribution"][0];
     assert_eq!(week_row["counts"], json!([1, 1, 2, 0, 0, 0, 0]));
     assert_eq!(week_row["average_active_days"], 2.25);
+}
+
+/// Attribute values are text: a number and the string of its digits are one segment, a
+/// boolean is `true`, null is absent (and `not_in` keeps a row without the attribute).
+#[tokio::test]
+async fn attribute_numbers_and_booleans_read_as_their_text() {
+    let body = json!({
+        "events": [
+            {"customer_id": "a", "timestamp": "2024-01-01", "attributes": {"n": 3}},
+            {"customer_id": "b", "timestamp": "2024-01-01", "attributes": {"n": "3"}},
+            {"customer_id": "c", "timestamp": "2024-01-01", "attributes": {"n": 2.5}},
+            {"customer_id": "d", "timestamp": "2024-01-02", "attributes": {"n": true}},
+            {"customer_id": "d", "timestamp": "2024-01-03", "attributes": {"n": null, "m": "x"}},
+            {"customer_id": "e", "timestamp": "2024-01-03", "attributes": null, "event": null}
+        ],
+        "intervals": 1,
+        "group_by": ["n"],
+        "filter": [{"attribute": "m", "op": "not_in", "values": ["x"]}, {"attribute": "n", "op": "in", "values": ["3", "2.5", "true"]}]
+    });
+    let answer = post_json("/retention", &body).await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let answer = answer.body;
+    let segments: Vec<(Value, u64)> = answer["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["segment"]["n"].clone(), s["members"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        segments,
+        vec![(json!("2.5"), 1), (json!("3"), 2), (json!("true"), 1)]
+    );
+    assert_eq!(answer["segmenting"]["events"], 6);
+    assert_eq!(answer["segmenting"]["kept_events"], 4);
 }

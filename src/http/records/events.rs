@@ -5,15 +5,15 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{query, text_table, within_max_events, CustomerId, Records, Rows};
+use super::{query, text_table, within_max_events, CustomerId, Records, Rows, TextRows};
 use crate::analytics::events::{
-    parse_instant_with, EventLog, EventRecord, FilterOp, FilterRule, Segments, Zone,
+    instant, parse_instant, AttributeColumns, EventColumns, EventLog, FilterOp, FilterRule,
+    Segments, Zone,
 };
-use crate::analytics::series::Interner;
 use crate::http::error::ApiError;
 use crate::http::extract::parse_json;
 use crate::http::{AppState, Compute, FiniteJson};
@@ -77,6 +77,285 @@ impl<'de> Deserialize<'de> for AttributeValue {
     }
 }
 
+/// The `events` of a JSON body, read straight into columns ([`EventColumns`]): each event as
+/// [`ProductEventRow`] documents it, with no string kept per event (a million events repeat a
+/// hundred thousand ids, a few names and a few attribute values).
+#[derive(Debug, Default)]
+pub struct EventsBody(pub EventColumns);
+
+impl<'de> Deserialize<'de> for EventsBody {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Events;
+        impl<'de> Visitor<'de> for Events {
+            type Value = EventsBody;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array of events")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EventsBody, A::Error> {
+                let mut columns = EventColumns::default();
+                while seq.next_element_seed(EventSeed(&mut columns))?.is_some() {}
+                Ok(EventsBody(columns))
+            }
+        }
+        deserializer.deserialize_seq(Events)
+    }
+}
+
+/// The fields of one event.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum EventField {
+    CustomerId,
+    Timestamp,
+    Event,
+    Attributes,
+}
+
+const EVENT_FIELDS: &[&str] = &["customer_id", "timestamp", "event", "attributes"];
+
+/// Reads one event into the columns.
+struct EventSeed<'c>(&'c mut EventColumns);
+
+impl<'de> DeserializeSeed<'de> for EventSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_struct("ProductEventRow", EVENT_FIELDS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for EventSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an event {customer_id, timestamp, event, attributes}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let columns = self.0;
+        let row = columns.len();
+        let (mut customer, mut at, mut name, mut attributes) = (None, None, None, false);
+        while let Some(field) = map.next_key::<EventField>()? {
+            match field {
+                EventField::CustomerId if customer.is_some() => {
+                    return Err(de::Error::duplicate_field("customer_id"))
+                }
+                EventField::CustomerId => customer = Some(map.next_value_seed(IdSeed(columns))?),
+                EventField::Timestamp if at.is_some() => {
+                    return Err(de::Error::duplicate_field("timestamp"))
+                }
+                EventField::Timestamp => at = Some(map.next_value::<Stamp>()?.0),
+                EventField::Event if name.is_some() => {
+                    return Err(de::Error::duplicate_field("event"))
+                }
+                EventField::Event => name = Some(map.next_value_seed(NameSeed(columns))?),
+                EventField::Attributes if attributes => {
+                    return Err(de::Error::duplicate_field("attributes"))
+                }
+                EventField::Attributes => {
+                    attributes = true;
+                    map.next_value_seed(AttributesSeed {
+                        columns: &mut columns.attributes,
+                        row,
+                    })?;
+                }
+            }
+        }
+        let customer = customer.ok_or_else(|| de::Error::missing_field("customer_id"))?;
+        let at = at.ok_or_else(|| de::Error::missing_field("timestamp"))?;
+        let name = match name {
+            Some(name) => name,
+            None => columns.name_code(""),
+        };
+        columns.push(customer, at.as_ref().copied().map_err(String::as_str), name);
+        Ok(())
+    }
+}
+
+/// A customer id (text or a whole number, as [`CustomerId`]) as its index.
+struct IdSeed<'c>(&'c mut EventColumns);
+
+impl<'de> DeserializeSeed<'de> for IdSeed<'_> {
+    type Value = u32;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<u32, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl Visitor<'_> for IdSeed<'_> {
+    type Value = u32;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a customer id (string or whole number)")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u32, E> {
+        Ok(self.0.customer_index(v, false))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
+        Ok(self.0.customer_index(&v.to_string(), true))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u32, E> {
+        Ok(self.0.customer_index(&v.to_string(), true))
+    }
+}
+
+/// A timestamp read as an instant, or its text when it is none (refused later, naming it).
+struct Stamp(Result<i64, String>);
+
+impl<'de> Deserialize<'de> for Stamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Stamp;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Stamp, E> {
+                Ok(Stamp(instant(v).ok_or_else(|| v.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// An event name (null: unnamed) as its code.
+struct NameSeed<'c>(&'c mut EventColumns);
+
+impl<'de> DeserializeSeed<'de> for NameSeed<'_> {
+    type Value = u32;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<u32, D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NameSeed<'_> {
+    type Value = u32;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<u32, E> {
+        Ok(self.0.name_code(""))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<u32, E> {
+        Ok(self.0.name_code(""))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<u32, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u32, E> {
+        Ok(self.0.name_code(v))
+    }
+}
+
+/// An event's attributes (null: none) into row `row` of the attribute columns.
+struct AttributesSeed<'c> {
+    columns: &'c mut AttributeColumns,
+    row: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for AttributesSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AttributesSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a map")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(column) = map.next_key_seed(AttributeName(&mut *self.columns))? {
+            map.next_value_seed(AttributeText {
+                columns: &mut *self.columns,
+                column,
+                row: self.row,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// An attribute's name as its column.
+struct AttributeName<'c>(&'c mut AttributeColumns);
+
+impl<'de> DeserializeSeed<'de> for AttributeName<'_> {
+    type Value = usize;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for AttributeName<'_> {
+    type Value = usize;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an attribute name")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<usize, E> {
+        Ok(self.0.column(v))
+    }
+}
+
+/// An attribute's value as text (numbers and booleans as their text; null: absent), as
+/// [`AttributeValue`] reads it.
+struct AttributeText<'c> {
+    columns: &'c mut AttributeColumns,
+    column: usize,
+    row: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for AttributeText<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl AttributeText<'_> {
+    fn set(self, v: &str) {
+        self.columns.set(self.column, self.row, v);
+    }
+}
+
+impl Visitor<'_> for AttributeText<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("text, a number, true/false or null")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.set(v);
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.set(&v.to_string());
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.set(&v.to_string());
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.set(&v.to_string());
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.set(&v.to_string());
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
 /// The settings every product-event endpoint takes: the zone, the filter, the segments.
 #[derive(Debug, Default)]
 pub struct Segmentation {
@@ -128,46 +407,33 @@ impl Segmentation {
         })
     }
 
-    /// The event log of `rows`: instants parsed, the filter applied, segments assigned.
+    /// Whether the filter or the segments read attributes.
+    pub fn reads_attributes(&self) -> bool {
+        self.filter.as_ref().is_some_and(|f| !f.is_empty())
+            || self.group_by.as_ref().is_some_and(|g| !g.is_empty())
+    }
+
+    /// The event log of `events`: the filter applied, segments assigned, local days.
     pub fn log(
         self,
-        rows: Vec<ProductEventRow>,
+        events: EventColumns,
         state: &AppState,
     ) -> Result<(EventLog, usize), ApiError> {
-        within_max_events(rows.len(), "events", state.config.max_events)?;
+        within_max_events(events.len(), "events", state.config.max_events)?;
         let zone = match &self.timezone {
             Some(name) => Zone::new("/timezone", name)?,
             None => Zone::default(),
         };
-        let mut ids = Interner::default();
-        let read = rows.len();
-        // Attributes are read only when the filter or the segments need them.
-        let wanted: Vec<&str> = self
-            .filter
-            .iter()
-            .flatten()
-            .map(|r| r.attribute.as_str())
-            .chain(self.group_by.iter().flatten().map(String::as_str))
-            .collect();
-        let records = rows
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                Ok(EventRecord {
-                    customer: ids.index_of(&r.customer_id.id, r.customer_id.numeric),
-                    at: parse_instant_with(|| format!("/events/{i}/timestamp"), &r.timestamp)?,
-                    event: r.event.unwrap_or_default(),
-                    attributes: wanted_attributes(r.attributes, &wanted),
-                })
-            })
-            .collect::<Result<Vec<_>, InvalidInput>>()?;
+        if let Some((i, text)) = &events.bad_timestamp {
+            parse_instant(&format!("/events/{i}/timestamp"), text)?;
+        }
         let log = EventLog::build(
-            &records,
+            &events,
             zone,
             self.filter.as_deref().unwrap_or_default(),
             self.group_by.as_deref().unwrap_or_default(),
         )?;
-        Ok((log, read))
+        Ok((log, events.len()))
     }
 }
 
@@ -183,6 +449,34 @@ pub fn attribute_rows(
     required: &[&str],
 ) -> Result<Vec<(Vec<String>, Vec<(String, String)>)>, ApiError> {
     let (headers, records) = text_table(rows, collection)?;
+    let (places, attributes) = header_places(&headers, collection, known, required)?;
+    records
+        .into_iter()
+        .map(|record| {
+            let mut cells = record?;
+            let known = places
+                .iter()
+                .map(|p| p.map(|k| std::mem::take(&mut cells[k])).unwrap_or_default())
+                .collect();
+            let attributes = attributes
+                .iter()
+                .map(|&(k, name)| (name.clone(), std::mem::take(&mut cells[k])))
+                .filter(|(_, value)| !value.is_empty())
+                .collect();
+            Ok((known, attributes))
+        })
+        .collect()
+}
+
+/// Where each `known` column is in `headers` (`None`: absent), and the other columns (the
+/// attributes); refuses a header without a `required` column or with a column named twice.
+#[allow(clippy::type_complexity)]
+fn header_places<'h>(
+    headers: &'h [String],
+    collection: &str,
+    known: &[&str],
+    required: &[&str],
+) -> Result<(Vec<Option<usize>>, Vec<(usize, &'h String)>), ApiError> {
     if let Some(missing) = required.iter().find(|r| !headers.iter().any(|h| h == *r)) {
         return Err(InvalidInput::new(
             format!("/{collection}"),
@@ -215,22 +509,7 @@ pub fn attribute_rows(
         .enumerate()
         .filter(|(k, _)| !places.contains(&Some(*k)))
         .collect();
-    records
-        .into_iter()
-        .map(|record| {
-            let mut cells = record?;
-            let known = places
-                .iter()
-                .map(|p| p.map(|k| std::mem::take(&mut cells[k])).unwrap_or_default())
-                .collect();
-            let attributes = attributes
-                .iter()
-                .map(|&(k, name)| (name.clone(), std::mem::take(&mut cells[k])))
-                .filter(|(_, value)| !value.is_empty())
-                .collect();
-            Ok((known, attributes))
-        })
-        .collect()
+    Ok((places, attributes))
 }
 
 /// Attributes as the JSON rows carry them: text, null cells left out.
@@ -244,18 +523,6 @@ pub fn attribute_pairs(
         .collect()
 }
 
-/// The attributes as text (null cells left out) when the filter or the segments read any
-/// (`wanted` names them); none otherwise: a million events without segments need none.
-pub fn wanted_attributes(
-    attributes: Option<BTreeMap<String, AttributeValue>>,
-    wanted: &[&str],
-) -> Vec<(String, String)> {
-    if wanted.is_empty() {
-        return Vec::new();
-    }
-    attribute_pairs(attributes)
-}
-
 /// Text attributes back into the JSON rows' form.
 pub fn attribute_map(pairs: Vec<(String, String)>) -> Option<BTreeMap<String, AttributeValue>> {
     Some(
@@ -266,29 +533,40 @@ pub fn attribute_map(pairs: Vec<(String, String)>) -> Option<BTreeMap<String, At
     )
 }
 
-/// Rows (CSV, Arrow, Parquet) as events: `customer_id` and `timestamp` required, `event`
-/// optional, every other column an attribute (an empty cell: absent).
-pub fn event_rows(rows: &Rows) -> Result<Vec<ProductEventRow>, ApiError> {
-    attribute_rows(
-        rows,
+/// Rows (CSV, Arrow, Parquet) as events, read row by row into columns: `customer_id` and
+/// `timestamp` required, `event` optional, every other column an attribute (an empty cell:
+/// absent), read only when `attributes` is true (the filter or the segments need them).
+pub fn event_columns(rows: &Rows, attributes: bool) -> Result<EventColumns, ApiError> {
+    let mut text = TextRows::open(rows, "events")?;
+    let headers = std::mem::take(&mut text.headers);
+    let (places, extra) = header_places(
+        &headers,
         "events",
         &["customer_id", "timestamp", "event"],
         &["customer_id", "timestamp"],
-    )?
-    .into_iter()
-    .map(|(mut known, attributes)| {
-        let event = std::mem::take(&mut known[2]);
-        Ok(ProductEventRow {
-            customer_id: CustomerId {
-                id: std::mem::take(&mut known[0]),
-                numeric: false,
-            },
-            timestamp: std::mem::take(&mut known[1]),
-            event: (!event.is_empty()).then_some(event),
-            attributes: attribute_map(attributes),
-        })
-    })
-    .collect()
+    )?;
+    let mut columns = EventColumns::default();
+    let extra: Vec<(usize, usize)> = if attributes {
+        extra
+            .iter()
+            .map(|&(k, name)| (k, columns.attributes.column(name)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut record = csv::StringRecord::new();
+    while text.next_into(&mut record)? {
+        let row = columns.len();
+        let get = |place: Option<usize>| place.and_then(|k| record.get(k)).unwrap_or_default();
+        for &(k, column) in &extra {
+            match record.get(k) {
+                Some(value) if !value.is_empty() => columns.attributes.set(column, row, value),
+                _ => {}
+            }
+        }
+        columns.push_text(get(places[0]), get(places[1]), get(places[2]));
+    }
+    Ok(columns)
 }
 
 /// Answers a product-event endpoint in the CPU-work pool: a JSON body read as `T`, or rows
@@ -324,10 +602,11 @@ struct PeriodParams {
 pub fn period_events(
     rows: &Rows,
     q: Option<String>,
-) -> Result<(Vec<ProductEventRow>, Option<Period>, Segmentation), ApiError> {
+) -> Result<(EventsBody, Option<Period>, Segmentation), ApiError> {
     let p: PeriodParams = query(q)?;
     let segmentation = Segmentation::from_query(p.timezone, p.filter, p.group_by)?;
-    Ok((event_rows(rows)?, p.period, segmentation))
+    let events = event_columns(rows, segmentation.reads_attributes())?;
+    Ok((EventsBody(events), p.period, segmentation))
 }
 
 /// Refuses `filter` or `group_by` with a summary (`summary`: its field), which has no
@@ -368,7 +647,7 @@ pub fn split_rows<T>(
         .collect();
     let segments = Segments::assign(
         rows.len(),
-        |i| &attributes[i],
+        &AttributeColumns::from_pairs(rows.len(), |i| &attributes[i]),
         filter.unwrap_or_default(),
         group_by.unwrap_or_default(),
         collection,

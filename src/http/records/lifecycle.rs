@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::events::{answer, period_events, ProductEventRow, Segmentation};
+use super::events::{answer, period_events, EventsBody, ProductEventRow, Segmentation};
 use super::retention::week_of_events;
 use super::Records;
 use crate::analytics::events::FilterRule;
@@ -20,7 +20,8 @@ use crate::units::Period;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LifecycleRequest {
-    pub events: Vec<ProductEventRow>,
+    #[schema(value_type = Vec<ProductEventRow>)]
+    pub events: EventsBody,
     /// `day`, `week` (default), `month`, `quarter` or `year`.
     pub period: Option<Period>,
     /// IANA time zone of the calendar periods (default `UTC`).
@@ -40,7 +41,7 @@ impl Compute for LifecycleRequest {
             filter: self.filter,
             group_by: self.group_by,
         }
-        .log(self.events, state)?;
+        .log(self.events.0, state)?;
         Ok(lifecycle(&log, read, self.period.unwrap_or(Period::Week))?)
     }
 }

@@ -279,40 +279,91 @@ pub fn text_table(
     rows: &Rows,
     collection: &str,
 ) -> Result<(Vec<String>, Vec<Result<Vec<String>, ApiError>>), ApiError> {
-    let (headers, records) = match rows {
-        Rows::Csv(bytes) => {
-            let mut reader = csv::ReaderBuilder::new()
-                .trim(csv::Trim::All)
-                .from_reader(&bytes[..]);
-            let headers = reader
-                .headers()
-                .map_err(|e| {
-                    ApiError::MalformedJson(format!("the CSV header could not be read: {e}"))
-                })?
-                .iter()
-                .map(str::to_owned)
-                .collect();
-            let records = reader
-                .records()
-                .enumerate()
-                .map(|(row, record)| {
-                    record
-                        .map(|r| r.iter().map(str::to_owned).collect())
-                        .map_err(|e| ApiError::InvalidBody {
-                            pointer: format!("/{collection}/{row}"),
-                            reason: "a CSV row".to_owned(),
-                            detail: format!("CSV line {}: {e}", row + 2),
-                        })
-                })
-                .collect();
-            (headers, records)
+    let mut text = TextRows::open(rows, collection)?;
+    let mut records = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match text.next_into(&mut record) {
+            Ok(true) => records.push(Ok(record.iter().map(str::to_owned).collect())),
+            Ok(false) => break,
+            Err(e) => {
+                records.push(Err(e));
+                break;
+            }
         }
-        Rows::Columnar(c) => (
-            c.header().into_iter().map(str::to_owned).collect(),
-            c.text_rows()?.into_iter().map(Ok).collect(),
-        ),
-    };
+    }
+    let headers = text.headers;
     Ok((headers, records))
+}
+
+/// Rows of text read one at a time into a reused record, without holding the table: CSV
+/// straight from the body; Arrow and Parquet from their cells' text.
+pub struct TextRows<'a> {
+    pub headers: Vec<String>,
+    source: TextSource<'a>,
+    collection: &'a str,
+    row: usize,
+}
+
+enum TextSource<'a> {
+    Csv(csv::Reader<&'a [u8]>),
+    Columnar(std::vec::IntoIter<Vec<String>>),
+}
+
+impl<'a> TextRows<'a> {
+    pub fn open(rows: &'a Rows, collection: &'a str) -> Result<Self, ApiError> {
+        let (headers, source) = match rows {
+            Rows::Csv(bytes) => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .trim(csv::Trim::All)
+                    .from_reader(&bytes[..]);
+                let headers = reader
+                    .headers()
+                    .map_err(|e| {
+                        ApiError::MalformedJson(format!("the CSV header could not be read: {e}"))
+                    })?
+                    .iter()
+                    .map(str::to_owned)
+                    .collect();
+                (headers, TextSource::Csv(reader))
+            }
+            Rows::Columnar(c) => (
+                c.header().into_iter().map(str::to_owned).collect(),
+                TextSource::Columnar(c.text_rows()?.into_iter()),
+            ),
+        };
+        Ok(Self {
+            headers,
+            source,
+            collection,
+            row: 0,
+        })
+    }
+
+    /// Reads the next row into `record`; `false` after the last. A row that cannot be read
+    /// is an error at `/{collection}/{row}`.
+    pub fn next_into(&mut self, record: &mut csv::StringRecord) -> Result<bool, ApiError> {
+        let read = match &mut self.source {
+            TextSource::Csv(reader) => {
+                reader
+                    .read_record(record)
+                    .map_err(|e| ApiError::InvalidBody {
+                        pointer: format!("/{}/{}", self.collection, self.row),
+                        reason: "a CSV row".to_owned(),
+                        detail: format!("CSV line {}: {e}", self.row + 2),
+                    })?
+            }
+            TextSource::Columnar(rows) => match rows.next() {
+                Some(cells) => {
+                    *record = csv::StringRecord::from(cells);
+                    true
+                }
+                None => false,
+            },
+        };
+        self.row += usize::from(read);
+        Ok(read)
+    }
 }
 
 /// The column names of a CSV body's header line (what tells a summary from raw rows).

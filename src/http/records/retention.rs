@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::events::{answer, event_rows, ProductEventRow, Segmentation};
+use super::events::{answer, event_columns, EventsBody, ProductEventRow, Segmentation};
 use super::{query, Records};
 use crate::analytics::event_retention::{
     retention_table, Bracket, Counting, Entry, RetentionSettings, RetentionTable, Windows,
@@ -22,7 +22,8 @@ use crate::units::Period;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionRequest {
-    pub events: Vec<ProductEventRow>,
+    #[schema(value_type = Vec<ProductEventRow>)]
+    pub events: EventsBody,
     /// The event that enters a customer into a cohort (default: any event).
     pub start_event: Option<String>,
     /// The event that counts as a return (default: any event).
@@ -151,7 +152,7 @@ impl Compute for RetentionRequest {
             filter: self.filter,
             group_by: self.group_by,
         }
-        .log(self.events, state)?;
+        .log(self.events.0, state)?;
         Ok(retention_table(&log, read, &settings)?)
     }
 }
@@ -192,7 +193,7 @@ pub async fn retention(
         let p: RetentionParams = query(q)?;
         let segmentation = Segmentation::from_query(p.timezone, p.filter, p.group_by)?;
         Ok(RetentionRequest {
-            events: event_rows(rows)?,
+            events: EventsBody(event_columns(rows, segmentation.reads_attributes())?),
             start_event: p.start_event,
             return_event: p.return_event,
             entry: p.entry,

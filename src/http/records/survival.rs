@@ -12,7 +12,7 @@ use super::events::{
     Segmentation,
 };
 use super::{bool_like, query, within_max_events, Records, SubscriptionClock};
-use crate::analytics::events::{FilterRule, Segments};
+use crate::analytics::events::{AttributeColumns, FilterRule, Segments};
 use crate::analytics::survival::{
     survival_report, EventCounts, KmSettings, Observation, SurvivalAnswer, SurvivalRows,
     SurvivalSegment,
@@ -250,7 +250,7 @@ impl Compute for SurvivalRequest {
         let parametric = self.parametric.map(|p| p.times);
         let segments = Segments::assign(
             rows.len(),
-            |i| &attributes[i],
+            &AttributeColumns::from_pairs(rows.len(), |i| &attributes[i]),
             self.filter.as_deref().unwrap_or_default(),
             self.group_by.as_deref().unwrap_or_default(),
             collection,

@@ -190,14 +190,158 @@ pub struct FilterRule {
     pub values: Vec<String>,
 }
 
-/// One event as read: customer index, instant, name (empty: none) and attributes (text).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventRecord {
-    pub customer: usize,
+/// An attribute's code for "no value" in [`AttributeColumns`].
+pub const ABSENT: u32 = u32::MAX;
+
+/// Distinct strings numbered in order of first appearance, looked up by `&str` without
+/// allocating: a million rows repeat a few names and values.
+#[derive(Debug, Clone, Default)]
+pub struct Dictionary {
+    pub values: Vec<String>,
+    codes: foldhash::HashMap<String, u32>,
+}
+
+impl Dictionary {
+    /// The code of `value`, numbering it if it is new.
+    pub fn code(&mut self, value: &str) -> u32 {
+        if let Some(&code) = self.codes.get(value) {
+            return code;
+        }
+        let code = self.values.len() as u32;
+        self.values.push(value.to_owned());
+        self.codes.insert(value.to_owned(), code);
+        code
+    }
+}
+
+/// Rows' text attributes column by column, each value a code into its column's
+/// [`Dictionary`] ([`ABSENT`]: the row has no value).
+#[derive(Debug, Clone, Default)]
+pub struct AttributeColumns {
+    /// The attribute names, in order of first appearance.
+    pub names: Vec<String>,
+    columns: Vec<AttributeColumn>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct AttributeColumn {
+    values: Dictionary,
+    /// Per row; rows past the end have no value.
+    codes: Vec<u32>,
+}
+
+impl AttributeColumns {
+    /// The attributes of `rows` rows given as (name, value) pairs.
+    pub fn from_pairs<'a>(rows: usize, pairs: impl Fn(usize) -> &'a [(String, String)]) -> Self {
+        let mut columns = Self::default();
+        for row in 0..rows {
+            for (name, value) in pairs(row) {
+                let column = columns.column(name);
+                columns.set(column, row, value);
+            }
+        }
+        columns
+    }
+
+    /// The index of the attribute `name`, added if new.
+    pub fn column(&mut self, name: &str) -> usize {
+        match self.names.iter().position(|n| n == name) {
+            Some(k) => k,
+            None => {
+                self.names.push(name.to_owned());
+                self.columns.push(AttributeColumn::default());
+                self.names.len() - 1
+            }
+        }
+    }
+
+    /// Gives row `row` the value `value` of attribute `column`.
+    pub fn set(&mut self, column: usize, row: usize, value: &str) {
+        let c = &mut self.columns[column];
+        let code = c.values.code(value);
+        if c.codes.len() <= row {
+            c.codes.resize(row + 1, ABSENT);
+        }
+        c.codes[row] = code;
+    }
+
+    /// The column of an attribute that some row has a value of.
+    fn carried(&self, name: &str) -> Option<usize> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .filter(|&k| self.columns[k].codes.iter().any(|&c| c != ABSENT))
+    }
+
+    fn code(&self, column: usize, row: usize) -> u32 {
+        self.columns[column]
+            .codes
+            .get(row)
+            .copied()
+            .unwrap_or(ABSENT)
+    }
+}
+
+/// Product events as read, column by column: customer index (in order of first
+/// appearance), instant, event name (a code into `names`; `""`: unnamed) and attributes.
+/// A row adds no allocation for an id, name or value seen before.
+#[derive(Debug, Clone, Default)]
+pub struct EventColumns {
+    ids: super::series::Interner,
+    pub customer: Vec<u32>,
     /// Microseconds since 1970-01-01 UTC.
-    pub at: i64,
-    pub event: String,
-    pub attributes: Vec<(String, String)>,
+    pub at: Vec<i64>,
+    pub name: Vec<u32>,
+    pub names: Dictionary,
+    pub attributes: AttributeColumns,
+    /// The first row whose timestamp is not an instant, and its text.
+    pub bad_timestamp: Option<(usize, String)>,
+}
+
+impl EventColumns {
+    pub fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+
+    /// A customer's index: an id given as text, or as a number (`numeric`).
+    pub fn customer_index(&mut self, id: &str, numeric: bool) -> u32 {
+        self.ids.index_of(id, numeric) as u32
+    }
+
+    /// An event name's code (`""`: unnamed).
+    pub fn name_code(&mut self, name: &str) -> u32 {
+        self.names.code(name)
+    }
+
+    /// Appends an event; `at` is the timestamp read by [`instant`], or its text when that
+    /// is not an instant (the first such row is kept for the refusal).
+    pub fn push(&mut self, customer: u32, at: Result<i64, &str>, name: u32) {
+        let at = at.unwrap_or_else(|text| {
+            if self.bad_timestamp.is_none() {
+                self.bad_timestamp = Some((self.at.len(), text.to_owned()));
+            }
+            0
+        });
+        self.customer.push(customer);
+        self.at.push(at);
+        self.name.push(name);
+    }
+
+    /// Appends an event given as text (a CSV row's cells; `event` empty: unnamed).
+    pub fn push_text(&mut self, customer: &str, timestamp: &str, event: &str) {
+        let customer = self.customer_index(customer, false);
+        let name = self.name_code(event);
+        self.push(customer, instant(timestamp).ok_or(timestamp), name);
+    }
+}
+
+/// An instant in any form [`parse_instant`] accepts, or `None`.
+pub fn instant(text: &str) -> Option<i64> {
+    parse_instant_with(String::new, text).ok()
 }
 
 /// An event kept: compact, with its local day, interned name and segment.
@@ -234,12 +378,12 @@ impl EventLog {
     /// ([`Segments::assign`]), keeps the events the filter keeps, and assigns each its segment
     /// and local day.
     pub fn build(
-        records: &[EventRecord],
+        columns: &EventColumns,
         zone: Zone,
         filter: &[FilterRule],
         group_by: &[String],
     ) -> Result<Self, InvalidInput> {
-        if records.is_empty() {
+        if columns.is_empty() {
             return Err(InvalidInput::new(
                 "/events",
                 "must not be empty",
@@ -247,30 +391,32 @@ impl EventLog {
             ));
         }
         let segments = Segments::assign(
-            records.len(),
-            |i| &records[i].attributes,
+            columns.len(),
+            &columns.attributes,
             filter,
             group_by,
             "events",
         )?;
+        // Names numbered in order of first appearance among the kept events.
         let mut names: Vec<String> = Vec::new();
-        let mut name_ids: foldhash::HashMap<&str, u32> = Default::default();
-        let mut events = Vec::with_capacity(records.len());
-        for (i, (r, segment)) in records.iter().zip(&segments.of_row).enumerate() {
+        let mut renumbered = vec![u32::MAX; columns.names.values.len()];
+        let mut events = Vec::with_capacity(columns.len());
+        for (i, segment) in segments.of_row.iter().enumerate() {
             if crate::cancel::stop_at(i) {
                 break;
             }
             let Some(segment) = *segment else { continue };
-            let next = names.len() as u32;
-            let name = *name_ids.entry(r.event.as_str()).or_insert_with(|| {
-                names.push(r.event.clone());
-                next
-            });
+            let code = columns.name[i] as usize;
+            if renumbered[code] == u32::MAX {
+                renumbered[code] = names.len() as u32;
+                names.push(columns.names.values[code].clone());
+            }
+            let at = columns.at[i];
             events.push(LoggedEvent {
-                customer: r.customer as u32,
-                at: r.at,
-                day: zone.local_day(r.at),
-                name,
+                customer: columns.customer[i],
+                at,
+                day: zone.local_day(at),
+                name: renumbered[code],
                 segment,
             });
         }
@@ -369,19 +515,13 @@ impl Segments {
     /// `group_by` or `filter` attribute no row carries; a rule without values; a kept row
     /// without a `group_by` attribute; more than [`MAX_SEGMENTS`] segments; a filter that
     /// keeps no row.
-    pub fn assign<'a>(
+    pub fn assign(
         rows: usize,
-        attributes: impl Fn(usize) -> &'a [(String, String)],
+        attributes: &AttributeColumns,
         filter: &[FilterRule],
         group_by: &[String],
         collection: &str,
     ) -> Result<Self, InvalidInput> {
-        let value = |i: usize, name: &str| -> Option<&'a str> {
-            attributes(i)
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
         if group_by.len() > 2 {
             return Err(InvalidInput::new(
                 "/group_by",
@@ -392,13 +532,14 @@ impl Segments {
                 ),
             ));
         }
-        let carried = |name: &str| (0..rows).any(|i| value(i, name).is_some());
         let unknown = |field: String, name: &str| {
-            let mut seen: Vec<&str> = (0..rows.min(10_000))
-                .flat_map(|i| attributes(i).iter().map(|(k, _)| k.as_str()))
+            let mut seen: Vec<&str> = attributes
+                .names
+                .iter()
+                .filter(|n| attributes.carried(n).is_some())
+                .map(String::as_str)
                 .collect();
             seen.sort_unstable();
-            seen.dedup();
             seen.truncate(20);
             InvalidInput::new(
                 field.clone(),
@@ -406,6 +547,7 @@ impl Segments {
                 format!("{field}: no row of {collection} carries an attribute {name:?}; they carry {seen:?}"),
             )
         };
+        let mut group_columns = Vec::with_capacity(group_by.len());
         for (i, name) in group_by.iter().enumerate() {
             if group_by[..i].contains(name) {
                 return Err(InvalidInput::new(
@@ -414,14 +556,18 @@ impl Segments {
                     format!("group_by names {name:?} twice"),
                 ));
             }
-            if !carried(name) {
-                return Err(unknown(format!("/group_by/{i}"), name));
+            match attributes.carried(name) {
+                Some(k) => group_columns.push(k),
+                None => return Err(unknown(format!("/group_by/{i}"), name)),
             }
         }
+        // Per rule: its column, whether it keeps each of the column's values, and whether it
+        // keeps a row without a value (no rule lists an absent value: `not_in` keeps it).
+        let mut rules: Vec<(usize, Vec<bool>, bool)> = Vec::with_capacity(filter.len());
         for (i, rule) in filter.iter().enumerate() {
-            if !carried(&rule.attribute) {
+            let Some(k) = attributes.carried(&rule.attribute) else {
                 return Err(unknown(format!("/filter/{i}/attribute"), &rule.attribute));
-            }
+            };
             if rule.values.is_empty() {
                 return Err(InvalidInput::new(
                     format!("/filter/{i}/values"),
@@ -429,6 +575,14 @@ impl Segments {
                     format!("filter[{i}] on {:?} lists no values", rule.attribute),
                 ));
             }
+            let keep_listed = rule.op == FilterOp::In;
+            let keeps = attributes.columns[k]
+                .values
+                .values
+                .iter()
+                .map(|v| rule.values.contains(v) == keep_listed)
+                .collect();
+            rules.push((k, keeps, !keep_listed));
         }
         if filter.is_empty() && group_by.is_empty() {
             // Every row kept, in the one block: no attribute to read.
@@ -438,43 +592,42 @@ impl Segments {
                 of_row: vec![Some(0); rows],
             });
         }
-        let mut ids: foldhash::HashMap<Vec<&str>, u32> = Default::default();
-        let mut values: Vec<Vec<&str>> = Vec::new();
+        // Segments numbered in order of first appearance, keyed by their values' codes.
+        let mut ids: foldhash::HashMap<[u32; 2], u32> = Default::default();
+        let mut keys: Vec<[u32; 2]> = Vec::new();
         let mut of_row = Vec::with_capacity(rows);
-        let mut key: Vec<&str> = Vec::with_capacity(group_by.len());
         for i in 0..rows {
-            let kept = filter.iter().all(|rule| {
-                let listed =
-                    value(i, &rule.attribute).is_some_and(|v| rule.values.iter().any(|x| x == v));
-                match rule.op {
-                    FilterOp::In => listed,
-                    FilterOp::NotIn => !listed,
-                }
-            });
+            let kept = rules
+                .iter()
+                .all(|(k, keeps, absent)| match attributes.code(*k, i) {
+                    ABSENT => *absent,
+                    code => keeps[code as usize],
+                });
             if !kept {
                 of_row.push(None);
                 continue;
             }
-            key.clear();
-            for g in group_by {
-                key.push(value(i, g).ok_or_else(|| {
-                    InvalidInput::new(
+            let mut key = [0u32; 2];
+            for (slot, (&k, g)) in key.iter_mut().zip(group_columns.iter().zip(group_by)) {
+                *slot = attributes.code(k, i);
+                if *slot == ABSENT {
+                    return Err(InvalidInput::new(
                         format!("/{collection}/{i}/attributes/{g}"),
                         "required by group_by",
                         format!("{collection}[{i}] has no attribute {g:?}, which group_by breaks down by: give it on every row, or filter the rows without it out"),
-                    )
-                })?);
+                    ));
+                }
             }
-            let id = match ids.get(&key[..]) {
+            let id = match ids.get(&key) {
                 Some(&id) => id,
                 None => {
-                    let id = ids.len() as u32;
-                    ids.insert(key.clone(), id);
-                    values.push(key.clone());
+                    let id = keys.len() as u32;
+                    ids.insert(key, id);
+                    keys.push(key);
                     id
                 }
             };
-            if values.len() > MAX_SEGMENTS {
+            if keys.len() > MAX_SEGMENTS {
                 return Err(InvalidInput::new(
                     "/group_by",
                     format!("at most {MAX_SEGMENTS} segments"),
@@ -491,6 +644,16 @@ impl Segments {
             ));
         }
         // Segments in the order of their values; rows renumbered to match.
+        let values: Vec<Vec<String>> = keys
+            .iter()
+            .map(|key| {
+                group_columns
+                    .iter()
+                    .zip(key)
+                    .map(|(&k, &code)| attributes.columns[k].values.values[code as usize].clone())
+                    .collect()
+            })
+            .collect();
         let mut order: Vec<usize> = (0..values.len()).collect();
         order.sort_by(|&a, &b| values[a].cmp(&values[b]));
         let mut rank = vec![0u32; order.len()];
@@ -505,10 +668,7 @@ impl Segments {
             values: if group_by.is_empty() {
                 Vec::new()
             } else {
-                order
-                    .iter()
-                    .map(|&s| values[s].iter().map(|v| (*v).to_owned()).collect())
-                    .collect()
+                order.iter().map(|&s| values[s].clone()).collect()
             },
             of_row,
         })

@@ -1030,7 +1030,7 @@ fn base_definitions() -> Vec<String> {
 /// Ids of up to 22 bytes are stored in the table itself, not behind a pointer: a lookup
 /// touches one cache line, not two (a million lookups of 100,000 ids: about 3× faster).
 /// Ids given as numbers live apart from text ids: `1` and `"1"` are two customers.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Interner {
     text: HashMap<IdKey, usize, foldhash::fast::RandomState>,
     numbers: HashMap<IdKey, usize, foldhash::fast::RandomState>,
