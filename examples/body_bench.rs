@@ -2,18 +2,19 @@
 //! computation on the rows: `cargo run --release --example body_bench -- JSON CSV ARROW PARQUET
 //! REPEATS`. JSON is a `{"period": "month", "events": [...]}` body; CSV, Arrow IPC stream and
 //! Parquet hold the columns customer_id, date, amount. Prints one JSON line per format with the
-//! median and minimum of `parse` (bytes to typed rows) and `compute` (rows to the answer,
-//! serialised) in seconds, and checks every format gives the same answer.
+//! median and minimum of `parse` (bytes to the activities as read) and `compute` (those to the
+//! answer, serialised) in seconds, and checks every format gives the same answer.
 
 use std::time::Instant;
 
 use axum::body::Bytes;
+use retention_kpi::analytics::cohorts::Activities;
 use retention_kpi::analytics::cohorts::Retention;
 use retention_kpi::config::Config;
 use retention_kpi::http::columnar::{Columnar, ColumnarKind};
 use retention_kpi::http::extract::parse_json;
-use retention_kpi::http::records::cohorts::{ActivityRow, CohortsRequest};
-use retention_kpi::http::records::{csv_rows, text_ids};
+use retention_kpi::http::records::cohorts::{rows_activities, ActivitiesBody, CohortsRequest};
+use retention_kpi::http::records::Rows;
 use retention_kpi::http::{AppState, Compute};
 use retention_kpi::units::Period;
 
@@ -26,9 +27,9 @@ fn median(mut v: Vec<f64>) -> (f64, f64) {
     (v[v.len() / 2], v[0])
 }
 
-fn request(events: Vec<ActivityRow>) -> CohortsRequest {
+fn request(events: Activities) -> CohortsRequest {
     CohortsRequest {
-        events: Some(text_ids(events, |r: &mut ActivityRow| &mut r.customer_id)),
+        events: Some(ActivitiesBody(events)),
         cohort_summary: None,
         period: Period::Month,
         retention: Retention::Bounded,
@@ -45,7 +46,6 @@ fn main() {
         max_events: 50_000_000,
         ..Config::default()
     });
-    let columns = ["customer_id", "date", "amount"];
     let mut answers = Vec::new();
     for (format, path) in ["json", "csv", "arrow", "parquet"].iter().zip(&args) {
         let bytes = Bytes::from(std::fs::read(path).expect("the body file"));
@@ -55,7 +55,7 @@ fn main() {
             let t = Instant::now();
             let request = match *format {
                 "json" => parse_json::<CohortsRequest>(&bytes).expect("valid JSON"),
-                "csv" => request(csv_rows(&bytes, "events", &columns).expect("valid CSV")),
+                "csv" => request(rows_activities(&Rows::Csv(bytes.clone())).expect("valid CSV")),
                 kind => {
                     let kind = if kind == "arrow" {
                         ColumnarKind::ArrowStream
@@ -64,7 +64,7 @@ fn main() {
                     };
                     let batch = Columnar::read(kind, bytes.clone(), usize::MAX, usize::MAX)
                         .expect("a readable file");
-                    request(batch.rows("events", &columns).expect("valid rows"))
+                    request(rows_activities(&Rows::Columnar(batch)).expect("valid rows"))
                 }
             };
             parse.push(t.elapsed().as_secs_f64());

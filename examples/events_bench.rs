@@ -4,7 +4,8 @@
 //! CASES_JSON lists `{"name", "endpoint", "request"}` (settings without the events). Prints
 //! one JSON line with the time to read the CSV into columns, then one per case with the median and minimum of
 //! `compute` (the events as read, in columns, to the answer, serialisation included) in seconds, and writes each
-//! answer to `OUT_DIR/<name>.json` for the caller to check.
+//! answer to `OUT_DIR/<name>.json` for the caller to check. Runs with the service's allocator
+//! (mimalloc).
 
 use std::time::Instant;
 
@@ -17,6 +18,10 @@ use retention_kpi::http::records::stickiness::StickinessRequest;
 use retention_kpi::http::records::Rows;
 use retention_kpi::http::{AppState, Compute};
 use serde_json::Value;
+
+// The allocator the service runs with (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn median(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(f64::total_cmp);

@@ -153,12 +153,15 @@ def main():
         f"({s['periods']} months of MRR events for 80,000 customers; activity of 200,000 customers). Medians of 5 runs (ours) "
         "and 3 runs (DuckDB, HTTP). DuckDB's per-period customer counts were checked equal to ours in the same run.",
         "",
-        "| endpoint | retention-kpi compute | retention-kpi CSV parse | whole HTTP request (CSV body, loopback) | DuckDB, table loaded | DuckDB incl. read_csv | retention-kpi compute against DuckDB (loaded) |",
-        "|---|---|---|---|---|---|---|",
-        f"| `/series?period=month` | {s['compute_median_s'] * 1000:.0f} ms | {s['parse_median_s'] * 1000:.0f} ms | {http_series_s * 1000:.0f} ms | {duck_series_s * 1000:.0f} ms | {duck_series_csv_s * 1000:.0f} ms | {versus(duck_series_s, s['compute_median_s'])} |",
-        f"| `/cohorts?period=month` | {c['compute_median_s'] * 1000:.0f} ms | {c['parse_median_s'] * 1000:.0f} ms | {http_cohorts_s * 1000:.0f} ms | {duck_cohorts_s * 1000:.0f} ms | {duck_cohorts_csv_s * 1000:.0f} ms | {versus(duck_cohorts_s, c['compute_median_s'])} |",
+        "| endpoint | retention-kpi compute | retention-kpi CSV parse | whole HTTP request (CSV body, loopback) | DuckDB, table loaded | DuckDB incl. read_csv | retention-kpi compute against DuckDB (loaded) | from the CSV file: parse + compute against DuckDB incl. read_csv |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| `/series?period=month` | {s['compute_median_s'] * 1000:.0f} ms | {s['parse_median_s'] * 1000:.0f} ms | {http_series_s * 1000:.0f} ms | {duck_series_s * 1000:.0f} ms | {duck_series_csv_s * 1000:.0f} ms | {versus(duck_series_s, s['compute_median_s'])} | {versus(duck_series_csv_s, s['compute_median_s'] + s['parse_median_s'])} |",
+        f"| `/cohorts?period=month` | {c['compute_median_s'] * 1000:.0f} ms | {c['parse_median_s'] * 1000:.0f} ms | {http_cohorts_s * 1000:.0f} ms | {duck_cohorts_s * 1000:.0f} ms | {duck_cohorts_csv_s * 1000:.0f} ms | {versus(duck_cohorts_s, c['compute_median_s'])} | {versus(duck_cohorts_csv_s, c['compute_median_s'] + c['parse_median_s'])} |",
         "",
-        "Compute includes serialising the answer to JSON; the HTTP figure is the whole request (body upload over loopback, CSV parse, compute, answer) "
+        "The parse is what the service does with a CSV body before computing: `/series` reads typed rows; `/cohorts` reads the rows "
+        "straight into activities, numbering each customer id as it comes (that hashing is in the parse column, not the compute one, "
+        "so read the last column too: it compares the whole work from the file). DuckDB reads the CSV with 2 threads; a request is "
+        "read on one. Compute includes serialising the answer to JSON; the HTTP figure is the whole request (body upload over loopback, CSV parse, compute, answer) "
         "to the release binary started with `BODY_LIMIT=268435456` and `MEMORY_BUDGET_BYTES=2147483648` (the defaults refuse such a body with 413). The load generator shares the 2 cores.",
     ]
     write_section("records-benchmark", "/series and /cohorts on 1,000,000 events: retention-kpi against DuckDB", lines)

@@ -139,6 +139,38 @@ async fn bad_records_are_refused_with_their_field() {
             json!({"events": [{"customer_id": "a", "date": "2026-01-01", "amount": -3}]}),
             "/events/0/amount",
         ),
+        (
+            // The first refused row is named, its amount before its date.
+            "/cohorts",
+            json!({"events": [
+                {"customer_id": "a", "date": "2026-01-01"},
+                {"customer_id": "a", "date": "2026-02-30", "amount": -1},
+                {"customer_id": "b", "date": "2026-13-01"}]}),
+            "/events/1/amount",
+        ),
+        (
+            "/cohorts",
+            json!({"events": [
+                {"customer_id": "a", "date": "2026-01-01"},
+                {"customer_id": "a", "date": "2026-02-30"},
+                {"customer_id": "b", "date": "2026-13-01", "amount": -1}]}),
+            "/events/1/date",
+        ),
+        (
+            "/cohorts",
+            json!({"events": [{"customer_id": "a", "date": "2026-01-01", "plan": "pro"}]}),
+            "/events/0/plan",
+        ),
+        (
+            "/cohorts",
+            json!({"events": [{"customer_id": 2.5, "date": "2026-01-01"}]}),
+            "/events/0/customer_id",
+        ),
+        (
+            "/cohorts",
+            json!({"events": [{"customer_id": "a", "date": "2026-01-01", "attributes": {"plan": {}}}]}),
+            "/events/0/attributes/plan",
+        ),
         ("/survival", json!({"observations": []}), "/observations"),
         (
             "/survival",
@@ -173,6 +205,34 @@ async fn bad_records_are_refused_with_their_field() {
             .await
             .assert_problem(422, Some(pointer));
     }
+    // A field given twice is refused, not read as its last value.
+    common::send(
+        Method::POST,
+        "/cohorts",
+        Some("application/json"),
+        r#"{"events": [{"customer_id": "a", "date": "2026-01-01", "date": "2026-02-01"}]}"#,
+    )
+    .await
+    .assert_problem(422, Some("/events/0"));
+    // The same first refusal from CSV, and a CSV amount that is not a number.
+    for (csv, pointer) in [
+        (
+            "customer_id,date,amount\na,2026-01-01,\na,2026-02-30,-1\n",
+            "/events/1/amount",
+        ),
+        (
+            "customer_id,date,amount\na,2026-01-01,ten\n",
+            "/events/0/amount",
+        ),
+        (
+            "customer_id,date\na,2026-01-01\nb,yesterday\n",
+            "/events/1/date",
+        ),
+    ] {
+        common::send(Method::POST, "/cohorts", Some("text/csv"), csv)
+            .await
+            .assert_problem(422, Some(pointer));
+    }
 }
 
 #[tokio::test]
@@ -202,6 +262,31 @@ async fn cohorts_count_customers_by_first_period() {
             .abs()
             < 1e-9
     );
+}
+
+/// The JSON body and the CSV body of the same activities get the same answer, byte for byte
+/// (JSON ids that are numbers are customers apart from the same digits as text).
+#[tokio::test]
+async fn cohorts_answer_json_as_csv() {
+    let csv = "customer_id,date,amount\n7,2026-01-05,40\nann,2026-03-02,\n7,2026-02-20,60\ncay,2026-02-01,10\n";
+    let from_csv = common::send(Method::POST, "/cohorts?period=month", Some("text/csv"), csv).await;
+    assert_eq!(from_csv.status, 200, "{}", from_csv.text);
+    let events = json!([
+        {"customer_id": "7", "date": "2026-01-05", "amount": 40},
+        {"customer_id": "ann", "date": "2026-03-02", "amount": null},
+        {"customer_id": "7", "date": "2026-02-20", "amount": 60},
+        {"customer_id": "cay", "date": "2026-02-01", "amount": 10, "attributes": {"plan": "pro"}}
+    ]);
+    let from_json =
+        common::post_json("/cohorts", &json!({"period": "month", "events": events})).await;
+    assert_eq!(from_json.text, from_csv.text);
+    // The number 7 and the text "7" are two customers: January's cohort loses its February
+    // activity to a new customer.
+    let mut numeric = events.clone();
+    numeric[2]["customer_id"] = json!(7);
+    let split = common::post_json("/cohorts", &json!({"period": "month", "events": numeric})).await;
+    assert_eq!(split.body["cohorts"][0]["counts"], json!([1, 0, 0]));
+    assert_eq!(from_csv.body["cohorts"][0]["counts"], json!([1, 1, 0]));
 }
 
 #[tokio::test]

@@ -1,24 +1,30 @@
 //! `POST /cohorts`: activity events (JSON or CSV) to a cohort retention table.
 
 use axum::extract::State;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
 use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::NaiveDate;
 
 use super::events::{
-    attribute_map, attribute_rows, no_segments_with_summary, split_rows, AttributeValue,
-    Segmentation,
+    attribute_map, attribute_rows, no_segments_with_summary, AttributeValue, AttributesSeed,
+    IdSeed, Segmentation,
 };
-use super::{query, text_ids, within_max_events, CustomerId, Records};
+use super::{
+    check_csv_columns, csv_reader, csv_row_error, query, text_ids, within_max_events, CustomerId,
+    Records, Rows,
+};
 use crate::analytics::cohorts::{
-    cohort_table_from_cells, segmented_cohort_tables, Activity, CohortCell, CohortsAnswer,
+    cohort_table_from_cells, segmented_cohort_tables, Activities, CohortCell, CohortsAnswer,
     Retention,
 };
-use crate::analytics::events::FilterRule;
+use crate::analytics::events::{FilterRule, Segments};
 use crate::analytics::periods::{parse_day, parse_day_with};
-use crate::analytics::series::Interner;
 use crate::http::charts::{self, Format};
 use crate::http::error::ApiError;
 use crate::http::examples::{example, Examples};
@@ -42,6 +48,184 @@ pub struct ActivityRow {
     /// Text attributes (`plan`, `country`) for `filter` and `group_by`.
     #[schema(value_type = Option<Object>, example = json!({"plan": "pro"}))]
     pub attributes: Option<BTreeMap<String, AttributeValue>>,
+}
+
+/// The `events` of a JSON body read straight into [`Activities`]: each as [`ActivityRow`]
+/// documents it, with no string kept per activity.
+#[derive(Debug, Default)]
+pub struct ActivitiesBody(pub Activities);
+
+impl<'de> Deserialize<'de> for ActivitiesBody {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Rows;
+        impl<'de> Visitor<'de> for Rows {
+            type Value = ActivitiesBody;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array of activities")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ActivitiesBody, A::Error> {
+                let mut activities = Activities::default();
+                while seq
+                    .next_element_seed(ActivitySeed(&mut activities))?
+                    .is_some()
+                {}
+                Ok(ActivitiesBody(activities))
+            }
+        }
+        deserializer.deserialize_seq(Rows)
+    }
+}
+
+/// The fields of one activity.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum ActivityField {
+    CustomerId,
+    Date,
+    Amount,
+    Attributes,
+}
+
+const ACTIVITY_FIELDS: &[&str] = &["customer_id", "date", "amount", "attributes"];
+
+/// Reads one activity into [`Activities`].
+struct ActivitySeed<'c>(&'c mut Activities);
+
+impl<'de> DeserializeSeed<'de> for ActivitySeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_struct("ActivityRow", ACTIVITY_FIELDS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for ActivitySeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an activity {customer_id, date, amount, attributes}")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let activities = self.0;
+        let row = activities.len();
+        let (mut customer, mut date, mut amount, mut attributes) = (None, None, None, false);
+        while let Some(field) = map.next_key::<ActivityField>()? {
+            match field {
+                ActivityField::CustomerId if customer.is_some() => {
+                    return Err(de::Error::duplicate_field("customer_id"))
+                }
+                ActivityField::CustomerId => {
+                    customer = Some(map.next_value_seed(IdSeed(&mut activities.ids))?)
+                }
+                ActivityField::Date if date.is_some() => {
+                    return Err(de::Error::duplicate_field("date"))
+                }
+                ActivityField::Date => date = Some(map.next_value_seed(DaySeed(row))?),
+                ActivityField::Amount if amount.is_some() => {
+                    return Err(de::Error::duplicate_field("amount"))
+                }
+                ActivityField::Amount => amount = Some(map.next_value::<Option<f64>>()?),
+                ActivityField::Attributes if attributes => {
+                    return Err(de::Error::duplicate_field("attributes"))
+                }
+                ActivityField::Attributes => {
+                    attributes = true;
+                    map.next_value_seed(AttributesSeed {
+                        columns: &mut activities.attributes,
+                        row,
+                    })?;
+                }
+            }
+        }
+        let customer = customer.ok_or_else(|| de::Error::missing_field("customer_id"))?;
+        let date = date.ok_or_else(|| de::Error::missing_field("date"))?;
+        activities.push(customer, date, amount.flatten());
+        Ok(())
+    }
+}
+
+/// A `YYYY-MM-DD` date of row `.0`, or its refusal naming `/events/{row}/date`.
+struct DaySeed(usize);
+
+impl<'de> DeserializeSeed<'de> for DaySeed {
+    type Value = Result<NaiveDate, InvalidInput>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for DaySeed {
+    type Value = Result<NaiveDate, InvalidInput>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        let row = self.0;
+        Ok(parse_day_with(|| format!("/events/{row}/date"), v))
+    }
+}
+
+/// Activities from typed rows (Arrow and Parquet bodies, rows with attribute columns).
+fn activities_of(rows: Vec<ActivityRow>) -> Activities {
+    let mut activities = Activities::default();
+    for (row, r) in rows.into_iter().enumerate() {
+        let customer = activities
+            .ids
+            .index_of(&r.customer_id.id, r.customer_id.numeric);
+        for (name, value) in r.attributes.unwrap_or_default() {
+            if let Some(value) = value.0 {
+                let column = activities.attributes.column(&name);
+                activities.attributes.set(column, row, &value);
+            }
+        }
+        let date = parse_day_with(|| format!("/events/{row}/date"), &r.date);
+        activities.push(customer, date, r.amount);
+    }
+    activities
+}
+
+/// A body of rows (`customer_id,date[,amount]`, no attribute columns) as activities: CSV read
+/// row by row ([`csv_activities`]), Arrow and Parquet through their typed rows.
+pub fn rows_activities(rows: &Rows) -> Result<Activities, ApiError> {
+    match rows {
+        Rows::Csv(bytes) => csv_activities(bytes),
+        Rows::Columnar(_) => rows
+            .rows("events", &["customer_id", "date", "amount"])
+            .map(|rows| activities_of(text_ids(rows, |r: &mut ActivityRow| &mut r.customer_id))),
+    }
+}
+
+/// The cells of a CSV activity, borrowed from the record.
+#[derive(Deserialize)]
+struct ActivityCells<'a> {
+    customer_id: &'a str,
+    date: &'a str,
+    amount: Option<f64>,
+}
+
+/// A CSV body of activities (`customer_id,date[,amount]`) read row by row into
+/// [`Activities`], refused as [`super::csv_rows`] refuses it.
+pub fn csv_activities(bytes: &[u8]) -> Result<Activities, ApiError> {
+    let columns = ["customer_id", "date", "amount"];
+    let (mut reader, headers) = csv_reader(bytes)?;
+    check_csv_columns(&headers, "events", &columns)?;
+    let mut activities = Activities::default();
+    // One activity per line: room for them all at once rather than by doubling.
+    activities
+        .activities
+        .reserve(bytes.iter().filter(|&&b| b == b'\n').count());
+    let mut record = csv::StringRecord::new();
+    loop {
+        let row = activities.len();
+        let read = reader
+            .read_record(&mut record)
+            .map_err(|e| csv_row_error(&e, &headers, "events", row))?;
+        if !read {
+            return Ok(activities);
+        }
+        let cells: ActivityCells = record
+            .deserialize(Some(&headers))
+            .map_err(|e| csv_row_error(&e, &headers, "events", row))?;
+        activities.push_text(cells.customer_id, cells.date, cells.amount);
+    }
 }
 
 /// One cell of a cohort summary: what `GET /sql/cohorts` computes where the activities live.
@@ -71,7 +255,8 @@ pub struct CohortCellRow {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CohortsRequest {
-    pub events: Option<Vec<ActivityRow>>,
+    #[schema(value_type = Option<Vec<ActivityRow>>)]
+    pub events: Option<ActivitiesBody>,
     /// Summary cells by cohort and offset instead of the events (`GET /sql/cohorts` computes
     /// them): the same table as the events they summarise.
     pub cohort_summary: Option<Vec<CohortCellRow>>,
@@ -169,41 +354,21 @@ impl Compute for CohortsRequest {
                 .into())
             }
         };
+        let events = events.0;
         within_max_events(events.len(), "events", state.config.max_events)?;
-        let mut ids = Interner::default();
-        let (events, segments) = split_rows(
-            events,
-            |e| e.attributes.take(),
-            self.filter.as_deref(),
-            self.group_by.as_deref(),
+        let segments = Segments::assign(
+            events.len(),
+            &events.attributes,
+            self.filter.as_deref().unwrap_or_default(),
+            self.group_by.as_deref().unwrap_or_default(),
             "events",
         )?;
-        let activities = events
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let amount = e
-                    .amount
-                    .map(|a| {
-                        NonNegative::new(a).map(NonNegative::get).ok_or_else(|| {
-                            InvalidInput::new(
-                                format!("/events/{i}/amount"),
-                                "must not be negative",
-                                format!("events[{i}].amount {a} is negative"),
-                            )
-                        })
-                    })
-                    .transpose()?;
-                Ok(Activity {
-                    customer: ids.index_of(&e.customer_id.id, e.customer_id.numeric),
-                    date: parse_day_with(|| format!("/events/{i}/date"), &e.date)?,
-                    amount,
-                })
-            })
-            .collect::<Result<Vec<_>, InvalidInput>>()?;
+        if let Some(refusal) = events.refused {
+            return Err(refusal.into());
+        }
         Ok(segmented_cohort_tables(
-            &activities,
-            ids.len(),
+            &events.activities,
+            events.ids.len(),
             &segments,
             self.period,
             self.retention,
@@ -268,14 +433,12 @@ pub async fn cohorts(
                     events: (!summary)
                         .then(|| {
                             if params.group_by.is_some() || params.filter.is_some() {
-                                return segment_rows(&rows);
+                                return segment_rows(&rows).map(activities_of);
                             }
-                            rows.rows("events", &["customer_id", "date", "amount"])
-                                .map(|rows| {
-                                    text_ids(rows, |r: &mut ActivityRow| &mut r.customer_id)
-                                })
+                            rows_activities(&rows)
                         })
-                        .transpose()?,
+                        .transpose()?
+                        .map(ActivitiesBody),
                     period: params.period,
                     retention: params.retention,
                     confidence: params.confidence,

@@ -14,6 +14,7 @@ use crate::analytics::events::{
     instant, parse_instant, AttributeColumns, EventColumns, EventLog, FilterOp, FilterRule,
     Segments, Zone,
 };
+use crate::analytics::series::Interner;
 use crate::http::error::ApiError;
 use crate::http::extract::parse_json;
 use crate::http::{AppState, Compute, FiniteJson};
@@ -137,7 +138,9 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
                 EventField::CustomerId if customer.is_some() => {
                     return Err(de::Error::duplicate_field("customer_id"))
                 }
-                EventField::CustomerId => customer = Some(map.next_value_seed(IdSeed(columns))?),
+                EventField::CustomerId => {
+                    customer = Some(map.next_value_seed(IdSeed(&mut columns.ids))? as u32)
+                }
                 EventField::Timestamp if at.is_some() => {
                     return Err(de::Error::duplicate_field("timestamp"))
                 }
@@ -170,28 +173,28 @@ impl<'de> Visitor<'de> for EventSeed<'_> {
 }
 
 /// A customer id (text or a whole number, as [`CustomerId`]) as its index.
-struct IdSeed<'c>(&'c mut EventColumns);
+pub(super) struct IdSeed<'c>(pub &'c mut Interner);
 
 impl<'de> DeserializeSeed<'de> for IdSeed<'_> {
-    type Value = u32;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<u32, D::Error> {
+    type Value = usize;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
 impl Visitor<'_> for IdSeed<'_> {
-    type Value = u32;
+    type Value = usize;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a customer id (string or whole number)")
     }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<u32, E> {
-        Ok(self.0.customer_index(v, false))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<usize, E> {
+        Ok(self.0.index_of(v, false))
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
-        Ok(self.0.customer_index(&v.to_string(), true))
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<usize, E> {
+        Ok(self.0.index_of(&v.to_string(), true))
     }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<u32, E> {
-        Ok(self.0.customer_index(&v.to_string(), true))
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<usize, E> {
+        Ok(self.0.index_of(&v.to_string(), true))
     }
 }
 
@@ -244,9 +247,9 @@ impl<'de> Visitor<'de> for NameSeed<'_> {
 }
 
 /// An event's attributes (null: none) into row `row` of the attribute columns.
-struct AttributesSeed<'c> {
-    columns: &'c mut AttributeColumns,
-    row: usize,
+pub(super) struct AttributesSeed<'c> {
+    pub columns: &'c mut AttributeColumns,
+    pub row: usize,
 }
 
 impl<'de> DeserializeSeed<'de> for AttributesSeed<'_> {

@@ -213,6 +213,20 @@ pub fn csv_rows<T: DeserializeOwned>(
     collection: &str,
     columns: &[&str],
 ) -> Result<Vec<T>, ApiError> {
+    let (mut reader, headers) = csv_reader(bytes)?;
+    check_csv_columns(&headers, collection, columns)?;
+    let mut rows = Vec::new();
+    for (row, record) in reader.deserialize::<T>().enumerate() {
+        match record {
+            Ok(value) => rows.push(value),
+            Err(error) => return Err(csv_row_error(&error, &headers, collection, row)),
+        }
+    }
+    Ok(rows)
+}
+
+/// A CSV reader of `bytes` (cells trimmed) and its header.
+pub fn csv_reader(bytes: &[u8]) -> Result<(csv::Reader<&[u8]>, csv::StringRecord), ApiError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(bytes);
@@ -220,6 +234,15 @@ pub fn csv_rows<T: DeserializeOwned>(
         .headers()
         .map_err(|e| ApiError::MalformedJson(format!("the CSV header could not be read: {e}")))?
         .clone();
+    Ok((reader, headers))
+}
+
+/// Refuses a CSV header naming a column other than `columns` (see [`csv_rows`]).
+pub fn check_csv_columns(
+    headers: &csv::StringRecord,
+    collection: &str,
+    columns: &[&str],
+) -> Result<(), ApiError> {
     if let Some(unknown) = headers.iter().find(|h| !columns.contains(h)) {
         let seen: Vec<&str> = headers.iter().collect();
         let shown = |text: String| -> String {
@@ -240,35 +263,37 @@ pub fn csv_rows<T: DeserializeOwned>(
             ),
         });
     }
-    let mut rows = Vec::new();
-    for (row, record) in reader.deserialize::<T>().enumerate() {
-        match record {
-            Ok(value) => rows.push(value),
-            Err(error) => {
-                let column = match error.kind() {
-                    csv::ErrorKind::Deserialize { err, .. } => err
-                        .field()
-                        .and_then(|i| headers.get(i as usize))
-                        .map(str::to_owned),
-                    _ => None,
-                };
-                let message = match error.kind() {
-                    csv::ErrorKind::Deserialize { err, .. } => err.kind().to_string(),
-                    _ => error.to_string(),
-                };
-                let pointer = match &column {
-                    Some(c) => format!("/{collection}/{row}/{c}"),
-                    None => format!("/{collection}/{row}"),
-                };
-                return Err(ApiError::InvalidBody {
-                    detail: format!("CSV line {}: {message}", row + 2),
-                    pointer,
-                    reason: message,
-                });
-            }
-        }
+    Ok(())
+}
+
+/// A CSV row that cannot be read as its type: pointed at `/{collection}/{row}/{column}` when
+/// the cell is known.
+pub fn csv_row_error(
+    error: &csv::Error,
+    headers: &csv::StringRecord,
+    collection: &str,
+    row: usize,
+) -> ApiError {
+    let column = match error.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => err
+            .field()
+            .and_then(|i| headers.get(i as usize))
+            .map(str::to_owned),
+        _ => None,
+    };
+    let message = match error.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => err.kind().to_string(),
+        _ => error.to_string(),
+    };
+    let pointer = match &column {
+        Some(c) => format!("/{collection}/{row}/{c}"),
+        None => format!("/{collection}/{row}"),
+    };
+    ApiError::InvalidBody {
+        detail: format!("CSV line {}: {message}", row + 2),
+        pointer,
+        reason: message,
     }
-    Ok(rows)
 }
 
 /// Every row as the text of its cells, as CSV gives them, with the header: for bodies whose
@@ -314,17 +339,8 @@ impl<'a> TextRows<'a> {
     pub fn open(rows: &'a Rows, collection: &'a str) -> Result<Self, ApiError> {
         let (headers, source) = match rows {
             Rows::Csv(bytes) => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .trim(csv::Trim::All)
-                    .from_reader(&bytes[..]);
-                let headers = reader
-                    .headers()
-                    .map_err(|e| {
-                        ApiError::MalformedJson(format!("the CSV header could not be read: {e}"))
-                    })?
-                    .iter()
-                    .map(str::to_owned)
-                    .collect();
+                let (reader, headers) = csv_reader(bytes)?;
+                let headers = headers.iter().map(str::to_owned).collect();
                 (headers, TextSource::Csv(reader))
             }
             Rows::Columnar(c) => (

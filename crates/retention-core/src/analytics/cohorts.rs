@@ -16,6 +16,73 @@ pub struct Activity {
     pub amount: Option<f64>,
 }
 
+/// Activities as read: customers interned as they come, attributes column by column, and
+/// the first row refused (a negative amount, then a date that is not one), so that no string
+/// is kept per activity.
+#[derive(Debug, Clone, Default)]
+pub struct Activities {
+    pub ids: super::series::Interner,
+    pub activities: Vec<Activity>,
+    pub attributes: super::events::AttributeColumns,
+    /// The first row refused, named by its pointer (`/events/3/date`).
+    pub refused: Option<InvalidInput>,
+}
+
+impl Activities {
+    pub fn len(&self) -> usize {
+        self.activities.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.activities.is_empty()
+    }
+
+    /// Appends the next row: its customer's index, its date as read (a refusal names
+    /// `/events/{row}/date`) and its amount (a negative one is refused).
+    pub fn push(
+        &mut self,
+        customer: usize,
+        date: Result<NaiveDate, InvalidInput>,
+        amount: Option<f64>,
+    ) {
+        let row = self.activities.len();
+        let amount = amount.and_then(|a| {
+            let checked = crate::input::NonNegative::new(a).map(crate::input::NonNegative::get);
+            if checked.is_none() {
+                self.refuse(InvalidInput::new(
+                    format!("/events/{row}/amount"),
+                    "must not be negative",
+                    format!("events[{row}].amount {a} is negative"),
+                ));
+            }
+            checked
+        });
+        let date = date.unwrap_or_else(|refusal| {
+            self.refuse(refusal);
+            NaiveDate::MIN
+        });
+        self.activities.push(Activity {
+            customer,
+            date,
+            amount,
+        });
+    }
+
+    /// Appends a row given as text (a CSV row's cells).
+    pub fn push_text(&mut self, customer: &str, date: &str, amount: Option<f64>) {
+        let row = self.activities.len();
+        let customer = self.ids.index(customer);
+        let date = super::periods::parse_day_with(|| format!("/events/{row}/date"), date);
+        self.push(customer, date, amount);
+    }
+
+    fn refuse(&mut self, refusal: InvalidInput) {
+        if self.refused.is_none() {
+            self.refused = Some(refusal);
+        }
+    }
+}
+
 /// How a customer counts as retained at an offset.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -287,7 +287,7 @@ impl AttributeColumns {
 /// A row adds no allocation for an id, name or value seen before.
 #[derive(Debug, Clone, Default)]
 pub struct EventColumns {
-    ids: super::series::Interner,
+    pub ids: super::series::Interner,
     pub customer: Vec<u32>,
     /// Microseconds since 1970-01-01 UTC.
     pub at: Vec<i64>,
