@@ -215,18 +215,20 @@ impl Dictionary {
 }
 
 /// Rows' text attributes column by column, each value a code into its column's
-/// [`Dictionary`] ([`ABSENT`]: the row has no value).
+/// [`Dictionary`]. A column holds only the rows that have a value (in row order), so memory
+/// follows the values given however many distinct attribute names the rows carry.
 #[derive(Debug, Clone, Default)]
 pub struct AttributeColumns {
     /// The attribute names, in order of first appearance.
-    pub names: Vec<String>,
+    pub names: Dictionary,
     columns: Vec<AttributeColumn>,
 }
 
 #[derive(Debug, Clone, Default)]
 struct AttributeColumn {
     values: Dictionary,
-    /// Per row; rows past the end have no value.
+    /// The rows with a value, ascending, and each one's code.
+    rows: Vec<u32>,
     codes: Vec<u32>,
 }
 
@@ -245,40 +247,47 @@ impl AttributeColumns {
 
     /// The index of the attribute `name`, added if new.
     pub fn column(&mut self, name: &str) -> usize {
-        match self.names.iter().position(|n| n == name) {
-            Some(k) => k,
-            None => {
-                self.names.push(name.to_owned());
-                self.columns.push(AttributeColumn::default());
-                self.names.len() - 1
-            }
+        let k = self.names.code(name) as usize;
+        if k == self.columns.len() {
+            self.columns.push(AttributeColumn::default());
         }
+        k
     }
 
-    /// Gives row `row` the value `value` of attribute `column`.
+    /// Gives row `row` the value `value` of attribute `column`; rows come in ascending
+    /// order (a second value for the same row replaces the first).
     pub fn set(&mut self, column: usize, row: usize, value: &str) {
         let c = &mut self.columns[column];
         let code = c.values.code(value);
-        if c.codes.len() <= row {
-            c.codes.resize(row + 1, ABSENT);
+        if c.rows.last() == Some(&(row as u32)) {
+            if let Some(last) = c.codes.last_mut() {
+                *last = code;
+            }
+        } else {
+            c.rows.push(row as u32);
+            c.codes.push(code);
         }
-        c.codes[row] = code;
     }
 
     /// The column of an attribute that some row has a value of.
     fn carried(&self, name: &str) -> Option<usize> {
         self.names
-            .iter()
-            .position(|n| n == name)
-            .filter(|&k| self.columns[k].codes.iter().any(|&c| c != ABSENT))
+            .codes
+            .get(name)
+            .map(|&k| k as usize)
+            .filter(|&k| !self.columns[k].rows.is_empty())
     }
 
-    fn code(&self, column: usize, row: usize) -> u32 {
-        self.columns[column]
-            .codes
-            .get(row)
-            .copied()
-            .unwrap_or(ABSENT)
+    /// Every row's code of attribute `column` ([`ABSENT`]: none).
+    fn dense(&self, column: usize, rows: usize) -> Vec<u32> {
+        let c = &self.columns[column];
+        let mut dense = vec![ABSENT; rows];
+        for (&row, &code) in c.rows.iter().zip(&c.codes) {
+            if let Some(slot) = dense.get_mut(row as usize) {
+                *slot = code;
+            }
+        }
+        dense
     }
 }
 
@@ -535,9 +544,11 @@ impl Segments {
         let unknown = |field: String, name: &str| {
             let mut seen: Vec<&str> = attributes
                 .names
+                .values
                 .iter()
-                .filter(|n| attributes.carried(n).is_some())
-                .map(String::as_str)
+                .zip(&attributes.columns)
+                .filter(|(_, c)| !c.rows.is_empty())
+                .map(|(n, _)| n.as_str())
                 .collect();
             seen.sort_unstable();
             seen.truncate(20);
@@ -561,9 +572,9 @@ impl Segments {
                 None => return Err(unknown(format!("/group_by/{i}"), name)),
             }
         }
-        // Per rule: its column, whether it keeps each of the column's values, and whether it
-        // keeps a row without a value (no rule lists an absent value: `not_in` keeps it).
-        let mut rules: Vec<(usize, Vec<bool>, bool)> = Vec::with_capacity(filter.len());
+        // Which rows every rule keeps, rule by rule: a rule keeps a row by its value's code
+        // (no rule lists an absent value: `not_in` keeps a row without one, `in` drops it).
+        let mut kept = vec![true; rows];
         for (i, rule) in filter.iter().enumerate() {
             let Some(k) = attributes.carried(&rule.attribute) else {
                 return Err(unknown(format!("/filter/{i}/attribute"), &rule.attribute));
@@ -576,13 +587,22 @@ impl Segments {
                 ));
             }
             let keep_listed = rule.op == FilterOp::In;
-            let keeps = attributes.columns[k]
+            let column = &attributes.columns[k];
+            let keeps: Vec<bool> = column
                 .values
                 .values
                 .iter()
                 .map(|v| rule.values.contains(v) == keep_listed)
                 .collect();
-            rules.push((k, keeps, !keep_listed));
+            let mut by_rule = vec![!keep_listed; rows];
+            for (&row, &code) in column.rows.iter().zip(&column.codes) {
+                if let Some(slot) = by_rule.get_mut(row as usize) {
+                    *slot = keeps[code as usize];
+                }
+            }
+            for (k, by) in kept.iter_mut().zip(by_rule) {
+                *k &= by;
+            }
         }
         if filter.is_empty() && group_by.is_empty() {
             // Every row kept, in the one block: no attribute to read.
@@ -596,20 +616,18 @@ impl Segments {
         let mut ids: foldhash::HashMap<[u32; 2], u32> = Default::default();
         let mut keys: Vec<[u32; 2]> = Vec::new();
         let mut of_row = Vec::with_capacity(rows);
-        for i in 0..rows {
-            let kept = rules
-                .iter()
-                .all(|(k, keeps, absent)| match attributes.code(*k, i) {
-                    ABSENT => *absent,
-                    code => keeps[code as usize],
-                });
+        let group_codes: Vec<Vec<u32>> = group_columns
+            .iter()
+            .map(|&k| attributes.dense(k, rows))
+            .collect();
+        for (i, &kept) in kept.iter().enumerate() {
             if !kept {
                 of_row.push(None);
                 continue;
             }
             let mut key = [0u32; 2];
-            for (slot, (&k, g)) in key.iter_mut().zip(group_columns.iter().zip(group_by)) {
-                *slot = attributes.code(k, i);
+            for (slot, (codes, g)) in key.iter_mut().zip(group_codes.iter().zip(group_by)) {
+                *slot = codes[i];
                 if *slot == ABSENT {
                     return Err(InvalidInput::new(
                         format!("/{collection}/{i}/attributes/{g}"),
@@ -737,6 +755,43 @@ impl Segmenting {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn attribute_columns_hold_only_the_values_given() {
+        // 100,000 rows, each with an attribute name of its own: each column holds its one
+        // row, not a slot for every row before it (which would be 5 × 10⁹ slots).
+        let mut columns = AttributeColumns::default();
+        for row in 0..100_000 {
+            let k = columns.column(&format!("a{row}"));
+            columns.set(k, row, "x");
+        }
+        assert_eq!(columns.columns.len(), 100_000);
+        assert!(columns.columns.iter().all(|c| c.rows.len() == 1));
+        // A second value for the same row replaces the first.
+        let k = columns.column("a7");
+        columns.set(k, 7, "y");
+        assert_eq!(columns.dense(k, 9)[7], 1);
+        assert_eq!(columns.dense(k, 9)[6], ABSENT);
+        // Segments by one of them: the rows without it are named.
+        let refused = Segments::assign(100_000, &columns, &[], &["a5".to_owned()], "events")
+            .expect_err("row 0 has no a5");
+        assert_eq!(refused.pointer, "/events/0/attributes/a5");
+        let kept = Segments::assign(
+            100_000,
+            &columns,
+            &[FilterRule {
+                attribute: "a5".to_owned(),
+                op: FilterOp::In,
+                values: vec!["x".to_owned()],
+            }],
+            &["a5".to_owned()],
+            "events",
+        )
+        .expect("one row kept");
+        assert_eq!(kept.of_row.iter().flatten().count(), 1);
+        assert_eq!(kept.of_row[5], Some(0));
+        assert_eq!(kept.values, vec![vec!["x".to_owned()]]);
+    }
 
     #[test]
     fn instants_in_every_accepted_form() {
